@@ -1,0 +1,3 @@
+from evosam.cli import main
+
+raise SystemExit(main())

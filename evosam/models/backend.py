@@ -1,0 +1,185 @@
+"""A stateless SAM backend: ``embed(frame) -> Embedding``, ``predict(embedding, prompt) -> Prediction``.
+
+One class serves every SAM-family network (original SAM, MedSAM, MobileSAM, LiteMedSAM):
+they share the prompt encoder and mask decoder and differ in image encoder, input side
+and pixel normalisation, which a ``ModelSpec`` states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from evosam.errors import InputError
+from evosam.models.types import Embedding, Points, Prediction, crop_and_resize, resized_shape, validate_box
+
+Normalization = Literal["imagenet", "minmax"]
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a backend needs to know about a network besides its modules."""
+
+    name: str
+    display_name: str
+    input_side: int  # square model input, e.g. 1024 for SAM, 256 for LiteMedSAM
+    normalization: Normalization
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when available, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise InputError(f"device {device!r}: use auto, cpu or cuda")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device {device!r}: CUDA is not available on this machine")
+    return torch.device(device)
+
+
+def as_rgb_uint8(frame: np.ndarray) -> np.ndarray:
+    """Validate a frame as RGB uint8 (H, W, 3); grayscale and 16-bit images are converted."""
+    a = np.asarray(frame)
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4) or a.shape[0] < 1 or a.shape[1] < 1:
+        raise InputError(f"frame of shape {a.shape}: expected an RGB image (H, W, 3)")
+    a = a[:, :, :3]
+    if a.dtype == np.uint16:
+        a = (a.astype(np.float32) / 257.0).round().astype(np.uint8)
+    elif a.dtype != np.uint8:
+        raise InputError(f"frame of dtype {a.dtype}: expected 8- or 16-bit pixels")
+    return np.ascontiguousarray(a)
+
+
+class SamBackend:
+    """Runs one SAM-family network. Holds no per-image state; not thread-safe (one owner)."""
+
+    def __init__(self, net: torch.nn.Module, spec: ModelSpec, device: str = "auto") -> None:
+        self.spec = spec
+        self.device = resolve_device(device)
+        self.net = net.to(self.device).eval()
+        self.image_encoder = net.image_encoder
+        self.prompt_encoder = net.prompt_encoder
+        self.mask_decoder = net.mask_decoder
+        self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
+        self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def describe(self) -> str:
+        """e.g. ``LiteMedSAM · CPU``."""
+        return f"{self.spec.display_name} · {self.device.type.upper()}"
+
+    # -- image encoder -------------------------------------------------------------
+    def preprocess(self, frame: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
+        """RGB uint8 (H, W, 3) -> normalised, padded float tensor (1, 3, S, S) and resized (h, w)."""
+        rgb = as_rgb_uint8(frame)
+        side = self.spec.input_side
+        h, w = resized_shape(rgb.shape[:2], side)
+        x = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1)[None].float()
+        x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+        if self.spec.normalization == "imagenet":
+            x = (x - self._mean) / self._std
+        else:
+            lo, hi = x.amin(), x.amax()
+            x = (x - lo) / torch.clamp(hi - lo, min=1e-8)
+        x = F.pad(x, (0, side - w, 0, side - h))
+        return x, (h, w)
+
+    @torch.inference_mode()
+    def embed(self, frame: np.ndarray) -> Embedding:
+        """Encode one RGB uint8 frame (H, W, 3)."""
+        x, input_size = self.preprocess(frame)
+        features = self.image_encoder(x)
+        return Embedding(features, tuple(frame.shape[:2]), input_size, self.spec.name)
+
+    # -- prompt encoder and mask decoder --------------------------------------------
+    def _to_input_coords(self, xy: np.ndarray, emb: Embedding) -> np.ndarray:
+        h, w = emb.frame_size
+        return xy * np.array([emb.input_size[1] / w, emb.input_size[0] / h])
+
+    def _mask_input(self, mask_prompt: np.ndarray, emb: Embedding) -> torch.Tensor:
+        """Frame-size logits or bool mask (H, W) -> (1, 1, m, m) logits in padded input space."""
+        m = np.asarray(mask_prompt)
+        if m.shape != tuple(emb.frame_size):
+            raise InputError(f"mask prompt of shape {m.shape} does not match the frame {emb.frame_size}")
+        t = torch.from_numpy(m.astype(np.float32))
+        if m.dtype == bool:
+            t = t * 40.0 - 20.0  # confident logits for a binary mask
+        side_m = 4 * emb.features.shape[-1]
+        h, w = emb.input_size
+        hm, wm = round(h * side_m / self.spec.input_side), round(w * side_m / self.spec.input_side)
+        t = F.interpolate(t[None, None], size=(hm, wm), mode="bilinear", align_corners=False)
+        t = F.pad(t, (0, side_m - wm, 0, side_m - hm), value=-20.0)
+        return t.to(self.device)
+
+    @torch.inference_mode()
+    def predict(
+        self,
+        embedding: Embedding,
+        box: tuple[float, float, float, float] | np.ndarray | None = None,
+        points: Points | None = None,
+        mask_prompt: np.ndarray | None = None,
+    ) -> Prediction:
+        """Decode one mask for a box and/or points (frame pixels) and an optional mask prompt."""
+        if embedding.model_name != self.spec.name:
+            raise InputError(f"embedding from model {embedding.model_name!r} given to {self.spec.name!r}")
+        if box is None and (points is None or points.coords.shape[0] == 0):
+            raise InputError("a prompt needs a box or at least one point")
+        pts = boxes = masks = None
+        if box is not None:
+            b = validate_box(box, embedding.frame_size).reshape(2, 2)
+            boxes = torch.as_tensor(self._to_input_coords(b, embedding).reshape(1, 4), dtype=torch.float32)
+            boxes = boxes.to(self.device)
+        if points is not None and points.coords.shape[0] > 0:
+            c = torch.as_tensor(self._to_input_coords(points.coords, embedding), dtype=torch.float32)
+            lab = torch.as_tensor(points.labels, dtype=torch.int64)
+            pts = (c[None].to(self.device), lab[None].to(self.device))
+        if mask_prompt is not None:
+            masks = self._mask_input(mask_prompt, embedding)
+        sparse, dense = self.prompt_encoder(points=pts, boxes=boxes, masks=masks)
+        low, iou, feats = self._decode(embedding.features, sparse, dense, multimask=box is None and pts[0].shape[1] == 1)
+        logits = crop_and_resize(low, embedding.input_size, self.spec.input_side, embedding.frame_size)
+        return Prediction(
+            logits=logits[0, 0].cpu().numpy(),
+            iou=float(iou),
+            low_res_logits=low[0, 0].float().cpu().numpy(),
+            decoder_features=feats[0].float().cpu().numpy(),
+            input_size=embedding.input_size,
+            input_side=self.spec.input_side,
+        )
+
+    def _decode(
+        self, image_emb: torch.Tensor, sparse: torch.Tensor, dense: torch.Tensor, multimask: bool
+    ) -> tuple[torch.Tensor, float, torch.Tensor]:
+        """SAM's MaskDecoder.predict_masks, also returning the upscaled per-pixel embedding.
+
+        Returns low-res logits (1, 1, m, m), predicted IoU, and features (1, C, m, m).
+        """
+        dec = self.mask_decoder
+        tokens = torch.cat([dec.iou_token.weight, dec.mask_tokens.weight], dim=0)
+        tokens = torch.cat((tokens[None].expand(sparse.size(0), -1, -1), sparse.to(tokens.dtype)), dim=1)
+        src = image_emb + dense
+        pos = self.prompt_encoder.get_dense_pe()
+        b, c, h, w = src.shape
+        hs, src = dec.transformer(src, pos, tokens)
+        mask_tokens_out = hs[:, 1 : 1 + dec.num_mask_tokens, :]
+        upscaled = dec.output_upscaling(src.transpose(1, 2).reshape(b, c, h, w))
+        hyper = torch.stack([mlp(mask_tokens_out[:, i, :]) for i, mlp in enumerate(dec.output_hypernetworks_mlps)], 1)
+        masks = (hyper @ upscaled.flatten(2)).view(b, -1, *upscaled.shape[-2:])
+        iou = dec.iou_prediction_head(hs[:, 0, :])
+        if multimask:
+            k = int(torch.argmax(iou[0, 1:])) + 1
+        else:
+            k = 0
+        # The chosen mask is a linear readout of ``upscaled``: keep both for the head.
+        return masks[:, k : k + 1], float(iou[0, k]), upscaled
