@@ -1,0 +1,1 @@
+"""Benchmarks that print tables; each module has ``add_arguments`` and ``run``."""

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``evosam`` CLI; each module has ``register(subparsers)``."""

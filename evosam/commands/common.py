@@ -1,0 +1,35 @@
+"""Arguments and helpers shared by several sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from evosam.models import DEFAULT_MODEL, REGISTRY, SamBackend, load_model
+
+T = TypeVar("T")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(REGISTRY), help="model name (default: %(default)s)")
+    parser.add_argument("--checkpoint", default=None, metavar="PATH", help="checkpoint file (needed for non-bundled models)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
+
+
+def model_from_args(args: argparse.Namespace) -> SamBackend:
+    return load_model(args.model, checkpoint=args.checkpoint, device=args.device)
+
+
+def progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
+    """Yield ``items``, drawing a one-line progress bar on stderr when it is a terminal."""
+    tty = sys.stderr.isatty()
+    for i, item in enumerate(items, 1):
+        yield item
+        if tty:
+            filled = int(30 * i / max(total, 1))
+            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {i}/{total}")
+            sys.stderr.flush()
+    if tty:
+        sys.stderr.write("\n")
