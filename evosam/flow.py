@@ -1,0 +1,36 @@
+"""Dense optical flow (OpenCV Farnebäck) to carry a mask from one frame to the next."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+FLOW_SIDE = 320  # flow is computed on frames scaled so that the longest side is this many pixels
+
+
+def _gray_small(rgb: np.ndarray, scale: float) -> np.ndarray:
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    if scale != 1.0:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return gray
+
+
+def backward_flow(prev_rgb: np.ndarray, cur_rgb: np.ndarray) -> np.ndarray:
+    """Flow from ``cur`` to ``prev``: float32 (H, W, 2) of (dx, dy) in full-resolution pixels,
+    such that ``cur[y, x]`` corresponds to ``prev[y + dy, x + dx]``."""
+    h, w = cur_rgb.shape[:2]
+    scale = min(1.0, FLOW_SIDE / max(h, w))
+    a, b = _gray_small(cur_rgb, scale), _gray_small(prev_rgb, scale)
+    flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    if scale != 1.0:
+        flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) / scale
+    return flow.astype(np.float32)
+
+
+def warp_mask(prev_mask: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Carry a bool (H, W) mask of the previous frame to the current one with ``backward_flow``."""
+    h, w = prev_mask.shape
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    warped = cv2.remap(prev_mask.astype(np.float32), gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return warped >= 0.5

@@ -1,0 +1,72 @@
+"""Reading and writing single images and masks, with one-line errors and atomic writes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from evosam.errors import InputError
+from evosam.models.backend import as_rgb_uint8
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Read an image file as RGB uint8 (H, W, 3); grayscale and 16-bit are converted."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: image file not found")
+    img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise InputError(f"{p}: not a readable image")
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB if img.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    try:
+        return as_rgb_uint8(img)
+    except InputError as exc:
+        raise InputError(f"{p}: {exc}") from None
+
+
+def read_mask(path: str | Path, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a mask image as bool (H, W): any non-zero pixel is foreground.
+    ``shape`` (H, W), when given, must match."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: mask file not found")
+    m = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    if m is None:
+        raise InputError(f"{p}: not a readable mask image")
+    if m.ndim == 3:
+        m = m.max(axis=2)
+    if shape is not None and m.shape != tuple(shape):
+        raise InputError(f"{p}: mask is {m.shape[1]}x{m.shape[0]} but the frame is {shape[1]}x{shape[0]}")
+    return m > 0
+
+
+def write_mask_png(path: str | Path, mask: np.ndarray) -> None:
+    """Write a bool (H, W) mask as a 0/255 PNG, atomically (temp file then ``os.replace``)."""
+    p = Path(path)
+    ok, buf = cv2.imencode(".png", np.where(mask, 255, 0).astype(np.uint8))
+    if not ok:
+        raise InputError(f"{p}: could not encode the mask as PNG")
+    write_bytes_atomic(p, buf.tobytes())
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder; never leaves a partial file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"{path.parent}: cannot write there ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None

@@ -1,0 +1,172 @@
+"""Mask propagation through a video: from a mask on frame N to frames N±1, N±2, ...
+
+Each frame is prompted from the previous result. The previous mask and a *memory* (the
+largest reliable mask so far) are carried to the new frame by optical flow; the tight box
+of each, with a margin, is a candidate prompt and the answer with the best predicted IoU
+wins. When the carried mask falls apart into several large pieces (an organ split by a
+tool), each piece is also prompted on its own and the answers are united. A quality gate
+flags frames whose mask is empty, has low predicted IoU, or jumps in area or position.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from evosam.errors import InputError
+from evosam.flow import backward_flow, warp_mask
+from evosam.masks import box_iou, centroid, mask_box, prompt_box
+from evosam.models import Embedding, Prediction, SamBackend
+
+FrameReader = Callable[[int], np.ndarray]  # index -> RGB uint8 (H, W, 3)
+Embedder = Callable[[int], Embedding]  # index -> embedding (cached by the caller)
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class PropagationConfig:
+    """Knobs of the propagation and its quality gate (defaults tuned on cholecseg8k_clip)."""
+
+    use_flow: bool = True  # carry masks with optical flow before taking their boxes
+    box_margins: tuple[float, ...] = (0.1,)  # candidate growths of the prompt box, fraction of its size per side
+    memory_area_ratio: float = 1.0  # an unflagged mask becomes the memory if at least this x the memory's area
+    memory_iou_gain: float = 0.02  # the memory's answer must beat the previous frame's by this much
+    component_fraction: float = 0.25  # pieces of at least this share of the mask are also prompted alone
+    min_iou: float = 0.5  # flag below this predicted IoU
+    max_area_ratio: float = 2.0  # flag when area grows or shrinks by more than this factor
+    max_shift: float = 0.5  # flag when the centroid moves more than this x the box diagonal
+    stop_on_flag: bool = False  # stop at the first flagged frame instead of continuing
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """The proposal for one frame. ``mask`` bool (H, W); ``box`` the winning prompt (x0, y0, x1, y1)."""
+
+    index: int
+    mask: np.ndarray
+    iou: float
+    box: Box | None
+    flags: tuple[str, ...] = field(default_factory=tuple)
+    prediction: Prediction | None = None
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+
+def frame_order(start: int, end: int | None, backward: bool, frame_count: int) -> range:
+    """Indices after ``start`` up to ``end`` inclusive (default: the clip's last/first frame)."""
+    if not 0 <= start < frame_count:
+        raise InputError(f"start frame {start} is outside the clip (0..{frame_count - 1})")
+    if end is None:
+        end = 0 if backward else frame_count - 1
+    if not 0 <= end < frame_count:
+        raise InputError(f"end frame {end} is outside the clip (0..{frame_count - 1})")
+    if (backward and end > start) or (not backward and end < start):
+        raise InputError(f"end frame {end} lies on the wrong side of start frame {start}")
+    return range(start - 1, end - 1, -1) if backward else range(start + 1, end + 1)
+
+
+def quality_flags(mask: np.ndarray, iou: float, prev: np.ndarray, config: PropagationConfig) -> tuple[str, ...]:
+    """Reasons to distrust ``mask`` given the previous frame's mask ``prev`` (bool (H, W))."""
+    area, prev_area = int(mask.sum()), int(prev.sum())
+    if area == 0:
+        return ("empty",)
+    flags = []
+    if iou < config.min_iou:
+        flags.append("low_iou")
+    if prev_area and max(area / prev_area, prev_area / area) > config.max_area_ratio:
+        flags.append("area_jump")
+    c0, c1, box = centroid(prev), centroid(mask), mask_box(prev)
+    if c0 and c1 and box:
+        diag = float(np.hypot(box[2] - box[0] + 1, box[3] - box[1] + 1))
+        if np.hypot(c1[0] - c0[0], c1[1] - c0[1]) > config.max_shift * diag:
+            flags.append("shift_jump")
+    return tuple(flags)
+
+
+def large_components(mask: np.ndarray, fraction: float) -> list[np.ndarray]:
+    """Connected pieces of a bool (H, W) mask holding at least ``fraction`` of its area, largest first."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    return [labels == j + 1 for j in np.argsort(-areas) if areas[j] >= fraction * areas.sum()]
+
+
+def best_candidate(
+    backend: SamBackend, emb: Embedding, masks: tuple[np.ndarray, ...], config: PropagationConfig
+) -> tuple[Prediction, Box]:
+    """Prompt with the box of each carried mask (first = previous frame, then memory) at each
+    margin; keep the answer with the highest predicted IoU (later candidates must win by
+    ``memory_iou_gain``)."""
+    best: tuple[Prediction, Box] | None = None
+    tried: list[Box] = []
+    for mask, margin in ((m, g) for m in masks for g in config.box_margins):
+        box = prompt_box(mask, margin)
+        if box is None or any(box_iou(box, t) > 0.9 for t in tried):
+            continue
+        tried.append(box)
+        pred = backend.predict(emb, box=box)
+        if best is None or pred.iou > best[0].iou + config.memory_iou_gain:
+            best = (pred, box)
+    if best is None:
+        raise InputError("the mask to propagate from is empty")
+    return best
+
+
+def unite_pieces(backend: SamBackend, emb: Embedding, pred: Prediction, carried: np.ndarray, fraction: float) -> Prediction:
+    """When ``carried`` has several large pieces, prompt each alone and unite the answers
+    (pixel-wise max of logits), so a structure split by an instrument keeps all its parts."""
+    pieces = large_components(carried, fraction)
+    if len(pieces) < 2:
+        return pred
+    logits = pred.logits.copy()
+    for piece in pieces:
+        np.maximum(logits, backend.predict(emb, box=prompt_box(piece, 0.1)).logits, out=logits)
+    return dataclasses.replace(pred, logits=logits)
+
+
+def propagate(
+    backend: SamBackend,
+    read_frame: FrameReader,
+    embed: Embedder,
+    frames: range,
+    init_mask: np.ndarray,
+    config: PropagationConfig = PropagationConfig(),
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Iterator[FrameResult]:
+    """Yield a ``FrameResult`` for each index in ``frames``, starting from ``init_mask``
+    (bool (H, W)) on the frame just before ``frames[0]`` in the walking direction.
+
+    Holds one previous frame and two masks: the video is never loaded whole.
+    ``should_stop`` is polled before each frame (cancellation).
+    """
+    prev_mask = np.asarray(init_mask, dtype=bool)
+    if prev_mask.ndim != 2 or not prev_mask.any():
+        raise InputError("the starting mask is empty: draw or confirm a mask first")
+    memory = prev_mask
+    prev_rgb = read_frame(frames[0] - frames.step) if config.use_flow and len(frames) else None
+    for index in frames:
+        if should_stop():
+            return
+        rgb = read_frame(index)
+        if rgb.shape[:2] != prev_mask.shape:
+            raise InputError(f"frame {index} is {rgb.shape[1]}x{rgb.shape[0]}, the mask {prev_mask.shape[::-1]}")
+        if config.use_flow:
+            flow = backward_flow(prev_rgb, rgb)
+            prev_mask, memory = warp_mask(prev_mask, flow), warp_mask(memory, flow)
+        emb = embed(index)
+        pred, box = best_candidate(backend, emb, (prev_mask, memory), config)
+        pred = unite_pieces(backend, emb, pred, prev_mask, config.component_fraction)
+        flags = quality_flags(pred.mask, pred.iou, prev_mask, config)
+        yield FrameResult(index, pred.mask, pred.iou, box, flags, pred)
+        if "empty" not in flags:
+            prev_mask = pred.mask
+        if not flags and pred.mask.sum() >= config.memory_area_ratio * memory.sum():
+            memory = pred.mask
+        prev_rgb = rgb
+        if flags and config.stop_on_flag:
+            return
