@@ -1,0 +1,89 @@
+"""Propagation with the real LiteMedSAM on the first frames of the real laparoscopic clip."""
+
+import numpy as np
+import pytest
+
+from evosam.errors import InputError
+from evosam.imageio import read_rgb
+from evosam.masks import dice
+from evosam.propagate import PropagationConfig, frame_order, large_components, propagate, quality_flags
+from tests.conftest import shared_data
+
+N_FRAMES = 5
+
+
+@pytest.fixture(scope="module")
+def clip(litemedsam):
+    import cv2
+
+    root = shared_data("cholecseg8k_clip")
+    names = sorted(p.name for p in (root / "frames").iterdir())[:N_FRAMES]
+    frames = [read_rgb(root / "frames" / n) for n in names]
+    labels = [cv2.imread(str(root / "masks" / n), cv2.IMREAD_UNCHANGED) for n in names]
+    embeddings = [litemedsam.embed(f) for f in frames]
+    return frames, labels, embeddings
+
+
+def test_grasper_and_liver_follow_the_ground_truth(litemedsam, clip):
+    frames, labels, embeddings = clip
+    for label in (31, 21):
+        results = list(propagate(litemedsam, frames.__getitem__, embeddings.__getitem__,
+                                 range(1, N_FRAMES), labels[0] == label))
+        assert [r.index for r in results] == list(range(1, N_FRAMES))
+        scores = [dice(r.mask, labels[r.index] == label) for r in results]
+        assert min(scores) > 0.85, (label, scores)
+        assert not any(r.flagged for r in results)
+
+
+def test_backward_propagation_and_cancel(litemedsam, clip):
+    frames, labels, embeddings = clip
+    start = N_FRAMES - 1
+    order = frame_order(start, None, True, N_FRAMES)
+    assert list(order) == [3, 2, 1, 0]
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return len(calls) > 2
+
+    results = list(propagate(litemedsam, frames.__getitem__, embeddings.__getitem__, order,
+                             labels[start] == 31, should_stop=stop))
+    assert [r.index for r in results] == [3, 2]
+    assert dice(results[-1].mask, labels[2] == 31) > 0.85
+
+
+def test_frame_order_refuses_bad_ranges():
+    assert list(frame_order(2, 4, False, 10)) == [3, 4]
+    for args, msg in [((10, None, False, 10), "outside"), ((2, 1, False, 10), "wrong side"),
+                      ((2, 12, False, 10), "outside")]:
+        with pytest.raises(InputError, match=msg):
+            frame_order(*args)
+
+
+def test_empty_start_mask_is_refused(litemedsam):
+    with pytest.raises(InputError, match="empty"):
+        next(propagate(litemedsam, lambda i: None, lambda i: None, range(1, 2), np.zeros((4, 4), bool)))
+
+
+def test_quality_gate_flags():
+    prev = np.zeros((50, 50), bool)
+    prev[10:20, 10:20] = True
+    cfg = PropagationConfig()
+    assert quality_flags(prev, 0.9, prev, cfg) == ()
+    assert quality_flags(np.zeros_like(prev), 0.9, prev, cfg) == ("empty",)
+    assert "low_iou" in quality_flags(prev, 0.1, prev, cfg)
+    big = np.zeros_like(prev)
+    big[5:45, 5:45] = True
+    assert "area_jump" in quality_flags(big, 0.9, prev, cfg)
+    moved = np.zeros_like(prev)
+    moved[35:45, 35:45] = True
+    assert "shift_jump" in quality_flags(moved, 0.9, prev, cfg)
+
+
+def test_large_components():
+    m = np.zeros((20, 20), bool)
+    m[0:10, 0:10] = True  # 100 px
+    m[15:18, 15:18] = True  # 9 px: below 15 %
+    m[12:20, 0:5] = True  # 40 px
+    pieces = large_components(m, 0.15)
+    assert [int(p.sum()) for p in pieces] == [100, 40]
