@@ -1,0 +1,82 @@
+"""Every QAction of the main window and its shortcuts, in one place (menus, toolbar, help)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+# name: (menu text, shortcuts, status tip, checkable)
+SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
+    "open": ("&Open video…", ("Ctrl+O",), "Open a video file or a folder of frames", False),
+    "open_folder": ("Open &frame folder…", ("Ctrl+Shift+O",), "Open a folder of numbered frame images", False),
+    "quit": ("&Quit", ("Ctrl+Q",), "Close the annotator", False),
+    "play": ("&Play / pause", ("Space",), "Play or pause at the video's frame rate", False),
+    "next": ("&Next frame", ("Right",), "Step one frame forward", False),
+    "prev": ("P&revious frame", ("Left",), "Step one frame back", False),
+    "first": ("&First frame", ("Home",), "Jump to the first frame", False),
+    "last": ("&Last frame", ("End",), "Jump to the last frame", False),
+    "jump": ("&Go to frame…", ("Ctrl+G",), "Jump to a frame number", False),
+    "fit": ("&Fit to window", ("F",), "Scale the frame to fit the view", False),
+    "box": ("&Box tool", ("B",), "Drag a box around a structure to segment it", True),
+    "brush": ("Brus&h", ("D",), "Paint the mask by hand", True),
+    "eraser": ("&Eraser", ("E",), "Erase parts of the mask", True),
+    "bigger": ("Bigger brush", ("]",), "Grow the brush", False),
+    "smaller": ("Smaller brush", ("[",), "Shrink the brush", False),
+    "undo": ("&Undo", ("Ctrl+Z",), "Undo the last mask edit", False),
+    "redo": ("&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the last undone edit", False),
+    "clear": ("&Clear mask", ("Backspace",), "Remove the current label's mask on this frame", False),
+    "confirm": ("&Confirm mask", ("Return", "Enter"), "Accept this frame's mask", False),
+    "reject": ("Re&ject mask", ("Delete",), "Reject this frame's mask", False),
+    "propagate_forward": ("Propagate &forward", ("P",), "Carry this mask to the following frames", False),
+    "propagate_backward": ("Propagate &backward", ("Shift+P",), "Carry this mask to the earlier frames", False),
+    "cancel": ("&Cancel running job", ("Esc",), "Stop the propagation in progress", False),
+    "shortcuts": ("&Keyboard shortcuts", ("F1",), "List the keyboard shortcuts", False),
+}
+
+
+@dataclass
+class Actions:
+    """The QActions by name: ``actions.play``, ``actions.box``, ..."""
+
+    all: dict[str, QAction]
+    tools: QActionGroup
+
+    def __getattr__(self, name: str) -> QAction:
+        try:
+            return self.all[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def build_actions(parent: QWidget) -> Actions:
+    """Create every action with ``parent`` as owner and add them to it (so shortcuts work
+    even for actions not in a menu). The tool actions are exclusive, box first."""
+    actions: dict[str, QAction] = {}
+    for name, (text, keys, tip, checkable) in SPECS.items():
+        act = QAction(text, parent)
+        act.setObjectName(f"action_{name}")
+        act.setShortcuts([QKeySequence(k) for k in keys])
+        act.setStatusTip(tip)
+        act.setToolTip(f"{text.replace('&', '').rstrip('…')} ({keys[0]})")
+        act.setCheckable(checkable)
+        parent.addAction(act)
+        actions[name] = act
+    tools = QActionGroup(parent)
+    for name in ("box", "brush", "eraser"):
+        tools.addAction(actions[name])
+    actions["box"].setChecked(True)
+    return Actions(actions, tools)
+
+
+def shortcut_table() -> list[tuple[str, str]]:
+    """(action, shortcuts) rows for Help ▸ Keyboard shortcuts, in menu order."""
+    rows = [(text.replace("&", "").rstrip("…"), ", ".join(keys)) for text, keys, _tip, _c in SPECS.values()]
+    rows.append(("Zoom / pan", "Wheel; middle or right drag, or hold Space and drag"))
+    return rows
+
+
+def shortcut_html() -> str:
+    cells = "".join(f"<tr><td>{a}</td><td><b>{k}</b></td></tr>" for a, k in shortcut_table())
+    return f"<table cellspacing='6'>{cells}</table>"

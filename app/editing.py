@@ -1,0 +1,207 @@
+"""The annotation half of the main window: prompts, brush edits, confirm/reject, undo,
+propagation, and keeping the canvas, timeline and status line in step with the state.
+
+A mixin of ``MainWindow`` (which owns the widgets, the worker and the state); kept apart
+so that neither file grows past a screenful of concerns.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app.canvas import Tool
+from app.state import Change, FrameMask, Status, paint_stroke
+from app.workers import PredictJob, PredictResult, PropagateJob, PropagationSummary
+from evosam.errors import EvoSamError
+from evosam.propagate import FrameResult, frame_order
+
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
+
+    _Base = MainWindow
+else:
+    _Base = object
+
+Box = tuple[float, float, float, float]
+_merge_ids = itertools.count(1)
+
+
+class EditingMixin(_Base):
+    # -- tools and labels --------------------------------------------------------------
+    def set_tool(self, tool: Tool) -> None:
+        self.canvas.set_tool(tool)
+        self.actions.all[tool.value].setChecked(True)
+
+    def _on_label_selected(self, name: str) -> None:
+        self.label = name
+        self._refresh_marks()
+        self._refresh_overlay()
+
+    def _on_label_added(self, name: str) -> None:
+        if self.state is None:
+            return
+        try:
+            self.state.add_label(name)
+        except ValueError as exc:
+            self.show_error(str(exc))
+            return
+        self.labels.set_labels(self.state.labels, name)
+        self._on_label_selected(name)
+
+    def current_mask(self) -> FrameMask | None:
+        """The current label's mask on the current frame."""
+        return None if self.state is None else self.state.get(self.player.current, self.label)
+
+    # -- prompts and hand edits ---------------------------------------------------------
+    def prompt_box(self, box: Box) -> PredictJob | None:
+        """Ask the worker for a mask inside ``box`` (x0, y0, x1, y1 frame pixels) on the current frame."""
+        if self.state is None:
+            return None
+        frame = self.player.current
+        self.boxes[frame] = box
+        self.canvas.show_box(box)
+        job = PredictJob(frame, self.label, box)
+        job.result.connect(self._on_prediction)
+        return self.submit(job)
+
+    def _on_prediction(self, res: PredictResult) -> None:
+        if self.state is None or res.mask.shape != self.state.size:
+            return  # the clip changed while the job ran
+        if not res.mask.any():
+            self.statusBar().showMessage("The model found nothing in that box; try a tighter box.", 5000)
+        self._apply(res.frame, res.label, FrameMask(res.mask, Status.PROPOSED, res.iou), "Box prompt")
+
+    def _on_stroke_drawn(self, points: list[tuple[float, float]], radius: float, paint: bool) -> None:
+        if self.state is None:
+            return
+        old = self.current_mask()
+        new = paint_stroke(None if old is None else old.mask, self.state.size, points, radius, paint)
+        if old is None and not new.any():
+            return
+        value = FrameMask(new) if old is None else old.with_mask(new)
+        self._apply(self.player.current, self.label, value, "Brush" if paint else "Eraser")
+
+    def confirm(self) -> None:
+        self._set_status(Status.CONFIRMED)
+
+    def reject(self) -> None:
+        self._set_status(Status.REJECTED)
+
+    def _set_status(self, status: Status) -> None:
+        old = self.current_mask()
+        if old is None:
+            self.statusBar().showMessage("No mask on this frame: draw a box first (B).", 4000)
+            return
+        if old.status != status:
+            self._apply(self.player.current, self.label, old.with_status(status), status.value.capitalize())
+
+    def clear_mask(self) -> None:
+        if self.current_mask() is not None:
+            self._apply(self.player.current, self.label, None, "Clear mask")
+
+    def undo(self) -> None:
+        if self.state is not None:
+            self._after_changes(self.state.undo())
+
+    def redo(self) -> None:
+        if self.state is not None:
+            self._after_changes(self.state.redo())
+
+    def _apply(self, frame: int, label: str, value: FrameMask | None, text: str, merge_key: object = None) -> None:
+        if self.state is not None:
+            self._after_changes([self.state.apply(frame, label, value, text, merge_key)])
+
+    def _after_changes(self, changes: Iterable[Change]) -> None:
+        frames = sorted({ch.key[0] for ch in changes})
+        for f in frames:
+            self.timeline.set_mark(f, self._mark_kind(f))
+        if self.player.current in frames:
+            self._refresh_overlay()
+        self.actions.undo.setEnabled(self.state is not None and self.state.can_undo)
+        self.actions.redo.setEnabled(self.state is not None and self.state.can_redo)
+        if frames:
+            self.annotation_changed.emit(frames)
+
+    # -- propagation --------------------------------------------------------------------
+    def propagate(self, backward: bool = False) -> PropagateJob | None:
+        """Carry the current mask to the clip's start or end in the background."""
+        if self.state is None:
+            return None
+        if self._propagation is not None:
+            self.statusBar().showMessage("A propagation is already running (Esc cancels it).", 4000)
+            return None
+        old = self.current_mask()
+        if old is None or old.status == Status.REJECTED or not old.mask.any():
+            self.statusBar().showMessage("Nothing to propagate: draw and check a mask on this frame first.", 4000)
+            return None
+        try:
+            frames = frame_order(self.player.current, None, backward, self.state.frame_count)
+        except EvoSamError as exc:
+            self.show_error(str(exc))
+            return None
+        if not frames:
+            self.statusBar().showMessage("Already at the clip's " + ("start." if backward else "end."), 4000)
+            return None
+        job = PropagateJob(self.label, frames, old.mask)
+        self._propagation_key = ("propagation", next(_merge_ids))
+        job.frame_done.connect(self._on_propagated_frame)
+        job.result.connect(self._on_propagation_done)
+        self._propagation = job
+        return self.submit(job)
+
+    def _on_propagated_frame(self, res: FrameResult) -> None:
+        job = self._propagation
+        if job is None or self.state is None or res.mask.shape != self.state.size:
+            return
+        existing = self.state.get(res.index, job.label)
+        if existing is not None and existing.status != Status.PROPOSED:
+            return  # never overwrite what the user confirmed or rejected
+        value = FrameMask(res.mask, Status.PROPOSED, res.iou, res.flags)
+        self._apply(res.index, job.label, value, "Propagation", merge_key=self._propagation_key)
+
+    def _on_propagation_done(self, summary: PropagationSummary) -> None:
+        verb = "cancelled after" if summary.cancelled else "done:"
+        flagged = f", {summary.flagged} flagged for review" if summary.flagged else ""
+        self.statusBar().showMessage(f"Propagation {verb} {summary.frames_done} frames{flagged}.", 8000)
+        self.propagation_finished.emit(summary)
+
+    # -- display ------------------------------------------------------------------------
+    def _mark_kind(self, frame: int) -> str | None:
+        fm = None if self.state is None else self.state.get(frame, self.label)
+        if fm is None:
+            return None
+        if fm.status == Status.PROPOSED and fm.flagged:
+            return "flagged"
+        return fm.status.value
+
+    def _refresh_marks(self) -> None:
+        if self.state is not None:
+            marks = {f: self._mark_kind(f) for f in self.state.frames(self.label)}
+            self.timeline.set_marks({f: k for f, k in marks.items() if k})
+
+    def _refresh_overlay(self) -> None:
+        frame = self.player.current
+        fm = self.current_mask()
+        color = self.state.label(self.label).color if self.state is not None else (0, 200, 255)
+        rejected = fm is not None and fm.status == Status.REJECTED
+        self.canvas.set_mask(None if fm is None else fm.mask, color, faded=rejected)
+        self.canvas.show_box(self.boxes.get(frame) if fm is not None and not rejected else None)
+        self.mask_info.setText(describe_mask(fm, self.label))
+
+
+def describe_mask(fm: FrameMask | None, label: str) -> str:
+    """One status-bar line about a mask, e.g. ``vessel: proposed · IoU 0.91 · 1234 px``."""
+    if fm is None:
+        return f"{label}: no mask — drag a box (B) or paint (D)"
+    parts = [f"{label}: {fm.status.value}"]
+    if fm.iou is not None:
+        parts.append(f"IoU {fm.iou:.2f}")
+    parts.append(f"{int(np.count_nonzero(fm.mask))} px")
+    if fm.flags:
+        parts.append("flagged: " + ", ".join(fm.flags))
+    return " · ".join(parts)
+

@@ -1,0 +1,280 @@
+"""The main window: composes the widgets, turns gestures into jobs, swaps in their results.
+
+All model work goes to the one ``ModelWorker``; its results come back as signals and are
+applied to the ``AnnotationState`` here, on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSpinBox,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.actions import Actions, build_actions, shortcut_html
+from app.canvas import Canvas, Tool
+from app.editing import EditingMixin
+from app.labels import LabelPanel
+from app.player import Player
+from app.state import AnnotationState
+from app.status import JobStatus
+from app.timeline import Timeline
+from app.workers import EmbedJob, Job, LoadModelJob, ModelWorker, PropagateJob, SetVideoJob
+from evosam.errors import EvoSamError
+from evosam.models import SamBackend
+
+Box = tuple[float, float, float, float]
+
+
+class VideoSource(Protocol):
+    """What the window needs from ``evosam.video.VideoSource``."""
+
+    frame_count: int
+    fps: float
+    size: tuple[int, int]
+
+    def frame(self, index: int) -> np.ndarray: ...
+
+    def fingerprint(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def open_source(path: str | Path) -> VideoSource:
+    from evosam.video import open_video
+
+    return open_video(path)
+
+
+class MainWindow(EditingMixin, QMainWindow):
+    """``annotation_changed(frames)`` after every change of the state (frames touched)."""
+
+    annotation_changed = Signal(list)
+    propagation_finished = Signal(object)  # PropagationSummary
+
+    def __init__(self, model_factory: Callable[[], SamBackend], prefetch_ms: int = 400) -> None:
+        super().__init__()
+        self.setWindowTitle("EvoSAM Annotator")
+        self.resize(1280, 820)
+        self.source: VideoSource | None = None
+        self.state: AnnotationState | None = None
+        self.label = "vessel"
+        self.boxes: dict[int, Box] = {}  # last box prompt per frame, shown with its mask
+        self.worker = ModelWorker(parent=self)
+        self.player = Player(self)
+        self._jobs: list[Job] = []
+        self._propagation: PropagateJob | None = None
+        self._propagation_key: object = None
+        self._prefetch_job: Job | None = None
+        self._prefetch = QTimer(self, singleShot=True, interval=max(1, prefetch_ms))
+        self._prefetch_enabled = prefetch_ms > 0
+        self._build_ui()
+        self._connect()
+        self.submit(LoadModelJob(model_factory)).result.connect(self._on_model_loaded)
+
+    # -- construction ------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self.actions: Actions = build_actions(self)
+        self.canvas = Canvas(self)
+        self.timeline = Timeline(self)
+        self.labels = LabelPanel(self)
+        self.mask_info = QLabel("no mask", self)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.timeline)
+        self.setCentralWidget(central)
+        dock = QDockWidget("Labels", self)
+        dock.setObjectName("labels_dock")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        dock.setWidget(self.labels)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.brush_size = QSpinBox(self, minimum=1, maximum=200, value=int(self.canvas.brush_radius))
+        self.brush_size.setPrefix("brush ")
+        self.brush_size.setSuffix(" px")
+        self.brush_size.setToolTip("Brush / eraser radius in frame pixels ([ and ])")
+        a = self.actions
+        toolbar = QToolBar("Tools", self)
+        toolbar.setObjectName("tools")
+        for name in ("prev", "play", "next", None, "box", "brush", "eraser"):
+            toolbar.addSeparator() if name is None else toolbar.addAction(a.all[name])
+        toolbar.addWidget(self.brush_size)
+        for name in (None, "undo", "redo", "clear", None, "confirm", "reject", None,
+                     "propagate_backward", "propagate_forward"):
+            toolbar.addSeparator() if name is None else toolbar.addAction(a.all[name])
+        self.addToolBar(toolbar)
+        menus = {"&File": ("open", "open_folder", None, "quit"),
+                 "&Edit": ("undo", "redo", None, "clear", "confirm", "reject"),
+                 "&View": ("play", "next", "prev", "first", "last", "jump", None, "fit"),
+                 "&Tools": ("box", "brush", "eraser", "bigger", "smaller", None,
+                            "propagate_forward", "propagate_backward", "cancel"),
+                 "&Help": ("shortcuts",)}
+        for title, names in menus.items():
+            menu = self.menuBar().addMenu(title)
+            for name in names:
+                menu.addSeparator() if name is None else menu.addAction(a.all[name])
+        self.job_status = JobStatus(self)
+        self.model_info = QLabel("Loading model…", self)
+        self.statusBar().addWidget(self.mask_info)
+        self.statusBar().addPermanentWidget(self.job_status)
+        self.statusBar().addPermanentWidget(self.model_info)
+
+    def _connect(self) -> None:
+        a = self.actions
+        handlers = {
+            "open": self._on_open, "open_folder": self._on_open_folder, "quit": self.close,
+            "play": self.player.toggle, "next": lambda: self.player.step(1), "prev": lambda: self.player.step(-1),
+            "first": lambda: self.player.seek(0), "last": lambda: self.player.seek(self.player.frame_count - 1),
+            "jump": self._on_jump, "fit": self.canvas.fit,
+            "bigger": lambda: self.brush_size.setValue(round(self.brush_size.value() * 1.25) + 1),
+            "smaller": lambda: self.brush_size.setValue(round(self.brush_size.value() / 1.25)),
+            "undo": self.undo, "redo": self.redo, "clear": self.clear_mask, "confirm": self.confirm,
+            "reject": self.reject, "propagate_forward": lambda: self.propagate(backward=False),
+            "propagate_backward": lambda: self.propagate(backward=True), "cancel": self._on_cancel,
+            "shortcuts": self._on_shortcuts,
+        }
+        for name, handler in handlers.items():
+            a.all[name].triggered.connect(handler)
+        a.box.triggered.connect(lambda: self.set_tool(Tool.BOX))
+        a.brush.triggered.connect(lambda: self.set_tool(Tool.BRUSH))
+        a.eraser.triggered.connect(lambda: self.set_tool(Tool.ERASER))
+        self.brush_size.valueChanged.connect(self.canvas.set_brush_radius)
+        self.canvas.box_drawn.connect(self.prompt_box)
+        self.canvas.stroke_drawn.connect(self._on_stroke_drawn)
+        self.canvas.space_tapped.connect(self.player.toggle)
+        self.timeline.seek_requested.connect(self.player.seek)
+        self.player.frame_changed.connect(self._on_frame_changed)
+        self.player.playing_changed.connect(self._on_playing_changed)
+        self.labels.label_selected.connect(self._on_label_selected)
+        self.labels.add_requested.connect(self._on_label_added)
+        self.job_status.cancel_requested.connect(self._on_cancel)
+        self._prefetch.timeout.connect(self._on_prefetch)
+        self.worker.job_started.connect(self._on_job_started)
+        self.worker.job_finished.connect(self._on_job_finished)
+
+    # -- video ------------------------------------------------------------------------
+    def set_video(self, source: VideoSource, path: str | Path) -> None:
+        """Show a newly opened clip (annotations start empty); the worker opens its own reader."""
+        self._on_cancel()
+        if self.source is not None:
+            self.source.close()
+        self.source, self.boxes = source, {}
+        self.state = AnnotationState(source.frame_count, source.size)
+        self.label = self.state.labels[0].name
+        self.labels.set_labels(self.state.labels, self.label)
+        self.setWindowTitle(f"{Path(path).name} — EvoSAM Annotator")
+        self.submit(SetVideoJob(lambda: open_source(path), (str(path), source.fingerprint())))
+        self.timeline.set_clip(source.frame_count, source.fps)
+        self.player.set_clip(source.frame_count, source.fps)
+
+    def _open_path(self, path: str) -> None:
+        if self.state is not None and any(True for _ in self.state.items()):
+            answer = QMessageBox.question(self, "Open another clip", "Discard the masks of this clip?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        try:
+            self.set_video(open_source(path), path)
+        except EvoSamError as exc:
+            self.show_error(str(exc))
+
+    def _on_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", "", "Videos (*.mp4 *.avi *.mov *.mkv);;All files (*)")
+        if path:
+            self._open_path(path)
+
+    def _on_open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of frames")
+        if path:
+            self._open_path(path)
+
+    def _on_jump(self) -> None:
+        n = self.player.frame_count
+        value, ok = QInputDialog.getInt(self, "Go to frame", f"Frame (1–{n}):", self.player.current + 1, 1, n)
+        if ok:
+            self.player.seek(value - 1)
+
+    def _on_shortcuts(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", shortcut_html(),
+                          QMessageBox.StandardButton.Close, self)
+        box.setObjectName("shortcuts_dialog")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _on_frame_changed(self, index: int) -> None:
+        if self.source is None:
+            return
+        try:
+            self.canvas.set_frame(self.source.frame(index))
+        except EvoSamError as exc:
+            self.statusBar().showMessage(str(exc), 5000)
+        self.timeline.set_current(index)
+        self._refresh_overlay()
+        if self._prefetch_enabled and not self.player.playing:
+            self._prefetch.start()
+
+    def _on_playing_changed(self, playing: bool) -> None:
+        self.actions.play.setText("&Pause" if playing else "&Play")
+
+    # -- jobs -------------------------------------------------------------------------
+    def submit(self, job: Job) -> Job:
+        """Queue a job on the model worker and show it in the status bar while it runs."""
+        self._jobs.append(job)
+        job.progress.connect(self.job_status.set_progress)
+        job.error.connect(self.show_error)
+        return self.worker.submit(job)
+
+    def _on_job_started(self, job: Job) -> None:
+        self.job_status.show_job(job.text, isinstance(job, PropagateJob), len(self._jobs) - 1)
+
+    def _on_job_finished(self, job: Job) -> None:
+        if job in self._jobs:
+            self._jobs.remove(job)
+        if job is self._propagation:
+            self._propagation = None
+        if not self._jobs:
+            self.job_status.clear()
+
+    def _on_model_loaded(self, description: str) -> None:
+        self.model_info.setText(description)
+
+    def _on_prefetch(self) -> None:
+        """Embed the frame the user stopped on, so that a box on it answers at once."""
+        if self._prefetch_job is not None:
+            self._prefetch_job.cancel()
+        if self.source is not None and not self._jobs:
+            self._prefetch_job = self.submit(EmbedJob(self.player.current))
+
+    def _on_cancel(self) -> None:
+        if self._propagation is not None:
+            self._propagation.cancel()
+            self.statusBar().showMessage("Cancelling propagation…", 3000)
+
+    def show_error(self, message: str) -> None:
+        """Show a failure without blocking: status bar plus a window-modal message box."""
+        self.statusBar().showMessage(message, 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "EvoSAM Annotator", message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.player.pause()
+        self.worker.stop()
+        if self.source is not None:
+            self.source.close()
+        super().closeEvent(event)

@@ -1,0 +1,207 @@
+"""Annotation state of one clip, in plain Python (no Qt): labels, per-frame masks, undo/redo.
+
+Masks are ``bool[H, W]`` arrays (rows = y, columns = x), stored read-only so that a
+``FrameMask`` can be shared between the state, the undo stack and the canvas without
+copies. Every change goes through :meth:`AnnotationState.apply`, which records the
+before/after values of the changed cells; undo and redo replay those records.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+
+class Status(enum.StrEnum):
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Label:
+    """A structure to annotate; ``color`` is (r, g, b) 0..255."""
+
+    name: str
+    color: tuple[int, int, int]
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("a label needs a name")
+        if len(self.color) != 3 or not all(0 <= int(c) <= 255 for c in self.color):
+            raise ValueError(f"label colour {self.color}: expected (r, g, b) in 0..255")
+
+
+@dataclass(frozen=True)
+class FrameMask:
+    """One label's mask on one frame: ``mask`` bool (H, W), read-only once stored."""
+
+    mask: np.ndarray
+    status: Status = Status.PROPOSED
+    iou: float | None = None
+    flags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        m = np.asarray(self.mask)
+        if m.ndim != 2:
+            raise ValueError(f"mask of shape {m.shape}: expected (H, W)")
+        if m.dtype != bool:
+            m = m.astype(bool)
+        elif m.flags.writeable:
+            m = m.copy()
+        m.flags.writeable = False
+        object.__setattr__(self, "mask", m)
+        object.__setattr__(self, "status", Status(self.status))
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+    def with_status(self, status: Status) -> FrameMask:
+        return FrameMask(self.mask, status, self.iou, self.flags)
+
+    def with_mask(self, mask: np.ndarray) -> FrameMask:
+        """Same status, a hand-edited mask (no model IoU or flags any more)."""
+        return FrameMask(mask, self.status, None, ())
+
+
+Key = tuple[int, str]  # (frame index, label name)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One cell of the state before and after an edit; ``None`` = no mask."""
+
+    key: Key
+    before: FrameMask | None
+    after: FrameMask | None
+
+
+@dataclass
+class Edit:
+    """One undo step: its changes in order, and a merge key (edits with the same key that
+    follow each other, e.g. the frames of one propagation run, form one step)."""
+
+    text: str
+    changes: list[Change] = field(default_factory=list)
+    merge_key: object | None = None
+
+
+DEFAULT_COLORS: tuple[tuple[int, int, int], ...] = (
+    (0, 200, 255), (255, 80, 200), (255, 200, 0), (120, 255, 80), (255, 110, 60), (170, 120, 255),
+)
+
+
+class AnnotationState:
+    """Masks of a clip of ``frame_count`` frames of ``size`` (H, W), by frame and label."""
+
+    def __init__(self, frame_count: int, size: tuple[int, int], labels: Sequence[Label] = ()) -> None:
+        if frame_count < 1:
+            raise ValueError("a clip needs at least one frame")
+        self.frame_count = int(frame_count)
+        self.size = (int(size[0]), int(size[1]))
+        self.labels: list[Label] = list(labels) or [Label("vessel", DEFAULT_COLORS[0])]
+        self._masks: dict[Key, FrameMask] = {}
+        self._undo: list[Edit] = []
+        self._redo: list[Edit] = []
+
+    # -- labels ------------------------------------------------------------------------
+    def label(self, name: str) -> Label:
+        for lab in self.labels:
+            if lab.name == name:
+                return lab
+        raise KeyError(name)
+
+    def add_label(self, name: str) -> Label:
+        """Append a label with the next free colour; raises ValueError on duplicates."""
+        name = name.strip()
+        if any(lab.name == name for lab in self.labels):
+            raise ValueError(f"label {name!r} already exists")
+        lab = Label(name, DEFAULT_COLORS[len(self.labels) % len(DEFAULT_COLORS)])
+        self.labels.append(lab)
+        return lab
+
+    # -- reading -----------------------------------------------------------------------
+    def get(self, frame: int, label: str) -> FrameMask | None:
+        return self._masks.get((frame, label))
+
+    def frames(self, label: str) -> dict[int, FrameMask]:
+        """Frame index -> mask for one label."""
+        return {f: m for (f, lab), m in self._masks.items() if lab == label}
+
+    def items(self) -> Iterable[tuple[Key, FrameMask]]:
+        return self._masks.items()
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    # -- editing -----------------------------------------------------------------------
+    def apply(self, frame: int, label: str, value: FrameMask | None, text: str, merge_key: object = None) -> Change:
+        """Set (or clear, with ``None``) one cell as an undoable edit; clears the redo stack."""
+        if not 0 <= frame < self.frame_count:
+            raise ValueError(f"frame {frame} is outside the clip (0..{self.frame_count - 1})")
+        self.label(label)
+        if value is not None and value.mask.shape != self.size:
+            raise ValueError(f"mask of shape {value.mask.shape} does not match the frame {self.size}")
+        key = (frame, label)
+        change = Change(key, self._masks.get(key), value)
+        self._set(key, value)
+        top = self._undo[-1] if self._undo else None
+        if merge_key is not None and top is not None and top.merge_key == merge_key and not self._redo:
+            top.changes.append(change)
+        else:
+            self._undo.append(Edit(text, [change], merge_key))
+        self._redo.clear()
+        return change
+
+    def undo(self) -> list[Change]:
+        """Revert the last edit; returns its changes (empty when there is nothing to undo)."""
+        if not self._undo:
+            return []
+        edit = self._undo.pop()
+        edit.merge_key = None  # an edit that was undone never grows again
+        for ch in reversed(edit.changes):
+            self._set(ch.key, ch.before)
+        self._redo.append(edit)
+        return edit.changes
+
+    def redo(self) -> list[Change]:
+        if not self._redo:
+            return []
+        edit = self._redo.pop()
+        for ch in edit.changes:
+            self._set(ch.key, ch.after)
+        self._undo.append(edit)
+        return edit.changes
+
+    def _set(self, key: Key, value: FrameMask | None) -> None:
+        if value is None:
+            self._masks.pop(key, None)
+        else:
+            self._masks[key] = value
+
+
+def paint_stroke(
+    mask: np.ndarray | None, size: tuple[int, int], points: Sequence[tuple[float, float]], radius: float, value: bool
+) -> np.ndarray:
+    """A new bool (H, W) mask: ``mask`` (or an empty one) with a round brush of ``radius``
+    pixels drawn along ``points`` ((x, y) frame pixels), set to ``value`` (True = paint,
+    False = erase). The input is not modified."""
+    canvas = np.zeros(size, np.uint8) if mask is None else np.asarray(mask, dtype=np.uint8).copy()
+    pts = [(int(round(x)), int(round(y))) for x, y in points]
+    r = max(1, int(round(radius)))
+    color = 1 if value else 0
+    for p in pts:
+        cv2.circle(canvas, p, r, color, thickness=-1, lineType=cv2.LINE_8)
+    if len(pts) > 1:
+        cv2.polylines(canvas, [np.array(pts, np.int32)], False, color, thickness=2 * r, lineType=cv2.LINE_8)
+    return canvas.astype(bool)

@@ -1,0 +1,111 @@
+"""A strip under the frame: one mark per annotated frame, the current frame, click to seek."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+
+# Mark colours by kind; "flagged" is a proposal the propagation's quality gate distrusts.
+MARK_COLORS: dict[str, QColor] = {
+    "proposed": QColor(240, 180, 40),
+    "confirmed": QColor(60, 200, 90),
+    "flagged": QColor(230, 60, 60),
+    "rejected": QColor(120, 120, 120),
+}
+
+
+def format_time(seconds: float) -> str:
+    """``m:ss.cc``."""
+    minutes, sec = divmod(max(0.0, seconds), 60.0)
+    return f"{int(minutes)}:{sec:05.2f}"
+
+
+class TimelineBar(QWidget):
+    """The painted strip. ``seek_requested(frame)`` on click or drag."""
+
+    seek_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.frame_count = 1
+        self.current = 0
+        self.marks: dict[int, str] = {}
+        self.setMinimumHeight(28)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Frames: amber proposed, green confirmed, red flagged, grey rejected. Click to seek.")
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(400, 28)
+
+    def frame_at(self, x: float) -> int:
+        width = max(1, self.width())
+        return min(self.frame_count - 1, max(0, int(x / width * self.frame_count)))
+
+    def _frame_rect(self, frame: int) -> QRectF:
+        w = self.width() / self.frame_count
+        return QRectF(frame * w, 0, max(w, 2.0), self.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(45, 45, 48))
+        for frame, kind in self.marks.items():
+            r = self._frame_rect(frame)
+            p.fillRect(r.adjusted(0, 6, 0, -6), MARK_COLORS[kind])
+        cur = self._frame_rect(self.current)
+        p.setPen(QPen(QColor(255, 255, 255), 2))
+        x = cur.center().x()
+        p.drawLine(int(x), 0, int(x), self.height())
+        p.end()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.seek_requested.emit(self.frame_at(event.position().x()))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self.seek_requested.emit(self.frame_at(event.position().x()))
+
+
+class Timeline(QWidget):
+    """The bar plus a readout ``frame 12 / 300 · 0:00.48``."""
+
+    seek_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bar = TimelineBar(self)
+        self.readout = QLabel(self)
+        self.readout.setMinimumWidth(190)
+        self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(self.bar, 1)
+        layout.addWidget(self.readout)
+        self.fps = 25.0
+        self.bar.seek_requested.connect(self.seek_requested)
+
+    def set_clip(self, frame_count: int, fps: float) -> None:
+        self.bar.frame_count = max(1, int(frame_count))
+        self.fps = fps if fps > 0 else 25.0
+        self.bar.marks = {}
+        self.set_current(0)
+
+    def set_current(self, frame: int) -> None:
+        self.bar.current = frame
+        n = self.bar.frame_count
+        self.readout.setText(f"frame {frame + 1} / {n} · {format_time(frame / self.fps)}")
+        self.bar.update()
+
+    def set_mark(self, frame: int, kind: str | None) -> None:
+        """Mark one frame as proposed / confirmed / flagged / rejected, or clear it (None)."""
+        if kind is None:
+            self.bar.marks.pop(frame, None)
+        else:
+            self.bar.marks[frame] = kind
+        self.bar.update()
+
+    def set_marks(self, marks: dict[int, str]) -> None:
+        self.bar.marks = dict(marks)
+        self.bar.update()

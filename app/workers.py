@@ -1,0 +1,269 @@
+"""The single model worker thread and the jobs it runs, in order.
+
+SAM backends are not thread-safe, so one ``ModelWorker`` thread owns the backend, the
+embedding cache and its own frame reader, and runs ``Job`` objects one after another.
+Each job reports through its own Qt signals (``started``, ``progress``, ``result``,
+``error``, ``finished``), which reach GUI-thread receivers as queued calls, and can be
+cancelled with :meth:`Job.cancel` (before it starts, or between frames while it runs).
+Jobs return new objects; only the GUI thread changes the annotation state.
+
+A job that teaches the continual-learning head later is one more ``Job`` subclass whose
+``run`` calls the head with confirmed masks and returns the new weights as its result.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal
+
+from evosam.errors import EvoSamError
+from evosam.models import Embedding, SamBackend
+from evosam.models.cache import EmbeddingCache
+from evosam.propagate import FrameResult, PropagationConfig, propagate
+
+log = logging.getLogger(__name__)
+Box = tuple[float, float, float, float]
+
+
+class FrameReader(Protocol):
+    """What the worker needs from a video source (``evosam.video.VideoSource`` fits)."""
+
+    def frame(self, index: int) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class ModelContext:
+    """What jobs may touch; lives on the worker thread only."""
+
+    backend: SamBackend | None = None
+    load_error: str = ""
+    cache: EmbeddingCache = field(default_factory=lambda: EmbeddingCache(512 * 2**20))
+    reader: FrameReader | None = None
+    video_key: Hashable = None
+
+    def require_backend(self) -> SamBackend:
+        if self.backend is None:
+            raise EvoSamError(f"no model loaded{': ' + self.load_error if self.load_error else ''}")
+        return self.backend
+
+    def embedding(self, index: int) -> Embedding:
+        backend = self.require_backend()
+        if self.reader is None:
+            raise EvoSamError("no video is open")
+        return self.cache.get_or_compute((self.video_key, index), lambda: backend.embed(self.reader.frame(index)))
+
+
+class Job(QObject):
+    """One unit of model work. Subclasses implement ``run(ctx)`` (worker thread) and return
+    their result object; raising ``EvoSamError`` reports its message through ``error``."""
+
+    started = Signal()
+    progress = Signal(int, int)  # done, total
+    result = Signal(object)
+    error = Signal(str)
+    finished = Signal()  # always last, after result, error or cancellation
+
+    text = "Working"  # shown in the status bar while the job runs
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def run(self, ctx: ModelContext) -> object:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class LoadModelJob(Job):
+    """Builds the backend with ``factory`` on the worker thread; result: ``backend.describe()``."""
+
+    text = "Loading model"
+
+    def __init__(self, factory: Callable[[], SamBackend]) -> None:
+        super().__init__()
+        self._factory = factory
+
+    def run(self, ctx: ModelContext) -> str:
+        try:
+            ctx.backend = self._factory()
+        except EvoSamError as exc:
+            ctx.load_error = str(exc)
+            raise
+        return ctx.backend.describe()
+
+
+class SetVideoJob(Job):
+    """Switches the worker's frame reader to a newly opened video; ``key`` names it in the cache."""
+
+    text = "Opening video"
+
+    def __init__(self, open_reader: Callable[[], FrameReader], key: Hashable) -> None:
+        super().__init__()
+        self._open, self._key = open_reader, key
+
+    def run(self, ctx: ModelContext) -> Hashable:
+        if ctx.reader is not None:
+            ctx.reader.close()
+            ctx.reader = None
+        ctx.reader, ctx.video_key = self._open(), self._key
+        return self._key
+
+
+class EmbedJob(Job):
+    """Computes (and caches) a frame's embedding ahead of a prompt; result: the frame index."""
+
+    text = "Embedding frame"
+
+    def __init__(self, frame: int) -> None:
+        super().__init__()
+        self.frame = frame
+
+    def run(self, ctx: ModelContext) -> int:
+        ctx.embedding(self.frame)
+        return self.frame
+
+
+@dataclass(frozen=True)
+class PredictResult:
+    """A mask proposed for ``label`` on ``frame`` from ``box`` (x0, y0, x1, y1): bool (H, W)."""
+
+    frame: int
+    label: str
+    box: Box
+    mask: np.ndarray
+    iou: float
+
+
+class PredictJob(Job):
+    """Box prompt on one frame; result: ``PredictResult``."""
+
+    text = "Segmenting"
+
+    def __init__(self, frame: int, label: str, box: Box) -> None:
+        super().__init__()
+        self.frame, self.label, self.box = frame, label, box
+
+    def run(self, ctx: ModelContext) -> PredictResult:
+        emb = ctx.embedding(self.frame)
+        pred = ctx.require_backend().predict(emb, box=self.box)
+        return PredictResult(self.frame, self.label, self.box, pred.mask, float(pred.iou))
+
+
+@dataclass(frozen=True)
+class PropagationSummary:
+    label: str
+    frames_done: int
+    frames_total: int
+    flagged: int
+    cancelled: bool
+
+
+class PropagateJob(Job):
+    """Propagates ``init_mask`` (bool (H, W), on the frame before ``frames[0]``) through
+    ``frames``; emits ``frame_done(FrameResult)`` per frame and ``PropagationSummary`` last."""
+
+    frame_done = Signal(object)
+    text = "Propagating"
+
+    def __init__(self, label: str, frames: range, init_mask: np.ndarray, config: PropagationConfig | None = None):
+        super().__init__()
+        self.label, self.frames = label, frames
+        self.init_mask = np.array(init_mask, dtype=bool)
+        self.config = config or PropagationConfig()
+
+    def run(self, ctx: ModelContext) -> PropagationSummary:
+        backend = ctx.require_backend()
+        if ctx.reader is None:
+            raise EvoSamError("no video is open")
+        total, done, flagged = len(self.frames), 0, 0
+        self.progress.emit(0, total)
+        results = propagate(
+            backend, ctx.reader.frame, ctx.embedding, self.frames, self.init_mask, self.config,
+            should_stop=lambda: self.cancelled,
+        )
+        for res in results:
+            res = FrameResult(res.index, res.mask, res.iou, res.box, res.flags)  # drop the heavy Prediction
+            done += 1
+            flagged += res.flagged
+            self.frame_done.emit(res)
+            self.progress.emit(done, total)
+        return PropagationSummary(self.label, done, total, flagged, self.cancelled)
+
+
+class ModelWorker(QThread):
+    """The one thread that runs model calls, in submission order. ``job_started(job)`` and
+    ``job_finished(job)`` report every job (for a status display), after the job's own signals."""
+
+    job_started = Signal(object)
+    job_finished = Signal(object)
+
+    def __init__(self, cache_bytes: int = 512 * 2**20, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._ctx = ModelContext(cache=EmbeddingCache(cache_bytes))
+        self._pending: list[Job] = []
+        self._lock = threading.Lock()
+        self.setObjectName("ModelWorker")
+
+    def submit(self, job: Job) -> Job:
+        """Queue ``job`` (GUI thread); starts the thread on first use. Returns the job."""
+        with self._lock:
+            self._pending.append(job)
+        self._queue.put(job)
+        if not self.isRunning():
+            self.start()
+        return job
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            for job in self._pending:
+                job.cancel()
+
+    def stop(self, timeout_ms: int = 30000) -> None:
+        """Cancel every job and end the thread (GUI thread; waits for the running call)."""
+        self.cancel_all()
+        if self.isRunning():
+            self._queue.put(None)
+            self.wait(timeout_ms)
+
+    def run(self) -> None:  # worker thread
+        while (job := self._queue.get()) is not None:
+            self._run_one(job)
+            with self._lock:
+                self._pending.remove(job)
+        if self._ctx.reader is not None:
+            self._ctx.reader.close()
+
+    def _run_one(self, job: Job) -> None:
+        if job.cancelled:
+            job.finished.emit()
+            self.job_finished.emit(job)
+            return
+        job.started.emit()
+        self.job_started.emit(job)
+        try:
+            out = job.run(self._ctx)
+        except EvoSamError as exc:
+            job.error.emit(str(exc))
+        except Exception as exc:  # a bug or a torch failure: report it, keep the thread alive
+            log.exception("model job %s failed", type(job).__name__)
+            job.error.emit(f"{type(exc).__name__}: {exc}")
+        else:
+            job.result.emit(out)
+        job.finished.emit()
+        self.job_finished.emit(job)
