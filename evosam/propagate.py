@@ -4,7 +4,8 @@ Each frame is prompted from the previous result. The previous mask and a *memory
 largest reliable mask so far) are carried to the new frame by optical flow; the tight box
 of each, with a margin, is a candidate prompt and the answer with the best predicted IoU
 wins. When the carried mask falls apart into several large pieces (an organ split by a
-tool), each piece is also prompted on its own and the answers are united. A quality gate
+tool), each piece is also prompted on its own and the answers are united. Pixels far from
+the carried masks are dropped, so a leak into a neighbour cannot grow the next box. A quality gate
 flags frames whose mask is empty, has low predicted IoU, or jumps in area or position.
 """
 
@@ -36,6 +37,7 @@ class PropagationConfig:
     memory_area_ratio: float = 1.0  # an unflagged mask becomes the memory if at least this x the memory's area
     memory_iou_gain: float = 0.02  # the memory's answer must beat the previous frame's by this much
     component_fraction: float = 0.15  # pieces of at least this share of the mask are also prompted alone
+    max_growth: float = 0.02  # keep only pixels within this x box diagonal of the carried masks (0: off)
     min_iou: float = 0.5  # flag below this predicted IoU
     max_area_ratio: float = 2.0  # flag when area grows or shrinks by more than this factor
     max_shift: float = 0.5  # flag when the centroid moves more than this x the box diagonal
@@ -129,6 +131,19 @@ def unite_pieces(backend: SamBackend, emb: Embedding, pred: Prediction, carried:
     return dataclasses.replace(pred, logits=logits)
 
 
+def limit_growth(pred: Prediction, carried: np.ndarray, max_growth: float) -> Prediction:
+    """Drop mask pixels farther than ``max_growth`` x the carried mask's box diagonal from it:
+    after flow compensation a structure grows little per frame, while a leak into a
+    neighbour would otherwise feed a larger box to the next frame."""
+    box = mask_box(carried)
+    if box is None:
+        return pred
+    radius = max(2, int(round(max_growth * np.hypot(box[2] - box[0] + 1, box[3] - box[1] + 1))))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    allowed = cv2.dilate(carried.astype(np.uint8), kernel) > 0
+    return dataclasses.replace(pred, logits=np.where(allowed, pred.logits, np.minimum(pred.logits, -1.0)))
+
+
 def propagate(
     backend: SamBackend,
     read_frame: FrameReader,
@@ -161,6 +176,8 @@ def propagate(
         emb = embed(index)
         pred, box = best_candidate(backend, emb, (prev_mask, memory), config)
         pred = unite_pieces(backend, emb, pred, prev_mask, config.component_fraction)
+        if config.max_growth > 0:
+            pred = limit_growth(pred, prev_mask | memory, config.max_growth)
         flags = quality_flags(pred.mask, pred.iou, prev_mask, config)
         yield FrameResult(index, pred.mask, pred.iou, box, flags, pred)
         if "empty" not in flags:
