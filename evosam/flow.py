@@ -31,6 +31,12 @@ def warp_mask(prev_mask: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Carry a bool (H, W) mask of the previous frame to the current one with ``backward_flow``."""
     h, w = prev_mask.shape
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    warped = cv2.remap(prev_mask.astype(np.float32), gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    warped = cv2.remap(
+        prev_mask.astype(np.float32),
+        gx + flow[..., 0],
+        gy + flow[..., 1],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
     return warped >= 0.5

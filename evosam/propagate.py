@@ -119,7 +119,9 @@ def best_candidate(
     return best
 
 
-def unite_pieces(backend: SamBackend, emb: Embedding, pred: Prediction, carried: np.ndarray, fraction: float) -> Prediction:
+def unite_pieces(
+    backend: SamBackend, emb: Embedding, pred: Prediction, carried: np.ndarray, fraction: float
+) -> Prediction:
     """When ``carried`` has several large pieces, prompt each alone and unite the answers
     (pixel-wise max of logits), so a structure split by an instrument keeps all its parts."""
     pieces = large_components(carried, fraction)

@@ -65,22 +65,32 @@ def _frame_stems(video: VideoSource, count: int) -> list[str]:
     return [Path(f).stem for f in files[:count]] if files else [video.frame_name(i) for i in range(count)]
 
 
-def score_label(backend: SamBackend, video: VideoSource, gts: list[np.ndarray], label: int,
-                embed) -> PropagationScore:
+def score_label(backend: SamBackend, video: VideoSource, gts: list[np.ndarray], label: int, embed) -> PropagationScore:
     """Propagate ``label`` from frame 0's ground truth and score it against every frame."""
     truth = [g == label for g in gts]
     if not truth[0].any():
         raise InputError(f"label {label} is absent from the first frame's ground truth")
     started = time.perf_counter()
-    results = list(progress(propagate(backend, video.frame, embed, range(1, len(gts)), truth[0]),
-                            len(gts) - 1, f"label {label}"))
+    results = list(
+        progress(propagate(backend, video.frame, embed, range(1, len(gts)), truth[0]), len(gts) - 1, f"label {label}")
+    )
     seconds = (time.perf_counter() - started) / max(1, len(results))
     scored = [r for r in results if truth[r.index].any()]
     ours = [dice(r.mask, truth[r.index]) for r in scored]
-    oracle = [dice(backend.predict(embed(r.index), box=prompt_box(truth[r.index])).mask, truth[r.index])
-              for r in scored]
-    return PropagationScore(label, len(results), len(scored), _mean(ours), _mean(ours[-10:]), _mean(oracle),
-                            _mean(oracle[-10:]), sum(r.flagged for r in results), seconds)
+    oracle = [
+        dice(backend.predict(embed(r.index), box=prompt_box(truth[r.index])).mask, truth[r.index]) for r in scored
+    ]
+    return PropagationScore(
+        label,
+        len(results),
+        len(scored),
+        _mean(ours),
+        _mean(ours[-10:]),
+        _mean(oracle),
+        _mean(oracle[-10:]),
+        sum(r.flagged for r in results),
+        seconds,
+    )
 
 
 def _mean(values: list[float]) -> float:
@@ -106,9 +116,13 @@ def run(args: argparse.Namespace) -> int:
 
 def print_table(scores: list[PropagationScore], model: str) -> None:
     print(f"propagation benchmark ({model}); Dice over frames where the label is present")
-    print(f"{'label':>6} {'frames':>6} {'scored':>6} {'mean':>7} {'last10':>7} {'oracle':>7} {'or.l10':>7} "
-          f"{'flagged':>7} {'s/frame':>8}")
+    print(
+        f"{'label':>6} {'frames':>6} {'scored':>6} {'mean':>7} {'last10':>7} {'oracle':>7} {'or.l10':>7} "
+        f"{'flagged':>7} {'s/frame':>8}"
+    )
     for s in scores:
-        print(f"{s.label:>6} {s.frames:>6} {s.scored_frames:>6} {s.mean_dice:>7.3f} {s.last10_dice:>7.3f} "
-              f"{s.oracle_box_dice:>7.3f} {s.oracle_last10_dice:>7.3f} {s.flagged_frames:>7} "
-              f"{s.seconds_per_frame:>8.3f}")
+        print(
+            f"{s.label:>6} {s.frames:>6} {s.scored_frames:>6} {s.mean_dice:>7.3f} {s.last10_dice:>7.3f} "
+            f"{s.oracle_box_dice:>7.3f} {s.oracle_last10_dice:>7.3f} {s.flagged_frames:>7} "
+            f"{s.seconds_per_frame:>8.3f}"
+        )

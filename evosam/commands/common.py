@@ -13,8 +13,12 @@ T = TypeVar("T")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(REGISTRY), help="model name (default: %(default)s)")
-    parser.add_argument("--checkpoint", default=None, metavar="PATH", help="checkpoint file (needed for non-bundled models)")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, choices=sorted(REGISTRY), help="model name (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--checkpoint", default=None, metavar="PATH", help="checkpoint file (needed for non-bundled models)"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
 
 

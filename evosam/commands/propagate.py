@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
-
 from evosam.commands.common import add_model_arguments, model_from_args, progress
 from evosam.errors import InputError
 from evosam.imageio import read_mask, write_mask_png
@@ -16,9 +14,12 @@ from evosam.video import open_video
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("propagate", help="propagate a mask or box through a video",
-                       description="Propagate a mask (or a box) from frame START through a video or frame folder; "
-                                   "writes one 0/255 PNG per frame named by zero-padded frame index.")
+    p = sub.add_parser(
+        "propagate",
+        help="propagate a mask or box through a video",
+        description="Propagate a mask (or a box) from frame START through a video or frame folder; "
+        "writes one 0/255 PNG per frame named by zero-padded frame index.",
+    )
     p.add_argument("source", help="video file or folder of frames")
     start = p.add_mutually_exclusive_group(required=True)
     start.add_argument("--box", nargs=4, type=float, metavar=("X0", "Y0", "X1", "Y1"), help="box on the start frame")
@@ -53,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
             write_mask_png(out / f"{video.frame_name(result.index)}.png", result.mask)
             if result.flagged:
                 flagged.append(f"{result.index}({','.join(result.flags)})")
-    print(f"{out}: wrote {len(frames) + 1} masks, frames {args.start}..{frames[-1] if len(frames) else args.start}"
-          f"; flagged: {' '.join(flagged) if flagged else 'none'}")
+    print(
+        f"{out}: wrote {len(frames) + 1} masks, frames {args.start}..{frames[-1] if len(frames) else args.start}"
+        f"; flagged: {' '.join(flagged) if flagged else 'none'}"
+    )
     return 0
-
-

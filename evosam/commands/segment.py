@@ -10,10 +10,18 @@ from evosam.models import validate_box
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("segment", help="segment one image from a box prompt", description="Segment one image from a box.")
+    p = sub.add_parser(
+        "segment", help="segment one image from a box prompt", description="Segment one image from a box."
+    )
     p.add_argument("image", help="image file (PNG, JPEG, ...)")
-    p.add_argument("--box", nargs=4, type=float, required=True, metavar=("X0", "Y0", "X1", "Y1"),
-                   help="box in image pixels: left top right bottom")
+    p.add_argument(
+        "--box",
+        nargs=4,
+        type=float,
+        required=True,
+        metavar=("X0", "Y0", "X1", "Y1"),
+        help="box in image pixels: left top right bottom",
+    )
     add_model_arguments(p)
     p.add_argument("--out", required=True, metavar="MASK.png", help="output mask, 0/255 PNG")
     p.set_defaults(func=run)

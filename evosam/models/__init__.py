@@ -5,6 +5,14 @@ from evosam.models.registry import DEFAULT_MODEL, REGISTRY, load_model
 from evosam.models.types import Embedding, Points, Prediction, validate_box
 
 __all__ = [
-    "DEFAULT_MODEL", "REGISTRY", "Embedding", "ModelSpec", "Points", "Prediction", "SamBackend",
-    "load_model", "resolve_device", "validate_box",
+    "DEFAULT_MODEL",
+    "REGISTRY",
+    "Embedding",
+    "ModelSpec",
+    "Points",
+    "Prediction",
+    "SamBackend",
+    "load_model",
+    "resolve_device",
+    "validate_box",
 ]

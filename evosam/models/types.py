@@ -68,7 +68,7 @@ class Prediction:
 
 @dataclass(frozen=True)
 class Points:
-    """Point prompts: ``coords`` float (N, 2) as (x, y) frame pixels, ``labels`` int (N,), 1 = positive, 0 = negative."""
+    """Point prompts: ``coords`` float (N, 2) as (x, y) frame pixels; ``labels`` int (N,), 1 positive, 0 negative."""
 
     coords: np.ndarray
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))

@@ -65,8 +65,12 @@ def test_points_and_mask_prompts_are_accepted(litemedsam, chole_frame):
 
 @pytest.mark.parametrize(
     "box, message",
-    [((10, 10, 5, 20), "x1 must exceed x0"), ((10, 10, 10, 20), "x1 must exceed x0"),
-     ((float("nan"), 0, 5, 5), "finite"), ((2000, 2000, 3000, 3000), "outside")],
+    [
+        ((10, 10, 5, 20), "x1 must exceed x0"),
+        ((10, 10, 10, 20), "x1 must exceed x0"),
+        ((float("nan"), 0, 5, 5), "finite"),
+        ((2000, 2000, 3000, 3000), "outside"),
+    ],
 )
 def test_bad_boxes_are_refused_with_one_line(litemedsam, chole_frame, box, message):
     emb = litemedsam.embed(chole_frame[0][:64, :64])

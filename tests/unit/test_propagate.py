@@ -27,8 +27,9 @@ def clip(litemedsam):
 def test_grasper_and_liver_follow_the_ground_truth(litemedsam, clip):
     frames, labels, embeddings = clip
     for label in (31, 21):
-        results = list(propagate(litemedsam, frames.__getitem__, embeddings.__getitem__,
-                                 range(1, N_FRAMES), labels[0] == label))
+        results = list(
+            propagate(litemedsam, frames.__getitem__, embeddings.__getitem__, range(1, N_FRAMES), labels[0] == label)
+        )
         assert [r.index for r in results] == list(range(1, N_FRAMES))
         scores = [dice(r.mask, labels[r.index] == label) for r in results]
         assert min(scores) > 0.85, (label, scores)
@@ -46,16 +47,20 @@ def test_backward_propagation_and_cancel(litemedsam, clip):
         calls.append(1)
         return len(calls) > 2
 
-    results = list(propagate(litemedsam, frames.__getitem__, embeddings.__getitem__, order,
-                             labels[start] == 31, should_stop=stop))
+    results = list(
+        propagate(litemedsam, frames.__getitem__, embeddings.__getitem__, order, labels[start] == 31, should_stop=stop)
+    )
     assert [r.index for r in results] == [3, 2]
     assert dice(results[-1].mask, labels[2] == 31) > 0.85
 
 
 def test_frame_order_refuses_bad_ranges():
     assert list(frame_order(2, 4, False, 10)) == [3, 4]
-    for args, msg in [((10, None, False, 10), "outside"), ((2, 1, False, 10), "wrong side"),
-                      ((2, 12, False, 10), "outside")]:
+    for args, msg in [
+        ((10, None, False, 10), "outside"),
+        ((2, 1, False, 10), "wrong side"),
+        ((2, 12, False, 10), "outside"),
+    ]:
         with pytest.raises(InputError, match=msg):
             frame_order(*args)
 

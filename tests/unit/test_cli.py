@@ -1,0 +1,203 @@
+"""The ``evosam`` CLI contract: outputs, exit codes, one-line errors, no partial files."""
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from evosam.cli import main
+from tests.conftest import REPO, shared_data
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """Run ``python -m evosam`` in a fresh process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "evosam", *args], capture_output=True, text=True, cwd=REPO, timeout=600
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and "Warning" not in ln and "warnings.warn" not in ln]
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_version_and_help():
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("evosam ")
+    for command in ("segment", "propagate", "bench"):
+        proc = run_cli(command, "--help")
+        assert proc.returncode == 0 and "usage: evosam" in proc.stdout
+
+
+def test_segment_writes_a_mask_of_the_grasper(tmp_path):
+    root = shared_data("cholecseg8k_clip")
+    labels = cv2.imread(str(root / "masks" / "000561.png"), cv2.IMREAD_UNCHANGED)
+    ys, xs = np.nonzero(labels == 31)
+    out = tmp_path / "grasper.png"
+    code = main(
+        [
+            "segment",
+            str(root / "frames" / "000561.png"),
+            "--box",
+            str(xs.min()),
+            str(ys.min()),
+            str(xs.max()),
+            str(ys.max()),
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    mask = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert set(np.unique(mask)) <= {0, 255}
+    truth = labels == 31
+    assert 2 * ((mask > 0) & truth).sum() / ((mask > 0).sum() + truth.sum()) > 0.8
+
+
+@pytest.mark.parametrize(
+    "box, needle",
+    [
+        (["10", "10", "5", "20"], "x1 must exceed x0"),
+        (["nan", "0", "5", "5"], "finite"),
+        (["5000", "5000", "6000", "6000"], "outside"),
+    ],
+)
+def test_segment_bad_box_is_one_line_and_writes_nothing(tmp_path, capsys, box, needle):
+    img = tmp_path / "frame.png"
+    cv2.imwrite(str(img), np.full((40, 60, 3), 128, np.uint8))
+    out = tmp_path / "mask.png"
+    assert main(["segment", str(img), "--box", *box, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0]
+    assert list(tmp_path.iterdir()) == [img]
+
+
+def test_segment_bad_files(tmp_path):
+    fake = tmp_path / "notes.png"
+    fake.write_text("not an image")
+    proc = run_cli("segment", str(fake), "--box", "1", "1", "5", "5", "--out", str(tmp_path / "m.png"))
+    assert_one_line_error(proc, "notes.png", "not a readable image")
+    proc = run_cli("segment", str(tmp_path / "missing.png"), "--box", "1", "1", "5", "5", "--out", "m.png")
+    assert_one_line_error(proc, "missing.png", "not found")
+    img = tmp_path / "frame.png"
+    cv2.imwrite(str(img), np.full((40, 60, 3), 128, np.uint8))
+    proc = run_cli("segment", str(img), "--box", "1", "1", "5", "5", "--model", "sam_vit_b", "--out", "m.png")
+    assert_one_line_error(proc, "needs a checkpoint file")
+    proc = run_cli(
+        "segment",
+        str(img),
+        "--box",
+        "1",
+        "1",
+        "5",
+        "5",
+        "--model",
+        "sam_vit_b",
+        "--checkpoint",
+        str(fake),
+        "--out",
+        "m.png",
+    )
+    assert_one_line_error(proc, "notes.png", "checkpoint")
+
+
+def test_propagate_writes_one_png_per_frame(tmp_path):
+    from evosam.sample import default_sample_path
+
+    sample = default_sample_path()
+    first_mask = sample.parent / "masks" / "000000.png"
+    out = tmp_path / "masks"
+    code = main(
+        [
+            "propagate",
+            str(sample),
+            "--mask",
+            str(first_mask),
+            "--start",
+            "0",
+            "--end",
+            "3",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == [f"{i:06d}.png" for i in range(4)]
+    truth = cv2.imread(str(sample.parent / "masks" / "000003.png"), cv2.IMREAD_UNCHANGED) > 0
+    got = cv2.imread(str(out / "000003.png"), cv2.IMREAD_UNCHANGED) > 0
+    assert 2 * (got & truth).sum() / (got.sum() + truth.sum()) > 0.5
+
+
+def test_propagate_bad_inputs(tmp_path):
+    from evosam.sample import default_sample_path
+
+    sample = default_sample_path()
+    proc = run_cli("propagate", str(sample), "--box", "1", "1", "20", "20", "--start", "9999", "--out", str(tmp_path))
+    assert_one_line_error(proc, "start frame 9999")
+    small = tmp_path / "small.png"
+    cv2.imwrite(str(small), np.full((10, 10), 255, np.uint8))
+    proc = run_cli("propagate", str(sample), "--mask", str(small), "--start", "0", "--out", str(tmp_path / "o"))
+    assert_one_line_error(proc, "small.png", "mask is 10x10")
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_bench_propagation_json_contract():
+    root = shared_data("cholecseg8k_clip")
+    proc = run_cli(
+        "bench",
+        "propagation",
+        "--frames",
+        str(root / "frames"),
+        "--masks",
+        str(root / "masks"),
+        "--label",
+        "31",
+        "--limit",
+        "4",
+        "--device",
+        "cpu",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    for key in ("mean_dice", "last10_dice", "oracle_box_dice", "frames", "seconds_per_frame"):
+        assert key in result
+    assert result["frames"] == 3 and result["mean_dice"] > 0.8
+    assert "label" in proc.stdout.splitlines()[1]
+
+
+def test_bench_propagation_missing_label(tmp_path):
+    root = shared_data("cholecseg8k_clip")
+    proc = run_cli(
+        "bench",
+        "propagation",
+        "--frames",
+        str(root / "frames"),
+        "--masks",
+        str(root / "masks"),
+        "--label",
+        "99",
+        "--limit",
+        "2",
+        "--device",
+        "cpu",
+    )
+    assert_one_line_error(proc, "label 99")
+
+
+def test_unknown_device_is_refused(tmp_path):
+    img = tmp_path / "frame.png"
+    cv2.imwrite(str(img), np.full((40, 60, 3), 128, np.uint8))
+    proc = run_cli("segment", str(img), "--box", "1", "1", "5", "5", "--device", "tpu", "--out", "m.png")
+    assert_one_line_error(proc, "device 'tpu'")
