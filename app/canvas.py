@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
@@ -44,7 +44,7 @@ class Canvas(QGraphicsView):
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setBackgroundBrush(QColor(30, 30, 30))
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -117,12 +117,18 @@ class Canvas(QGraphicsView):
         if not self.sceneRect().isEmpty():
             self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
 
-    def zoom(self, factor: float) -> None:
+    def zoom(self, factor: float, anchor: QPoint | None = None) -> None:
+        """Scale by ``factor`` (between half the fit scale and 64x), keeping the scene point
+        under the viewport position ``anchor`` (default: the centre) where it is."""
+        anchor = self.viewport().rect().center() if anchor is None else anchor
+        before = self.mapToScene(anchor)
         current = self.transform().m11()
-        fit = self._fit_scale()
-        factor = min(max(factor, 0.5 * fit / current), 64.0 / current)
+        factor = min(max(factor, 0.5 * self._fit_scale() / current), 64.0 / current)
         self._fit = False
         self.scale(factor, factor)
+        delta = self.mapFromScene(before) - anchor
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + delta.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + delta.y())
 
     # -- Qt events ---------------------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -133,7 +139,7 @@ class Canvas(QGraphicsView):
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.zoom(1.25**steps)
+            self.zoom(1.25**steps, event.position().toPoint())
 
     def event(self, event: QEvent) -> bool:
         # Take Space from the window's play/pause shortcut while the canvas has focus:

@@ -85,6 +85,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self._prefetch_enabled = prefetch_ms > 0
         self._build_ui()
         self._connect()
+        self._after_changes([])
         self.submit(LoadModelJob(model_factory)).result.connect(self._on_model_loaded)
 
     # -- construction ------------------------------------------------------------------
@@ -134,6 +135,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.statusBar().addWidget(self.mask_info)
         self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().addPermanentWidget(self.model_info)
+        self.statusBar().setMinimumHeight(self.job_status.sizeHint().height() + 4)
 
     def _connect(self) -> None:
         a = self.actions
@@ -182,6 +184,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.submit(SetVideoJob(lambda: open_source(path), (str(path), source.fingerprint())))
         self.timeline.set_clip(source.frame_count, source.fps)
         self.player.set_clip(source.frame_count, source.fps)
+        self._after_changes([])
 
     def _open_path(self, path: str) -> None:
         if self.state is not None and any(True for _ in self.state.items()):

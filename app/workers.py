@@ -14,6 +14,7 @@ A job that teaches the continual-learning head later is one more ``Job`` subclas
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable, Hashable
@@ -205,6 +206,19 @@ class PropagateJob(Job):
         return PropagationSummary(self.label, done, total, flagged, self.cancelled)
 
 
+WORKER_NICE = 5  # the model thread (and the math threads it starts) yield the CPU to the GUI thread
+
+
+def lower_thread_priority(increment: int) -> None:
+    """Raise the calling thread's nice value by ``increment`` (Linux: nice is per thread, and
+    threads it creates inherit it); a no-op where that is not possible."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + increment)
+    except (AttributeError, OSError):
+        pass
+
+
 class ModelWorker(QThread):
     """The one thread that runs model calls, in submission order. ``job_started(job)`` and
     ``job_finished(job)`` report every job (for a status display), after the job's own signals."""
@@ -242,6 +256,7 @@ class ModelWorker(QThread):
             self.wait(timeout_ms)
 
     def run(self) -> None:  # worker thread
+        lower_thread_priority(WORKER_NICE)
         while (job := self._queue.get()) is not None:
             self._run_one(job)
             with self._lock:
