@@ -69,7 +69,7 @@ class EditingMixin(_Base):
         return self.submit(job)
 
     def _on_prediction(self, res: PredictResult) -> None:
-        if self.state is None or res.mask.shape != self.state.size:
+        if self.state is None or not self.is_current(self.sender()):
             return  # the clip changed while the job ran
         if not res.mask.any():
             self.statusBar().showMessage("The model found nothing in that box; try a tighter box.", 5000)
@@ -155,8 +155,8 @@ class EditingMixin(_Base):
 
     def _on_propagated_frame(self, res: FrameResult) -> None:
         job = self._propagation
-        if job is None or self.state is None or res.mask.shape != self.state.size:
-            return
+        if job is None or self.state is None or self.sender() is not job:
+            return  # a run for another clip, cancelled
         existing = self.state.get(res.index, job.label)
         if existing is not None and existing.status != Status.PROPOSED:
             return  # never overwrite what the user confirmed or rejected

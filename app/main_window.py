@@ -34,7 +34,7 @@ from app.player import Player
 from app.state import AnnotationState
 from app.status import JobStatus
 from app.timeline import Timeline
-from app.workers import EmbedJob, Job, LoadModelJob, ModelWorker, PropagateJob, SetVideoJob
+from app.workers import EmbedJob, Job, LoadModelJob, ModelWorker, PredictJob, PropagateJob, SetVideoJob
 from evosam.errors import EvoSamError
 from evosam.models import SamBackend
 
@@ -79,6 +79,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.player = Player(self)
         self._jobs: list[Job] = []
         self._propagation: PropagateJob | None = None
+        self._clip_id = 0
         self._propagation_key: object = None
         self._prefetch_job: Job | None = None
         self._prefetch = QTimer(self, singleShot=True, interval=max(1, prefetch_ms))
@@ -173,7 +174,11 @@ class MainWindow(EditingMixin, QMainWindow):
     # -- video ------------------------------------------------------------------------
     def set_video(self, source: VideoSource, path: str | Path) -> None:
         """Show a newly opened clip (annotations start empty); the worker opens its own reader."""
-        self._on_cancel()
+        self._clip_id += 1  # results of jobs for the previous clip are ignored from now on
+        for job in self._jobs:
+            if isinstance(job, (EmbedJob, PredictJob, PropagateJob)):
+                job.cancel()
+        self._propagation = None
         if self.source is not None:
             self.source.close()
         self.source, self.boxes = source, {}
@@ -238,9 +243,14 @@ class MainWindow(EditingMixin, QMainWindow):
     def submit(self, job: Job) -> Job:
         """Queue a job on the model worker and show it in the status bar while it runs."""
         self._jobs.append(job)
+        job.tag = self._clip_id
         job.progress.connect(self.job_status.set_progress)
         job.error.connect(self.show_error)
         return self.worker.submit(job)
+
+    def is_current(self, job: object) -> bool:
+        """Whether a result's sender job belongs to the clip now shown (call from a slot with ``self.sender()``)."""
+        return isinstance(job, Job) and job.tag == self._clip_id
 
     def _on_job_started(self, job: Job) -> None:
         self.job_status.show_job(job.text, isinstance(job, PropagateJob), len(self._jobs) - 1)

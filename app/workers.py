@@ -78,6 +78,7 @@ class Job(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._cancel = threading.Event()
+        self.tag: object = None  # the submitter's mark (e.g. which clip), to recognise stale results
 
     def cancel(self) -> None:
         self._cancel.set()
