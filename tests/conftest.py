@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("EVOSAM_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 def shared_data(*parts: str) -> Path:

@@ -61,9 +61,11 @@ def as_rgb_uint8(frame: np.ndarray) -> np.ndarray:
 class SamBackend:
     """Runs one SAM-family network. Holds no per-image state; not thread-safe (one owner)."""
 
-    def __init__(self, net: torch.nn.Module, spec: ModelSpec, device: str = "auto") -> None:
+    def __init__(self, net: torch.nn.Module, spec: ModelSpec, device: str = "auto", half: bool | None = None) -> None:
         self.spec = spec
         self.device = resolve_device(device)
+        # Half precision for the image encoder on CUDA; the light decoder stays in float32.
+        self.half = self.device.type == "cuda" if half is None else bool(half and self.device.type == "cuda")
         self.net = net.to(self.device).eval()
         self.image_encoder = net.image_encoder
         self.prompt_encoder = net.prompt_encoder
@@ -76,8 +78,8 @@ class SamBackend:
         return self.spec.name
 
     def describe(self) -> str:
-        """e.g. ``LiteMedSAM · CPU``."""
-        return f"{self.spec.display_name} · {self.device.type.upper()}"
+        """e.g. ``LiteMedSAM · CPU`` or ``LiteMedSAM · CUDA fp16``."""
+        return f"{self.spec.display_name} · {self.device.type.upper()}{' fp16' if self.half else ''}"
 
     # -- image encoder -------------------------------------------------------------
     def preprocess(self, frame: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -99,7 +101,8 @@ class SamBackend:
     def embed(self, frame: np.ndarray) -> Embedding:
         """Encode one RGB uint8 frame (H, W, 3)."""
         x, input_size = self.preprocess(frame)
-        features = self.image_encoder(x)
+        with torch.autocast("cuda", dtype=torch.float16, enabled=self.half):
+            features = self.image_encoder(x)
         return Embedding(features, tuple(frame.shape[:2]), input_size, self.spec.name)
 
     # -- prompt encoder and mask decoder --------------------------------------------
@@ -168,6 +171,7 @@ class SamBackend:
         Returns low-res logits (1, 1, m, m), predicted IoU, and features (1, C, m, m).
         """
         dec = self.mask_decoder
+        image_emb = image_emb.float()
         tokens = torch.cat([dec.iou_token.weight, dec.mask_tokens.weight], dim=0)
         tokens = torch.cat((tokens[None].expand(sparse.size(0), -1, -1), sparse.to(tokens.dtype)), dim=1)
         src = image_emb + dense

@@ -93,10 +93,15 @@ def bundled_checkpoint(name: str) -> Path:
 
 
 def load_model(
-    name: str = DEFAULT_MODEL, checkpoint: str | Path | None = None, device: str = "auto", random_init: bool = False
+    name: str = DEFAULT_MODEL,
+    checkpoint: str | Path | None = None,
+    device: str = "auto",
+    random_init: bool = False,
+    half: bool | None = None,
 ) -> SamBackend:
     """Build the backend for ``name``. ``checkpoint`` overrides the bundled weights;
-    ``random_init`` skips weights entirely (tests and speed benchmarks of architectures)."""
+    ``random_init`` skips weights entirely (tests and speed benchmarks of architectures);
+    ``half`` runs the image encoder in float16 (default: on CUDA only)."""
     if name not in REGISTRY:
         raise InputError(f"unknown model {name!r}; choose one of: {', '.join(REGISTRY)}")
     entry = REGISTRY[name]
@@ -109,4 +114,4 @@ def load_model(
                 )
             checkpoint = bundled_checkpoint(name)
         load_into(net, checkpoint, entry.spec.display_name)
-    return SamBackend(net, entry.spec, device)
+    return SamBackend(net, entry.spec, device, half=half)
