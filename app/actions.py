@@ -11,8 +11,9 @@ from PySide6.QtWidgets import QWidget
 SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "open": ("&Open video…", ("Ctrl+O",), "Open a video file or a folder of frames", False),
     "open_folder": ("Open &frame folder…", ("Ctrl+Shift+O",), "Open a folder of numbered frame images", False),
+    "export": ("&Export masks…", ("Ctrl+E",), "Write the confirmed masks as 0/255 PNGs, one folder per label", False),
     "quit": ("&Quit", ("Ctrl+Q",), "Close the annotator", False),
-    "play": ("&Play / pause", ("Space",), "Play or pause at the video's frame rate", False),
+    "play": ("&Play / pause", ("Space",), "Play or pause at the video's frame rate", True),
     "next": ("&Next frame", ("Right",), "Step one frame forward", False),
     "prev": ("P&revious frame", ("Left",), "Step one frame back", False),
     "first": ("&First frame", ("Home",), "Jump to the first frame", False),

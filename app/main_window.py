@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.actions import Actions, build_actions, shortcut_html
 from app.canvas import Canvas, Tool
 from app.editing import EditingMixin
+from app.export import ExportMasksJob, ExportSummary, confirmed_masks
 from app.labels import LabelPanel
 from app.player import Player
 from app.state import AnnotationState
@@ -66,6 +67,7 @@ class MainWindow(EditingMixin, QMainWindow):
 
     annotation_changed = Signal(list)
     propagation_finished = Signal(object)  # PropagationSummary
+    exported = Signal(object)  # ExportSummary
 
     def __init__(self, model_factory: Callable[[], SamBackend], prefetch_ms: int = 400) -> None:
         super().__init__()
@@ -75,7 +77,8 @@ class MainWindow(EditingMixin, QMainWindow):
         self.state: AnnotationState | None = None
         self.label = "vessel"
         self.boxes: dict[int, Box] = {}  # last box prompt per frame, shown with its mask
-        self.worker = ModelWorker(parent=self)
+        self.worker = ModelWorker(parent=self)  # the one thread for every model call
+        self.io_worker = ModelWorker(parent=self, name="FileWorker")  # exports never wait behind the model
         self.player = Player(self)
         self._jobs: list[Job] = []
         self._propagation: PropagateJob | None = None
@@ -121,7 +124,7 @@ class MainWindow(EditingMixin, QMainWindow):
                      "propagate_backward", "propagate_forward"):
             toolbar.addSeparator() if name is None else toolbar.addAction(a.all[name])
         self.addToolBar(toolbar)
-        menus = {"&File": ("open", "open_folder", None, "quit"),
+        menus = {"&File": ("open", "open_folder", None, "export", None, "quit"),
                  "&Edit": ("undo", "redo", None, "clear", "confirm", "reject"),
                  "&View": ("play", "next", "prev", "first", "last", "jump", None, "fit"),
                  "&Tools": ("box", "brush", "eraser", "bigger", "smaller", None,
@@ -141,7 +144,7 @@ class MainWindow(EditingMixin, QMainWindow):
     def _connect(self) -> None:
         a = self.actions
         handlers = {
-            "open": self._on_open, "open_folder": self._on_open_folder, "quit": self.close,
+            "open": self._on_open, "open_folder": self._on_open_folder, "export": self._on_export, "quit": self.close,
             "play": self.player.toggle, "next": lambda: self.player.step(1), "prev": lambda: self.player.step(-1),
             "first": lambda: self.player.seek(0), "last": lambda: self.player.seek(self.player.frame_count - 1),
             "jump": self._on_jump, "fit": self.canvas.fit,
@@ -168,8 +171,9 @@ class MainWindow(EditingMixin, QMainWindow):
         self.labels.add_requested.connect(self._on_label_added)
         self.job_status.cancel_requested.connect(self._on_cancel)
         self._prefetch.timeout.connect(self._on_prefetch)
-        self.worker.job_started.connect(self._on_job_started)
-        self.worker.job_finished.connect(self._on_job_finished)
+        for worker in (self.worker, self.io_worker):
+            worker.job_started.connect(self._on_job_started)
+            worker.job_finished.connect(self._on_job_finished)
 
     # -- video ------------------------------------------------------------------------
     def set_video(self, source: VideoSource, path: str | Path) -> None:
@@ -237,23 +241,24 @@ class MainWindow(EditingMixin, QMainWindow):
             self._prefetch.start()
 
     def _on_playing_changed(self, playing: bool) -> None:
-        self.actions.play.setText("&Pause" if playing else "&Play")
+        with QSignalBlocker(self.actions.play):
+            self.actions.play.setChecked(playing)
 
     # -- jobs -------------------------------------------------------------------------
-    def submit(self, job: Job) -> Job:
-        """Queue a job on the model worker and show it in the status bar while it runs."""
+    def submit(self, job: Job, worker: ModelWorker | None = None) -> Job:
+        """Queue a job on the model worker (or ``worker``) and show it in the status bar while it runs."""
         self._jobs.append(job)
         job.tag = self._clip_id
         job.progress.connect(self.job_status.set_progress)
         job.error.connect(self.show_error)
-        return self.worker.submit(job)
+        return (worker or self.worker).submit(job)
 
     def is_current(self, job: object) -> bool:
         """Whether a result's sender job belongs to the clip now shown (call from a slot with ``self.sender()``)."""
         return isinstance(job, Job) and job.tag == self._clip_id
 
     def _on_job_started(self, job: Job) -> None:
-        self.job_status.show_job(job.text, isinstance(job, PropagateJob), len(self._jobs) - 1)
+        self.job_status.show_job(job.text, isinstance(job, (PropagateJob, ExportMasksJob)), len(self._jobs) - 1)
 
     def _on_job_finished(self, job: Job) -> None:
         if job in self._jobs:
@@ -274,9 +279,31 @@ class MainWindow(EditingMixin, QMainWindow):
             self._prefetch_job = self.submit(EmbedJob(self.player.current))
 
     def _on_cancel(self) -> None:
-        if self._propagation is not None:
-            self._propagation.cancel()
-            self.statusBar().showMessage("Cancelling propagation…", 3000)
+        """Stop the running propagation and export (other jobs are short)."""
+        for job in self._jobs:
+            if isinstance(job, (PropagateJob, ExportMasksJob)) and not job.cancelled:
+                job.cancel()
+                self.statusBar().showMessage(f"Cancelling: {job.text.lower()}…", 3000)
+
+    def export_masks(self, folder: str | Path) -> ExportMasksJob | None:
+        """Write the confirmed masks under ``folder`` in the background."""
+        masks = confirmed_masks(self.state.items()) if self.state is not None else []
+        if not masks:
+            self.statusBar().showMessage("No confirmed masks to export: confirm masks with Enter first.", 5000)
+            return None
+        job = ExportMasksJob(folder, masks)
+        job.result.connect(self._on_exported)
+        return self.submit(job, self.io_worker)
+
+    def _on_export(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export confirmed masks to folder")
+        if folder:
+            self.export_masks(folder)
+
+    def _on_exported(self, summary: ExportSummary) -> None:
+        verb = "Export cancelled after" if summary.cancelled else "Exported"
+        self.statusBar().showMessage(f"{verb} {summary.written} of {summary.total} masks to {summary.folder}", 8000)
+        self.exported.emit(summary)
 
     def show_error(self, message: str) -> None:
         """Show a failure without blocking: status bar plus a window-modal message box."""
@@ -287,7 +314,9 @@ class MainWindow(EditingMixin, QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.player.pause()
+        self.hide()  # the wait below (the model call in progress) should not look like a hang
         self.worker.stop()
+        self.io_worker.stop()
         if self.source is not None:
             self.source.close()
         super().closeEvent(event)

@@ -221,19 +221,22 @@ def lower_thread_priority(increment: int) -> None:
 
 
 class ModelWorker(QThread):
-    """The one thread that runs model calls, in submission order. ``job_started(job)`` and
+    """The one thread that runs model calls, in submission order (a second instance may run
+    file jobs, which never touch the model, so that they do not wait behind it). ``job_started(job)`` and
     ``job_finished(job)`` report every job (for a status display), after the job's own signals."""
 
     job_started = Signal(object)
     job_finished = Signal(object)
 
-    def __init__(self, cache_bytes: int = 512 * 2**20, parent: QObject | None = None) -> None:
+    def __init__(
+        self, cache_bytes: int = 512 * 2**20, parent: QObject | None = None, name: str = "ModelWorker"
+    ) -> None:
         super().__init__(parent)
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._ctx = ModelContext(cache=EmbeddingCache(cache_bytes))
         self._pending: list[Job] = []
         self._lock = threading.Lock()
-        self.setObjectName("ModelWorker")
+        self.setObjectName(name)
 
     def submit(self, job: Job) -> Job:
         """Queue ``job`` (GUI thread); starts the thread on first use. Returns the job."""
