@@ -9,6 +9,7 @@ before/after values of the changed cells; undo and redo replay those records.
 from __future__ import annotations
 
 import enum
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -73,12 +74,41 @@ Key = tuple[int, str]  # (frame index, label name)
 
 
 @dataclass(frozen=True)
+class PackedMask:
+    """A ``FrameMask`` kept compactly for undo (bits packed, then zlib: a few KB per HD mask),
+    so that unlimited undo does not hold megabytes per brush stroke."""
+
+    data: bytes
+    shape: tuple[int, int]
+    status: Status
+    iou: float | None
+    flags: tuple[str, ...]
+
+    @classmethod
+    def pack(cls, fm: FrameMask, data: bytes | None = None) -> PackedMask:
+        data = zlib.compress(np.packbits(fm.mask).tobytes(), 1) if data is None else data
+        return cls(data, fm.mask.shape, fm.status, fm.iou, fm.flags)
+
+    def unpack(self) -> FrameMask:
+        h, w = self.shape
+        bits = np.frombuffer(zlib.decompress(self.data), np.uint8)
+        return FrameMask(np.unpackbits(bits, count=h * w).reshape(h, w).astype(bool), self.status, self.iou, self.flags)
+
+
+@dataclass(frozen=True)
 class Change:
     """One cell of the state before and after an edit; ``None`` = no mask."""
 
     key: Key
-    before: FrameMask | None
-    after: FrameMask | None
+    before: PackedMask | None
+    after: PackedMask | None
+
+    @classmethod
+    def of(cls, key: Key, before: FrameMask | None, after: FrameMask | None) -> Change:
+        packed_before = None if before is None else PackedMask.pack(before)
+        same = before is not None and after is not None and after.mask is before.mask  # e.g. a status change
+        packed_after = None if after is None else PackedMask.pack(after, packed_before.data if same else None)
+        return cls(key, packed_before, packed_after)
 
 
 @dataclass
@@ -153,7 +183,7 @@ class AnnotationState:
         if value is not None and value.mask.shape != self.size:
             raise ValueError(f"mask of shape {value.mask.shape} does not match the frame {self.size}")
         key = (frame, label)
-        change = Change(key, self._masks.get(key), value)
+        change = Change.of(key, self._masks.get(key), value)
         self._set(key, value)
         top = self._undo[-1] if self._undo else None
         if merge_key is not None and top is not None and top.merge_key == merge_key and not self._redo:
@@ -170,7 +200,7 @@ class AnnotationState:
         edit = self._undo.pop()
         edit.merge_key = None  # an edit that was undone never grows again
         for ch in reversed(edit.changes):
-            self._set(ch.key, ch.before)
+            self._set(ch.key, None if ch.before is None else ch.before.unpack())
         self._redo.append(edit)
         return edit.changes
 
@@ -179,7 +209,7 @@ class AnnotationState:
             return []
         edit = self._redo.pop()
         for ch in edit.changes:
-            self._set(ch.key, ch.after)
+            self._set(ch.key, None if ch.after is None else ch.after.unpack())
         self._undo.append(edit)
         return edit.changes
 
