@@ -1,0 +1,64 @@
+"""GUI test fixtures: offscreen Qt, a tiny synthetic clip, a main window on the real LiteMedSAM."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+FRAMES, HEIGHT, WIDTH = 4, 160, 240
+BLOB_CENTER, BLOB_AXES, BLOB_STEP = (90, 80), (34, 22), 3  # (x, y), (ax, ay) pixels; x moves BLOB_STEP per frame
+
+
+def blob_mask(frame: int) -> np.ndarray:
+    """The true blob of ``frame``: bool (HEIGHT, WIDTH)."""
+    m = np.zeros((HEIGHT, WIDTH), np.uint8)
+    cx, cy = BLOB_CENTER
+    cv2.ellipse(m, (cx + BLOB_STEP * frame, cy), BLOB_AXES, 0, 0, 360, 1, -1)
+    return m.astype(bool)
+
+
+def blob_box(frame: int, margin: int = 6) -> tuple[float, float, float, float]:
+    """A box prompt (x0, y0, x1, y1) around the blob of ``frame``."""
+    cx, cy = BLOB_CENTER
+    cx += BLOB_STEP * frame
+    ax, ay = BLOB_AXES
+    return (cx - ax - margin, cy - ay - margin, cx + ax + margin, cy + ay + margin)
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    """A folder of FRAMES PNG frames, HEIGHT x WIDTH: dark red tissue with a bright moving blob."""
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(FRAMES):
+        rgb = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+        rgb[:] = (90, 25, 30)
+        rgb = np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
+        rgb[blob_mask(i)] = (235, 225, 200)
+        cv2.imwrite(str(folder / f"{i:05d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return folder
+
+
+@pytest.fixture
+def window(qtbot, litemedsam, clip):
+    """A shown main window on ``clip``, with the model loaded and no background prefetch."""
+    from app.main_window import MainWindow, open_source
+
+    win = MainWindow(lambda: litemedsam, prefetch_ms=0)
+    qtbot.addWidget(win)
+    win.set_video(open_source(clip), clip)
+    win.resize(900, 600)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: not win._jobs, timeout=30000)  # model loaded, video opened in the worker
+    assert "LiteMedSAM" in win.model_info.text()
+    yield win
+    win.close()

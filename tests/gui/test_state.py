@@ -1,0 +1,60 @@
+"""app.state: plain-Python annotation state (no Qt, no model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.state import AnnotationState, FrameMask, PackedMask, Status, paint_stroke
+
+
+def square(size=(20, 30), x0=5, y0=4, side=6) -> np.ndarray:
+    m = np.zeros(size, bool)
+    m[y0 : y0 + side, x0 : x0 + side] = True
+    return m
+
+
+def test_frame_mask_is_read_only_and_packs_losslessly():
+    fm = FrameMask(square(), Status.CONFIRMED, 0.9, ("low_iou",))
+    with pytest.raises(ValueError):
+        fm.mask[0, 0] = True
+    back = PackedMask.pack(fm).unpack()
+    assert np.array_equal(back.mask, fm.mask) and (back.status, back.iou, back.flags) == (fm.status, 0.9, ("low_iou",))
+
+
+def test_undo_redo_and_merged_steps():
+    st = AnnotationState(5, (20, 30))
+    st.apply(0, "vessel", FrameMask(square()), "box")
+    st.apply(0, "vessel", st.get(0, "vessel").with_status(Status.CONFIRMED), "confirm")
+    for f in (1, 2, 3):  # one propagation run = one undo step
+        st.apply(f, "vessel", FrameMask(square(x0=5 + f)), "propagation", merge_key="run-1")
+    assert sorted(st.frames("vessel")) == [0, 1, 2, 3]
+    assert [c.key[0] for c in st.undo()] == [1, 2, 3]
+    assert sorted(st.frames("vessel")) == [0]
+    st.undo()
+    assert st.get(0, "vessel").status == Status.PROPOSED
+    st.redo()
+    st.redo()
+    assert np.array_equal(st.get(3, "vessel").mask, square(x0=8))
+    st.undo()
+    st.apply(4, "vessel", FrameMask(square()), "box")  # a new edit clears the redo stack
+    assert not st.can_redo
+
+
+def test_apply_checks_frame_label_and_shape():
+    st = AnnotationState(2, (20, 30))
+    with pytest.raises(ValueError):
+        st.apply(2, "vessel", FrameMask(square()), "x")
+    with pytest.raises(KeyError):
+        st.apply(0, "nerve", FrameMask(square()), "x")
+    with pytest.raises(ValueError):
+        st.apply(0, "vessel", FrameMask(np.zeros((3, 3), bool)), "x")
+    with pytest.raises(ValueError):
+        st.add_label("vessel")
+
+
+def test_paint_stroke_paints_and_erases_without_touching_input():
+    m = paint_stroke(None, (20, 30), [(2, 10), (20, 10)], 2, True)
+    assert m[10, 2:21].all() and not m[0].any()
+    erased = paint_stroke(m, (20, 30), [(10, 5), (10, 15)], 1, False)
+    assert not erased[10, 9:12].any() and erased[10, 3] and m[10, 10]
