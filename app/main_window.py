@@ -56,10 +56,13 @@ class VideoSource(Protocol):
     def close(self) -> None: ...
 
 
-def open_source(path: str | Path) -> VideoSource:
+WORKER_FRAME_CACHE = 64 * 2**20  # the worker reads each frame about once per run
+
+
+def open_source(path: str | Path, cache_bytes: int | None = None) -> VideoSource:
     from evosam.video import open_video
 
-    return open_video(path)
+    return open_video(path) if cache_bytes is None else open_video(path, cache_bytes)
 
 
 class MainWindow(EditingMixin, QMainWindow):
@@ -110,10 +113,12 @@ class MainWindow(EditingMixin, QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         dock.setWidget(self.labels)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.resizeDocks([dock], [200], Qt.Orientation.Horizontal)
         self.brush_size = QSpinBox(self, minimum=1, maximum=200, value=int(self.canvas.brush_radius))
         self.brush_size.setPrefix("brush ")
         self.brush_size.setSuffix(" px")
         self.brush_size.setToolTip("Brush / eraser radius in frame pixels ([ and ])")
+        self.brush_size.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # letters stay shortcuts, never typed into it
         a = self.actions
         toolbar = QToolBar("Tools", self)
         toolbar.setObjectName("tools")
@@ -190,10 +195,11 @@ class MainWindow(EditingMixin, QMainWindow):
         self.label = self.state.labels[0].name
         self.labels.set_labels(self.state.labels, self.label)
         self.setWindowTitle(f"{Path(path).name} — EvoSAM Annotator")
-        self.submit(SetVideoJob(lambda: open_source(path), (str(path), source.fingerprint())))
+        self.submit(SetVideoJob(lambda: open_source(path, WORKER_FRAME_CACHE), (str(path), source.fingerprint())))
         self.timeline.set_clip(source.frame_count, source.fps)
         self.player.set_clip(source.frame_count, source.fps)
         self._after_changes([])
+        self.canvas.setFocus()
 
     def _open_path(self, path: str) -> None:
         if self.state is not None and any(True for _ in self.state.items()):
