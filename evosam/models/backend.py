@@ -87,7 +87,7 @@ class SamBackend:
         rgb = as_rgb_uint8(frame)
         side = self.spec.input_side
         h, w = resized_shape(rgb.shape[:2], side)
-        x = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1)[None].float()
+        x = torch.from_numpy(rgb if rgb.flags.writeable else rgb.copy()).to(self.device).permute(2, 0, 1)[None].float()
         x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
         if self.spec.normalization == "imagenet":
             x = (x - self._mean) / self._std
