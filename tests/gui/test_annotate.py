@@ -1,0 +1,113 @@
+"""The annotator end to end on the real LiteMedSAM: box -> mask, confirm, propagate, undo, brush."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMessageBox
+
+from app.state import FrameMask, Status
+from evosam.masks import dice
+from tests.gui.conftest import FRAMES, blob_box, blob_mask
+
+TIMEOUT_MS = 60000  # generous: two busy CPU cores
+
+
+def view_pos(win, x: float, y: float) -> QPoint:
+    """Viewport position of frame pixel (x, y)."""
+    return win.canvas.mapFromScene(QPointF(x, y))
+
+
+def drag(win, points: list[tuple[float, float]]) -> None:
+    """Left-drag through frame pixels ``points`` with real mouse events on the canvas."""
+    vp = win.canvas.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_pos(win, *points[0]))
+    for p in points[1:]:
+        QTest.mouseMove(vp, view_pos(win, *p))
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_pos(win, *points[-1]))
+
+
+def draw_box(qtbot, win, frame: int) -> None:
+    x0, y0, x1, y1 = blob_box(frame)
+    with qtbot.waitSignal(win.annotation_changed, timeout=TIMEOUT_MS):
+        drag(win, [(x0, y0), ((x0 + x1) / 2, (y0 + y1) / 2), (x1, y1)])
+
+
+def test_box_gives_mask_then_confirm(qtbot, window):
+    draw_box(qtbot, window, 0)
+    fm = window.current_mask()
+    assert fm is not None and fm.status == Status.PROPOSED
+    assert dice(fm.mask, blob_mask(0)) > 0.85
+    assert window.timeline.bar.marks[0] == "proposed"
+    QTest.keyClick(window, Qt.Key.Key_Return)
+    assert window.current_mask().status == Status.CONFIRMED
+    assert window.timeline.bar.marks[0] == "confirmed"
+    QTest.keyClick(window, Qt.Key.Key_Delete)
+    assert window.current_mask().status == Status.REJECTED
+    window.undo()
+    assert window.current_mask().status == Status.CONFIRMED
+
+
+def test_propagate_forward_then_undo(qtbot, window):
+    window.player.seek(1)
+    draw_box(qtbot, window, 1)
+    window.confirm()
+    with qtbot.waitSignal(window.propagation_finished, timeout=TIMEOUT_MS) as done:
+        QTest.keyClick(window, Qt.Key.Key_P)
+    summary = done.args[0]
+    assert (summary.frames_done, summary.frames_total, summary.cancelled) == (2, 2, False)
+    for f in (2, 3):
+        fm = window.state.get(f, "vessel")
+        assert fm is not None and fm.status == Status.PROPOSED
+        assert dice(fm.mask, blob_mask(f)) > 0.8, f
+        assert window.timeline.bar.marks[f] in ("proposed", "flagged")
+    window.undo()  # one step removes the whole propagation run
+    assert window.state.get(2, "vessel") is None and window.state.get(3, "vessel") is None
+    assert window.state.get(1, "vessel").status == Status.CONFIRMED
+    window.redo()
+    assert window.state.get(3, "vessel") is not None
+
+
+def test_propagation_can_be_cancelled(qtbot, window):
+    window.state.apply(0, "vessel", FrameMask(blob_mask(0)), "test")
+    job = window.propagate()
+    window.job_status.cancel_button.click()
+    qtbot.waitUntil(lambda: job not in window._jobs, timeout=TIMEOUT_MS)
+    assert job.cancelled
+    assert len([f for f in range(1, FRAMES) if window.state.get(f, "vessel") is not None]) <= 1
+    assert window._propagation is None
+
+
+def test_brush_eraser_undo_redo(qtbot, window):
+    QTest.keyClick(window, Qt.Key.Key_D)
+    assert window.canvas.tool == "brush"
+    window.brush_size.setValue(5)
+    drag(window, [(20, 20), (60, 20)])
+    painted = window.current_mask().mask
+    assert painted[20, 20:61].all() and painted[25, 40] and not painted[40, 40]
+    QTest.keyClick(window, Qt.Key.Key_E)
+    drag(window, [(40, 10), (40, 30)])
+    erased = window.current_mask().mask
+    assert not erased[20, 38:43].any() and erased[20, 25]
+    window.undo()
+    assert np.array_equal(window.current_mask().mask, painted)
+    window.undo()
+    assert window.current_mask() is None
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert np.array_equal(window.current_mask().mask, painted)
+    window.clear_mask()
+    assert window.current_mask() is None
+
+
+def test_player_steps_and_shortcut_help(qtbot, window):
+    QTest.keyClick(window, Qt.Key.Key_Right)
+    assert window.player.current == 1 and "frame 2 / 4" in window.timeline.readout.text()
+    QTest.keyClick(window, Qt.Key.Key_Left)
+    assert window.player.current == 0
+    with qtbot.waitSignal(window.player.frame_changed, timeout=5000):
+        window.player.play()
+    window.player.pause()
+    window.actions.shortcuts.trigger()
+    box = window.findChild(QMessageBox, "shortcuts_dialog")
+    assert box is not None and "Shift+P" in box.text() and "Ctrl+Shift+Z" in box.text()

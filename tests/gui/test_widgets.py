@@ -1,0 +1,86 @@
+"""Canvas navigation, timeline seeking, labels, stale results and error messages."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMessageBox
+
+from app.main_window import open_source
+from app.state import FrameMask, Status
+from tests.gui.conftest import FRAMES, blob_box, blob_mask
+
+
+def test_zoom_keeps_point_under_cursor_and_right_drag_pans(qtbot, window):
+    canvas = window.canvas
+    anchor = canvas.mapFromScene(QPointF(100, 80))
+    scale = canvas.transform().m11()
+    canvas.zoom(4.0, anchor)
+    assert abs(canvas.transform().m11() - 4 * scale) < 1e-6
+    here = canvas.mapToScene(anchor)
+    assert abs(here.x() - 100) < 2 and abs(here.y() - 80) < 2
+    bar = canvas.horizontalScrollBar()
+    before = bar.value()
+    vp = canvas.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 200))
+    QTest.mouseMove(vp, QPoint(250, 200))
+    QTest.mouseRelease(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, QPoint(250, 200))
+    assert bar.value() == before + 50
+    assert window.current_mask() is None  # panning never draws
+    window.actions.fit.trigger()
+    assert abs(canvas.transform().m11() - scale) < 1e-6
+
+
+def test_space_tap_on_canvas_plays_and_pauses(qtbot, window):
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key.Key_Space)
+    assert window.player.playing
+    QTest.keyClick(window.canvas, Qt.Key.Key_Space)
+    assert not window.player.playing
+
+
+def test_timeline_click_seeks(qtbot, window):
+    bar = window.timeline.bar
+    QTest.mouseClick(bar, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(bar.width() - 2, 5))
+    assert window.player.current == FRAMES - 1
+    assert f"frame {FRAMES} / {FRAMES}" in window.timeline.readout.text()
+
+
+def test_labels_keep_separate_masks(qtbot, window):
+    window.state.apply(0, "vessel", FrameMask(blob_mask(0)), "test")
+    window._on_label_added("artery")
+    assert window.label == "artery" and window.labels.list.count() == 2
+    assert window.current_mask() is None
+    window.labels.list.setCurrentRow(0)
+    assert window.label == "vessel" and window.current_mask() is not None
+
+
+def test_results_for_a_closed_clip_are_dropped(qtbot, window, clip):
+    job = window.prompt_box(blob_box(0))
+    window.set_video(open_source(clip), clip)
+    qtbot.waitUntil(lambda: job not in window._jobs, timeout=60000)
+    qtbot.waitUntil(lambda: not window._jobs, timeout=60000)
+    assert list(window.state.items()) == []
+
+
+def test_model_error_is_shown_not_raised(qtbot, window):
+    window.prompt_box((500.0, 500.0, 600.0, 600.0))  # outside the 240 x 160 frame
+    qtbot.waitUntil(lambda: any(b.isVisible() for b in window.findChildren(QMessageBox)), timeout=60000)
+    box = next(b for b in window.findChildren(QMessageBox) if b.isVisible())
+    assert "outside" in box.text()
+    assert window.current_mask() is None
+
+
+def test_export_writes_confirmed_masks_only(qtbot, window, tmp_path):
+    from evosam.imageio import read_mask
+
+    window.state.apply(0, "vessel", FrameMask(blob_mask(0), Status.CONFIRMED), "test")
+    window.state.apply(1, "vessel", FrameMask(blob_mask(1)), "test")  # proposed: not exported
+    window._on_label_added("a/b")
+    window.state.apply(2, "a/b", FrameMask(blob_mask(2), Status.CONFIRMED), "test")
+    with qtbot.waitSignal(window.exported, timeout=30000) as done:
+        window.export_masks(tmp_path / "out")
+    assert (done.args[0].written, done.args[0].cancelled) == (2, False)
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png")) == [
+        "a_b/000002.png", "vessel/000000.png"]
+    assert (read_mask(tmp_path / "out" / "vessel" / "000000.png") == blob_mask(0)).all()
