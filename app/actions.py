@@ -30,8 +30,8 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "clear": ("&Clear mask", ("Backspace",), "Remove the current label's mask on this frame", False),
     "confirm": ("&Confirm mask", ("Return", "Enter"), "Accept this frame's mask", False),
     "reject": ("Re&ject mask", ("Delete",), "Reject this frame's mask", False),
-    "propagate_forward": ("Propagate &forward", ("P",), "Carry this mask to the following frames", False),
-    "propagate_backward": ("Propagate &backward", ("Shift+P",), "Carry this mask to the earlier frames", False),
+    "propagate_forward": ("Propagate &forward", ("P",), "Carry it on, to a confirmed frame or the end", False),
+    "propagate_backward": ("Propagate &backward", ("Shift+P",), "Carry it back, to a confirmed frame or start", False),
     "cancel": ("&Cancel running job", ("Esc",), "Stop the propagation in progress", False),
     "shortcuts": ("&Keyboard shortcuts", ("F1",), "List the keyboard shortcuts", False),
 }

@@ -82,7 +82,7 @@ class EditingMixin(_Base):
         new = paint_stroke(None if old is None else old.mask, self.state.size, points, radius, paint)
         if old is None and not new.any():
             return
-        value = FrameMask(new) if old is None else old.with_mask(new)
+        value = FrameMask(new, edited=True) if old is None else old.with_mask(new)
         self._apply(self.player.current, self.label, value, "Brush" if paint else "Eraser")
 
     def confirm(self) -> None:
@@ -138,13 +138,8 @@ class EditingMixin(_Base):
         if old is None or old.status == Status.REJECTED or not old.mask.any():
             self.statusBar().showMessage("Nothing to propagate: draw and check a mask on this frame first.", 4000)
             return None
-        try:
-            frames = frame_order(self.player.current, None, backward, self.state.frame_count)
-        except EvoSamError as exc:
-            self.show_error(str(exc))
-            return None
-        if not frames:
-            self.statusBar().showMessage("Already at the clip's " + ("start." if backward else "end."), 4000)
+        frames = self._frames_to_propagate(backward)
+        if frames is None:
             return None
         job = PropagateJob(self.label, frames, old.mask)
         self._propagation_key = ("propagation", next(_merge_ids))
@@ -153,13 +148,33 @@ class EditingMixin(_Base):
         self._propagation = job
         return self.submit(job)
 
+    def _frames_to_propagate(self, backward: bool) -> range | None:
+        """From the current frame up to the clip's end (start), stopping before the next
+        confirmed mask of the label: the user's own answers are anchors, not targets."""
+        start, count = self.player.current, self.state.frame_count
+        confirmed = [f for f, fm in self.state.frames(self.label).items() if fm.status == Status.CONFIRMED]
+        ahead = [f for f in confirmed if (f < start if backward else f > start)]
+        end = None
+        if ahead:
+            end = max(ahead) + 1 if backward else min(ahead) - 1
+        try:
+            frames = frame_order(start, end, backward, count)
+        except EvoSamError as exc:
+            self.show_error(str(exc))
+            return None
+        if not frames:
+            where = "a confirmed frame" if ahead else "the clip's " + ("start" if backward else "end")
+            self.statusBar().showMessage(f"Nothing to propagate into: {where} is next.", 4000)
+            return None
+        return frames
+
     def _on_propagated_frame(self, res: FrameResult) -> None:
         job = self._propagation
         if job is None or self.state is None or self.sender() is not job:
             return  # a run for another clip, cancelled
         existing = self.state.get(res.index, job.label)
-        if existing is not None and existing.status != Status.PROPOSED:
-            return  # never overwrite what the user confirmed or rejected
+        if existing is not None and (existing.status != Status.PROPOSED or existing.edited):
+            return  # never overwrite what the user confirmed, rejected or painted
         value = FrameMask(res.mask, Status.PROPOSED, res.iou, res.flags)
         self._apply(res.index, job.label, value, "Propagation", merge_key=self._propagation_key)
 

@@ -39,12 +39,14 @@ class Label:
 
 @dataclass(frozen=True)
 class FrameMask:
-    """One label's mask on one frame: ``mask`` bool (H, W), read-only once stored."""
+    """One label's mask on one frame: ``mask`` bool (H, W), read-only once stored.
+    ``edited``: the user painted on it (propagation never replaces such a mask)."""
 
     mask: np.ndarray
     status: Status = Status.PROPOSED
     iou: float | None = None
     flags: tuple[str, ...] = ()
+    edited: bool = False
 
     def __post_init__(self) -> None:
         m = np.asarray(self.mask)
@@ -63,11 +65,11 @@ class FrameMask:
         return bool(self.flags)
 
     def with_status(self, status: Status) -> FrameMask:
-        return FrameMask(self.mask, status, self.iou, self.flags)
+        return FrameMask(self.mask, status, self.iou, self.flags, self.edited)
 
     def with_mask(self, mask: np.ndarray) -> FrameMask:
         """Same status, a hand-edited mask (no model IoU or flags any more)."""
-        return FrameMask(mask, self.status, None, ())
+        return FrameMask(mask, self.status, None, (), edited=True)
 
 
 Key = tuple[int, str]  # (frame index, label name)
@@ -83,16 +85,18 @@ class PackedMask:
     status: Status
     iou: float | None
     flags: tuple[str, ...]
+    edited: bool
 
     @classmethod
     def pack(cls, fm: FrameMask, data: bytes | None = None) -> PackedMask:
         data = zlib.compress(np.packbits(fm.mask).tobytes(), 1) if data is None else data
-        return cls(data, fm.mask.shape, fm.status, fm.iou, fm.flags)
+        return cls(data, fm.mask.shape, fm.status, fm.iou, fm.flags, fm.edited)
 
     def unpack(self) -> FrameMask:
         h, w = self.shape
         bits = np.frombuffer(zlib.decompress(self.data), np.uint8)
-        return FrameMask(np.unpackbits(bits, count=h * w).reshape(h, w).astype(bool), self.status, self.iou, self.flags)
+        mask = np.unpackbits(bits, count=h * w).reshape(h, w).astype(bool)
+        return FrameMask(mask, self.status, self.iou, self.flags, self.edited)
 
 
 @dataclass(frozen=True)

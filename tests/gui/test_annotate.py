@@ -111,3 +111,19 @@ def test_player_steps_and_shortcut_help(qtbot, window):
     window.actions.shortcuts.trigger()
     box = window.findChild(QMessageBox, "shortcuts_dialog")
     assert box is not None and "Shift+P" in box.text() and "Ctrl+Shift+Z" in box.text()
+
+
+def test_propagation_stops_at_confirmed_and_keeps_painted_masks(qtbot, window):
+    window.state.apply(0, "vessel", FrameMask(blob_mask(0), Status.CONFIRMED), "test")
+    window.state.apply(3, "vessel", FrameMask(blob_mask(3), Status.CONFIRMED), "test")
+    painted = np.zeros_like(blob_mask(2))
+    painted[10:20, 10:20] = True
+    window.state.apply(2, "vessel", FrameMask(painted, edited=True), "test")
+    with qtbot.waitSignal(window.propagation_finished, timeout=TIMEOUT_MS) as done:
+        window.propagate()
+    assert (done.args[0].frames_done, done.args[0].frames_total) == (2, 2)  # frames 1 and 2, not 3
+    assert dice(window.state.get(1, "vessel").mask, blob_mask(1)) > 0.8
+    assert np.array_equal(window.state.get(2, "vessel").mask, painted)
+    assert np.array_equal(window.state.get(3, "vessel").mask, blob_mask(3))
+    window.player.seek(1)
+    assert window.propagate(backward=True) is None  # the confirmed frame 0 is next: nothing to do
