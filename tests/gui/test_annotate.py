@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from gui_clip import FRAMES, blob_box, blob_mask
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
 from app.state import FrameMask, Status
 from evosam.masks import dice
-from tests.gui.conftest import FRAMES, blob_box, blob_mask
 
 TIMEOUT_MS = 60000  # generous: two busy CPU cores
 

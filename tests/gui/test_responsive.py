@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
+from gui_clip import FRAMES, blob_mask
 from PySide6.QtCore import Qt, QTimer
 
 from app.state import FrameMask
-from tests.gui.conftest import FRAMES, blob_mask
 
 BOUND_S = 0.25  # generous for two shared CPU cores; the product target is 0.05
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from gui_clip import FRAMES, blob_box, blob_mask
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
 from app.main_window import open_source
 from app.state import FrameMask, Status
-from tests.gui.conftest import FRAMES, blob_box, blob_mask
 
 
 def test_zoom_keeps_point_under_cursor_and_right_drag_pans(qtbot, window):
