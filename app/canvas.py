@@ -8,12 +8,25 @@ pans; a double middle click fits the frame again.
 from __future__ import annotations
 
 import enum
+from typing import TypeVar
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap, QWheelEvent
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
+    QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGraphicsRectItem,
@@ -25,6 +38,7 @@ from PySide6.QtWidgets import (
 from app.overlay import mask_outline, mask_to_image, rgb_to_pixmap
 
 Box = tuple[float, float, float, float]
+ItemT = TypeVar("ItemT", bound=QGraphicsItem)
 
 
 class Tool(enum.StrEnum):
@@ -131,7 +145,7 @@ class Canvas(QGraphicsView):
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + delta.y())
 
     # -- Qt events ---------------------------------------------------------------------
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         if self._fit:
             self.fit()
@@ -264,7 +278,7 @@ class Canvas(QGraphicsView):
         view = self.viewport().rect()
         return min(view.width() / rect.width(), view.height() / rect.height())
 
-    def _add(self, item, z: float):
+    def _add(self, item: ItemT, z: float) -> ItemT:
         item.setZValue(z)
         self.scene().addItem(item)
         return item
