@@ -34,8 +34,8 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], scale: float
 
 def _tissue(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     """Pink tissue float32 RGB (H, W, 3) in 0..255."""
-    texture = 0.6 * _smooth_noise(rng, shape, 60) + 0.3 * _smooth_noise(rng, shape, 15) + 0.1 * _smooth_noise(
-        rng, shape, 4
+    texture = (
+        0.6 * _smooth_noise(rng, shape, 60) + 0.3 * _smooth_noise(rng, shape, 15) + 0.1 * _smooth_noise(rng, shape, 4)
     )
     base = np.array([196.0, 104.0, 100.0], np.float32)
     tint = np.array([18.0, 16.0, 12.0], np.float32)
@@ -61,15 +61,29 @@ def _draw_tree(canvas: np.ndarray, rng: np.random.Generator, start, heading, len
     for i in range(n - 1):
         w = max(1.5, width * (1.0 - 0.5 * i / n))
         p0, p1 = path[i], path[i + 1]
-        cv2.line(canvas, (int(p0[0] * 4), int(p0[1] * 4)), (int(p1[0] * 4), int(p1[1] * 4)), 1.0,
-                 thickness=max(1, int(round(w))), lineType=cv2.LINE_AA, shift=2)
+        cv2.line(
+            canvas,
+            (int(p0[0] * 4), int(p0[1] * 4)),
+            (int(p1[0] * 4), int(p1[1] * 4)),
+            1.0,
+            thickness=max(1, int(round(w))),
+            lineType=cv2.LINE_AA,
+            shift=2,
+        )
     if depth > 0:
         for _ in range(rng.integers(2, 4)):
             k = int(rng.integers(n // 5, max(n // 5 + 1, 4 * n // 5)))
             side = rng.choice([-1.0, 1.0])
             local = np.arctan2(*(path[min(k + 1, n - 1)] - path[k])[::-1])
-            _draw_tree(canvas, rng, path[k], local + side * rng.uniform(0.5, 1.0), length * rng.uniform(0.35, 0.55),
-                       width * 0.6, depth - 1)
+            _draw_tree(
+                canvas,
+                rng,
+                path[k],
+                local + side * rng.uniform(0.5, 1.0),
+                length * rng.uniform(0.35, 0.55),
+                width * 0.6,
+                depth - 1,
+            )
 
 
 def _scene(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -20,11 +20,14 @@ def load_state_dict(path: str | Path, expected: str) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{p}: checkpoint file not found (expected {expected} weights)")
     if p.stat().st_size == 0:
         raise CheckpointError(f"{p}: checkpoint file is empty (expected {expected} weights)")
+    if not _looks_like_torch_file(p):
+        raise CheckpointError(f"{p}: not a PyTorch checkpoint file (expected {expected} weights)")
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsupported content"
-        raise CheckpointError(f"{p}: refused, not a plain weights file ({first[:120]})") from None
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"{p}: checkpoint refused: it carries code or objects other than plain weights (expected {expected})"
+        ) from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
         raise CheckpointError(f"{p}: cannot read checkpoint, truncated or corrupt ({type(exc).__name__})") from None
     for key in ("model", "state_dict"):
@@ -33,6 +36,13 @@ def load_state_dict(path: str | Path, expected: str) -> dict[str, torch.Tensor]:
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{p}: not a state dict of tensors (expected {expected} weights)")
     return dict(obj)
+
+
+def _looks_like_torch_file(path: Path) -> bool:
+    """A zip archive (torch.save since 1.6) or a raw pickle (protocol 2+ starts with 0x80)."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    return head.startswith(b"PK") or head[:1] == b"\x80"
 
 
 def load_into(net: torch.nn.Module, path: str | Path, expected: str) -> None:

@@ -139,7 +139,7 @@ def test_pickle_carrying_code_is_refused_and_not_executed(tmp_path):
     marker = tmp_path / "pwned"
     ckpt = tmp_path / "evil.pth"
     torch.save({"model": _Evil(str(marker))}, ckpt)
-    with pytest.raises(CheckpointError, match="evil.pth: refused"):
+    with pytest.raises(CheckpointError, match="evil.pth: checkpoint refused: it carries code"):
         load_state_dict(ckpt, "SAM ViT-B")
     assert not marker.exists()
 
