@@ -66,7 +66,7 @@ class EditingMixin(_Base):
         self.canvas.show_box(box)
         job = PredictJob(frame, self.label, box)
         job.result.connect(self._on_prediction)
-        return self.submit(job)
+        return self.submit(job, urgent=True)
 
     def _on_prediction(self, res: PredictResult) -> None:
         if self.state is None or not self.is_current(self.sender()):

@@ -83,7 +83,8 @@ class MainWindow(EditingMixin, QMainWindow):
         self.worker = ModelWorker(parent=self)  # the one thread for every model call
         self.io_worker = ModelWorker(parent=self, name="FileWorker")  # exports never wait behind the model
         self.player = Player(self)
-        self._jobs: list[Job] = []
+        self._jobs: list[Job] = []  # submitted, not finished
+        self._running: list[Job] = []  # started, not finished (nested when a prompt runs inside a propagation)
         self._propagation: PropagateJob | None = None
         self._clip_id = 0
         self._propagation_key: object = None
@@ -251,28 +252,39 @@ class MainWindow(EditingMixin, QMainWindow):
             self.actions.play.setChecked(playing)
 
     # -- jobs -------------------------------------------------------------------------
-    def submit(self, job: Job, worker: ModelWorker | None = None) -> Job:
-        """Queue a job on the model worker (or ``worker``) and show it in the status bar while it runs."""
+    def submit(self, job: Job, worker: ModelWorker | None = None, urgent: bool = False) -> Job:
+        """Queue a job on the model worker (or ``worker``) and show it in the status bar while it runs;
+        ``urgent`` jobs (prompts) go before queued ones and between the frames of a propagation."""
         self._jobs.append(job)
         job.tag = self._clip_id
         job.progress.connect(self.job_status.set_progress)
         job.error.connect(self.show_error)
-        return (worker or self.worker).submit(job)
+        return (worker or self.worker).submit(job, urgent)
 
     def is_current(self, job: object) -> bool:
         """Whether a result's sender job belongs to the clip now shown (call from a slot with ``self.sender()``)."""
         return isinstance(job, Job) and job.tag == self._clip_id
 
     def _on_job_started(self, job: Job) -> None:
-        self.job_status.show_job(job.text, isinstance(job, (PropagateJob, ExportMasksJob)), len(self._jobs) - 1)
+        self._running.append(job)
+        self._show_running()
 
     def _on_job_finished(self, job: Job) -> None:
-        if job in self._jobs:
-            self._jobs.remove(job)
+        for jobs in (self._jobs, self._running):
+            if job in jobs:
+                jobs.remove(job)
         if job is self._propagation:
             self._propagation = None
-        if not self._jobs:
+        self._show_running()
+
+    def _show_running(self) -> None:
+        """The status bar names the innermost running job (a prompt answered inside a propagation)."""
+        if not self._running:
             self.job_status.clear()
+            return
+        job = self._running[-1]
+        self.job_status.show_job(job.text, isinstance(job, (PropagateJob, ExportMasksJob)),
+                                 len(self._jobs) - len(self._running))
 
     def _on_model_loaded(self, description: str) -> None:
         self.model_info.setText(description)

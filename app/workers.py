@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -50,6 +51,7 @@ class ModelContext:
     cache: EmbeddingCache = field(default_factory=lambda: EmbeddingCache(512 * 2**20))
     reader: FrameReader | None = None
     video_key: Hashable = None
+    between_steps: Callable[[], None] = lambda: None  # long jobs call this between steps (runs urgent jobs)
 
     def require_backend(self) -> SamBackend:
         if self.backend is None:
@@ -204,9 +206,11 @@ class PropagateJob(Job):
             flagged += res.flagged
             self.frame_done.emit(res)
             self.progress.emit(done, total)
+            ctx.between_steps()  # a box prompt drawn meanwhile is answered now, not after the whole run
         return PropagationSummary(self.label, done, total, flagged, self.cancelled)
 
 
+_WAKE = object()  # queue item that only wakes the thread for urgent jobs
 WORKER_NICE = 5  # the model thread (and the math threads it starts) yield the CPU to the GUI thread
 
 
@@ -221,9 +225,11 @@ def lower_thread_priority(increment: int) -> None:
 
 
 class ModelWorker(QThread):
-    """The one thread that runs model calls, in submission order (a second instance may run
-    file jobs, which never touch the model, so that they do not wait behind it). ``job_started(job)`` and
-    ``job_finished(job)`` report every job (for a status display), after the job's own signals."""
+    """The one thread that runs model calls, one at a time, in submission order, except that
+    *urgent* jobs (interactive prompts) run first, and also between the steps of a long job,
+    so a box drawn during a propagation is answered within one frame's time. A second
+    instance may run file jobs, which never touch the model, so that they do not wait behind
+    it. ``job_started(job)`` and ``job_finished(job)`` report every job (for a status display)."""
 
     job_started = Signal(object)
     job_finished = Signal(object)
@@ -232,17 +238,24 @@ class ModelWorker(QThread):
         self, cache_bytes: int = 512 * 2**20, parent: QObject | None = None, name: str = "ModelWorker"
     ) -> None:
         super().__init__(parent)
-        self._queue: queue.Queue[Job | None] = queue.Queue()
-        self._ctx = ModelContext(cache=EmbeddingCache(cache_bytes))
+        self._queue: queue.Queue[Job | object | None] = queue.Queue()
+        self._urgent: deque[Job] = deque()
+        self._ctx = ModelContext(cache=EmbeddingCache(cache_bytes), between_steps=self._run_urgent)
         self._pending: list[Job] = []
         self._lock = threading.Lock()
         self.setObjectName(name)
 
-    def submit(self, job: Job) -> Job:
-        """Queue ``job`` (GUI thread); starts the thread on first use. Returns the job."""
+    def submit(self, job: Job, urgent: bool = False) -> Job:
+        """Queue ``job`` (GUI thread); starts the thread on first use. Returns the job.
+        ``urgent``: run before queued jobs and between the steps of a running one; only for
+        short jobs that leave the context as they found it (prompts, not a video switch)."""
         with self._lock:
             self._pending.append(job)
-        self._queue.put(job)
+        if urgent:
+            self._urgent.append(job)
+            self._queue.put(_WAKE)
+        else:
+            self._queue.put(job)
         if not self.isRunning():
             self.start()
         return job
@@ -261,14 +274,25 @@ class ModelWorker(QThread):
 
     def run(self) -> None:  # worker thread
         lower_thread_priority(WORKER_NICE)
-        while (job := self._queue.get()) is not None:
-            self._run_one(job)
-            with self._lock:
-                self._pending.remove(job)
+        while (item := self._queue.get()) is not None:
+            self._run_urgent()
+            if isinstance(item, Job):
+                self._run_one(item)
         if self._ctx.reader is not None:
             self._ctx.reader.close()
 
+    def _run_urgent(self) -> None:  # worker thread
+        while self._urgent:
+            self._run_one(self._urgent.popleft())
+
     def _run_one(self, job: Job) -> None:
+        try:
+            self._execute(job)
+        finally:
+            with self._lock:
+                self._pending.remove(job)
+
+    def _execute(self, job: Job) -> None:
         if job.cancelled:
             job.finished.emit()
             self.job_finished.emit(job)
