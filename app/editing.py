@@ -66,6 +66,7 @@ class EditingMixin(_Base):
         self.canvas.show_box(box)
         job = PredictJob(frame, self.label, box)
         job.result.connect(self._on_prediction)
+        job.error.connect(self._on_prediction_failed)
         return self.submit(job, urgent=True)
 
     def _on_prediction(self, res: PredictResult) -> None:
@@ -74,6 +75,14 @@ class EditingMixin(_Base):
         if not res.mask.any():
             self.statusBar().showMessage("The model found nothing in that box; try a tighter box.", 5000)
         self._apply(res.frame, res.label, FrameMask(res.mask, Status.PROPOSED, res.iou), "Box prompt")
+
+    def _on_prediction_failed(self, _message: str) -> None:
+        """The error itself is shown by the window; forget the box so it does not look pending."""
+        job = self.sender()
+        if isinstance(job, PredictJob) and self.is_current(job) and self.boxes.get(job.frame) == job.box:
+            del self.boxes[job.frame]
+            if job.frame == self.player.current:
+                self.canvas.show_box(None)
 
     def _on_stroke_drawn(self, points: list[tuple[float, float]], radius: float, paint: bool) -> None:
         if self.state is None:

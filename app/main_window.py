@@ -94,7 +94,9 @@ class MainWindow(EditingMixin, QMainWindow):
         self._build_ui()
         self._connect()
         self._after_changes([])
-        self.submit(LoadModelJob(model_factory)).result.connect(self._on_model_loaded)
+        load = self.submit(LoadModelJob(model_factory))
+        load.result.connect(self._on_model_loaded)
+        load.error.connect(self._on_model_failed)
 
     # -- construction ------------------------------------------------------------------
     def _build_ui(self) -> None:
@@ -177,6 +179,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.labels.add_requested.connect(self._on_label_added)
         self.job_status.cancel_requested.connect(self._on_cancel)
         self._prefetch.timeout.connect(self._on_prefetch)
+        self.statusBar().messageChanged.connect(self._on_status_message)
         for worker in (self.worker, self.io_worker):
             worker.job_started.connect(self._on_job_started)
             worker.job_finished.connect(self._on_job_finished)
@@ -288,6 +291,13 @@ class MainWindow(EditingMixin, QMainWindow):
 
     def _on_model_loaded(self, description: str) -> None:
         self.model_info.setText(description)
+
+    def _on_model_failed(self, message: str) -> None:
+        self.model_info.setText("No model loaded")
+        self.model_info.setToolTip(message)
+
+    def _on_status_message(self, message: str) -> None:
+        self.mask_info.setVisible(not message)  # a temporary message would otherwise be drawn over it
 
     def _on_prefetch(self) -> None:
         """Embed the frame the user stopped on, so that a box on it answers at once."""

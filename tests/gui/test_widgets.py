@@ -68,7 +68,8 @@ def test_model_error_is_shown_not_raised(qtbot, window):
     qtbot.waitUntil(lambda: any(b.isVisible() for b in window.findChildren(QMessageBox)), timeout=60000)
     box = next(b for b in window.findChildren(QMessageBox) if b.isVisible())
     assert "outside" in box.text()
-    assert window.current_mask() is None
+    assert window.current_mask() is None and 0 not in window.boxes
+    assert "No model" not in window.model_info.text()
 
 
 def test_export_writes_confirmed_masks_only(qtbot, window, tmp_path):
@@ -84,3 +85,21 @@ def test_export_writes_confirmed_masks_only(qtbot, window, tmp_path):
     assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png")) == [
         "a_b/000002.png", "vessel/000000.png"]
     assert (read_mask(tmp_path / "out" / "vessel" / "000000.png") == blob_mask(0)).all()
+
+
+def test_model_load_failure_is_reported_and_prompts_explain_it(qtbot, clip):
+    from app.main_window import MainWindow
+    from evosam.errors import CheckpointError
+
+    def broken():
+        raise CheckpointError("x.pth: not a PyTorch checkpoint file")
+
+    win = MainWindow(broken, prefetch_ms=0)
+    qtbot.addWidget(win)
+    win.set_video(open_source(clip), clip)
+    qtbot.waitUntil(lambda: win.model_info.text() == "No model loaded", timeout=30000)
+    qtbot.waitUntil(lambda: not win._jobs, timeout=30000)
+    with qtbot.waitSignal(win.statusBar().messageChanged, timeout=30000,
+                          check_params_cb=lambda m: m.startswith("no model loaded: x.pth")):
+        win.prompt_box(blob_box(0))
+    win.close()
