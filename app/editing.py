@@ -34,7 +34,7 @@ class EditingMixin(_Base):
     # -- tools and labels --------------------------------------------------------------
     def set_tool(self, tool: Tool) -> None:
         self.canvas.set_tool(tool)
-        self.actions.all[tool.value].setChecked(True)
+        self.act.all[tool.value].setChecked(True)
 
     def _on_label_selected(self, name: str) -> None:
         self.label = name
@@ -130,8 +130,8 @@ class EditingMixin(_Base):
             self.timeline.set_mark(f, self._mark_kind(f))
         if self.player.current in frames:
             self._refresh_overlay()
-        self.actions.undo.setEnabled(self.state is not None and self.state.can_undo)
-        self.actions.redo.setEnabled(self.state is not None and self.state.can_redo)
+        self.act.undo.setEnabled(self.state is not None and self.state.can_undo)
+        self.act.redo.setEnabled(self.state is not None and self.state.can_redo)
         if frames:
             self.annotation_changed.emit(frames)
 

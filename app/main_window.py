@@ -100,7 +100,7 @@ class MainWindow(EditingMixin, QMainWindow):
 
     # -- construction ------------------------------------------------------------------
     def _build_ui(self) -> None:
-        self.actions: Actions = build_actions(self)
+        self.act: Actions = build_actions(self)  # not "actions": QWidget.actions() exists
         self.canvas = Canvas(self)
         self.timeline = Timeline(self)
         self.labels = LabelPanel(self)
@@ -122,7 +122,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.brush_size.setSuffix(" px")
         self.brush_size.setToolTip("Brush / eraser radius in frame pixels ([ and ])")
         self.brush_size.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # letters stay shortcuts, never typed into it
-        a = self.actions
+        a = self.act
         toolbar = QToolBar("Tools", self)
         toolbar.setObjectName("tools")
         for name in ("prev", "play", "next", None, "box", "brush", "eraser"):
@@ -150,7 +150,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.statusBar().setMinimumHeight(self.job_status.sizeHint().height() + 4)
 
     def _connect(self) -> None:
-        a = self.actions
+        a = self.act
         handlers = {
             "open": self._on_open, "open_folder": self._on_open_folder, "export": self._on_export, "quit": self.close,
             "play": self.player.toggle, "next": lambda: self.player.step(1), "prev": lambda: self.player.step(-1),
@@ -251,8 +251,8 @@ class MainWindow(EditingMixin, QMainWindow):
             self._prefetch.start()
 
     def _on_playing_changed(self, playing: bool) -> None:
-        with QSignalBlocker(self.actions.play):
-            self.actions.play.setChecked(playing)
+        with QSignalBlocker(self.act.play):
+            self.act.play.setChecked(playing)
 
     # -- jobs -------------------------------------------------------------------------
     def submit(self, job: Job, worker: ModelWorker | None = None, urgent: bool = False) -> Job:

@@ -108,7 +108,7 @@ def test_player_steps_and_shortcut_help(qtbot, window):
     with qtbot.waitSignal(window.player.frame_changed, timeout=5000):
         window.player.play()
     window.player.pause()
-    window.actions.shortcuts.trigger()
+    window.act.shortcuts.trigger()
     box = window.findChild(QMessageBox, "shortcuts_dialog")
     assert box is not None and "Shift+P" in box.text() and "Ctrl+Shift+Z" in box.text()
 

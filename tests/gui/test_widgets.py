@@ -27,7 +27,7 @@ def test_zoom_keeps_point_under_cursor_and_right_drag_pans(qtbot, window):
     QTest.mouseRelease(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, QPoint(250, 200))
     assert bar.value() == before + 50
     assert window.current_mask() is None  # panning never draws
-    window.actions.fit.trigger()
+    window.act.fit.trigger()
     assert abs(canvas.transform().m11() - scale) < 1e-6
 
 
