@@ -98,6 +98,8 @@ def test_brush_eraser_undo_redo(qtbot, window):
     assert np.array_equal(window.current_mask().mask, painted)
     window.clear_mask()
     assert window.current_mask() is None
+    QTest.keyClick(window, Qt.Key.Key_B)
+    assert window.canvas.tool == "box" and window.act.box.isChecked()
 
 
 def test_player_steps_and_shortcut_help(qtbot, window):
@@ -144,3 +146,12 @@ def test_box_drawn_during_propagation_is_answered_before_it_ends(qtbot, window):
     assert prompt_at < events.index("propagation finished")
     assert sum(e.startswith("changed") for e in events[prompt_at + 1 :]) >= 1  # frames kept coming after it
     assert window.state.get(0, "artery") is not None and window.state.get(3, "vessel") is not None
+
+
+def test_shift_p_propagates_backward(qtbot, window):
+    window.player.seek(1)
+    window.state.apply(1, "vessel", FrameMask(blob_mask(1)), "seed")
+    with qtbot.waitSignal(window.propagation_finished, timeout=TIMEOUT_MS) as done:
+        QTest.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
+    assert (done.args[0].frames_done, done.args[0].frames_total) == (1, 1)
+    assert dice(window.state.get(0, "vessel").mask, blob_mask(0)) > 0.8
