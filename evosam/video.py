@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from evosam.errors import InputError, VideoError
+from evosam.imageio import read_rgb
 from evosam.models.backend import as_rgb_uint8
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
@@ -203,18 +204,14 @@ class FolderVideo(VideoSource):
 
     def _decode(self, index: int) -> np.ndarray:
         p = self.files[index]
-        img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-        if img is None:
-            raise VideoError(f"{p}: not a readable image")
-        if img.ndim == 3:
-            img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB if img.shape[2] == 4 else cv2.COLOR_BGR2RGB)
-        if self.size != (0, 0) and img.shape[:2] != self.size:
-            h, w = img.shape[:2]
-            raise VideoError(f"{p}: frame is {w}x{h} but {self.files[0].name} is {self.size[1]}x{self.size[0]}")
         try:
-            return as_rgb_uint8(img)
+            rgb = read_rgb(p)
         except InputError as exc:
-            raise VideoError(f"{p}: {exc}") from None
+            raise VideoError(str(exc)) from None
+        if self.size != (0, 0) and rgb.shape[:2] != self.size:
+            h, w = rgb.shape[:2]
+            raise VideoError(f"{p}: frame is {w}x{h} but {self.files[0].name} is {self.size[1]}x{self.size[0]}")
+        return rgb
 
     def fingerprint(self) -> str:
         """sha256 over the sorted names and sizes and the first file's bytes."""
