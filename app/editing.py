@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.canvas import Tool
-from app.state import Change, FrameMask, Status, paint_stroke
+from app.state import Change, FrameMask, PackedMask, Status, paint_stroke
 from app.workers import PredictJob, PredictResult, PropagateJob, PropagationSummary
 from evosam.errors import EvoSamError
 from evosam.propagate import FrameResult, frame_order
@@ -161,7 +161,7 @@ class EditingMixin(_Base):
         """From the current frame up to the clip's end (start), stopping before the next
         confirmed mask of the label: the user's own answers are anchors, not targets."""
         start, count = self.player.current, self.state.frame_count
-        confirmed = [f for f, fm in self.state.frames(self.label).items() if fm.status == Status.CONFIRMED]
+        confirmed = [f for f, e in self.state.entries(self.label).items() if e.status == Status.CONFIRMED]
         ahead = [f for f in confirmed if (f < start if backward else f > start)]
         end = None
         if ahead:
@@ -181,7 +181,7 @@ class EditingMixin(_Base):
         job = self._propagation
         if job is None or self.state is None or self.sender() is not job:
             return  # a run for another clip, cancelled
-        existing = self.state.get(res.index, job.label)
+        existing = self.state.entry(res.index, job.label)
         if existing is not None and (existing.status != Status.PROPOSED or existing.edited):
             return  # never overwrite what the user confirmed, rejected or painted
         value = FrameMask(res.mask, Status.PROPOSED, res.iou, res.flags)
@@ -195,17 +195,11 @@ class EditingMixin(_Base):
 
     # -- display ------------------------------------------------------------------------
     def _mark_kind(self, frame: int) -> str | None:
-        fm = None if self.state is None else self.state.get(frame, self.label)
-        if fm is None:
-            return None
-        if fm.status == Status.PROPOSED and fm.flagged:
-            return "flagged"
-        return fm.status.value
+        return mark_kind(None if self.state is None else self.state.entry(frame, self.label))
 
     def _refresh_marks(self) -> None:
         if self.state is not None:
-            marks = {f: self._mark_kind(f) for f in self.state.frames(self.label)}
-            self.timeline.set_marks({f: k for f, k in marks.items() if k})
+            self.timeline.set_marks({f: mark_kind(e) for f, e in self.state.entries(self.label).items()})
 
     def _refresh_overlay(self) -> None:
         frame = self.player.current
@@ -215,6 +209,15 @@ class EditingMixin(_Base):
         self.canvas.set_mask(None if fm is None else fm.mask, color, faded=rejected)
         self.canvas.show_box(self.boxes.get(frame) if fm is not None and not rejected else None)
         self.mask_info.setText(describe_mask(fm, self.label))
+
+
+def mark_kind(entry: PackedMask | None) -> str | None:
+    """Timeline mark of a stored mask: proposed, flagged (a distrusted proposal), confirmed, rejected."""
+    if entry is None:
+        return None
+    if entry.status == Status.PROPOSED and entry.flagged:
+        return "flagged"
+    return entry.status.value
 
 
 def describe_mask(fm: FrameMask | None, label: str) -> str:

@@ -8,9 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from app.state import FrameMask, Key, Status
+from app.state import Key, PackedMask, Status
 from app.workers import Job, ModelContext
 from evosam.imageio import write_mask_png
 
@@ -30,11 +28,12 @@ class ExportSummary:
 
 
 class ExportMasksJob(Job):
-    """Writes ``masks`` ((label, frame, bool (H, W)) triples) under ``folder``; result: ``ExportSummary``."""
+    """Writes ``masks`` ((label, frame, packed mask) triples) under ``folder``, unpacking them
+    one at a time on the file thread; result: ``ExportSummary``."""
 
     text = "Exporting masks"
 
-    def __init__(self, folder: str | Path, masks: list[tuple[str, int, np.ndarray]]) -> None:
+    def __init__(self, folder: str | Path, masks: list[tuple[str, int, PackedMask]]) -> None:
         super().__init__()
         self.folder, self.masks = Path(folder), masks
 
@@ -43,13 +42,13 @@ class ExportMasksJob(Job):
         for label, frame, mask in self.masks:
             if self.cancelled:
                 break
-            write_mask_png(self.folder / folder_name(label) / f"{frame:06d}.png", mask)
+            write_mask_png(self.folder / folder_name(label) / f"{frame:06d}.png", mask.unpack().mask)
             written += 1
             self.progress.emit(written, total)
         return ExportSummary(self.folder, written, total, self.cancelled)
 
 
-def confirmed_masks(items: Iterable[tuple[Key, FrameMask]]) -> list[tuple[str, int, np.ndarray]]:
-    """The confirmed masks of a state, by label then frame (the masks are read-only, not copied)."""
-    out = [(label, frame, fm.mask) for (frame, label), fm in items if fm.status == Status.CONFIRMED]
+def confirmed_masks(items: Iterable[tuple[Key, PackedMask]]) -> list[tuple[str, int, PackedMask]]:
+    """The confirmed masks of a state, by label then frame (immutable values, not copied)."""
+    out = [(label, frame, e) for (frame, label), e in items if e.status == Status.CONFIRMED]
     return sorted(out, key=lambda t: (t[0], t[1]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -73,12 +74,14 @@ class FrameMask:
 
 
 Key = tuple[int, str]  # (frame index, label name)
+UNPACKED_KEPT = 8  # masks kept unpacked for display (the current frame and its neighbours)
 
 
 @dataclass(frozen=True)
 class PackedMask:
-    """A ``FrameMask`` kept compactly for undo (bits packed, then zlib: a few KB per HD mask),
-    so that unlimited undo does not hold megabytes per brush stroke."""
+    """A ``FrameMask`` as the state and the undo stack keep it: bits packed, then zlib (a few
+    KB per HD vessel mask instead of 2 MB), so a long clip with a proposal on every frame and
+    unlimited undo stay small. Status and flags are readable without unpacking."""
 
     data: bytes
     shape: tuple[int, int]
@@ -91,6 +94,10 @@ class PackedMask:
     def pack(cls, fm: FrameMask, data: bytes | None = None) -> PackedMask:
         data = zlib.compress(np.packbits(fm.mask).tobytes(), 1) if data is None else data
         return cls(data, fm.mask.shape, fm.status, fm.iou, fm.flags, fm.edited)
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
 
     def unpack(self) -> FrameMask:
         h, w = self.shape
@@ -106,13 +113,6 @@ class Change:
     key: Key
     before: PackedMask | None
     after: PackedMask | None
-
-    @classmethod
-    def of(cls, key: Key, before: FrameMask | None, after: FrameMask | None) -> Change:
-        packed_before = None if before is None else PackedMask.pack(before)
-        same = before is not None and after is not None and after.mask is before.mask  # e.g. a status change
-        packed_after = None if after is None else PackedMask.pack(after, packed_before.data if same else None)
-        return cls(key, packed_before, packed_after)
 
 
 @dataclass
@@ -139,7 +139,8 @@ class AnnotationState:
         self.frame_count = int(frame_count)
         self.size = (int(size[0]), int(size[1]))
         self.labels: list[Label] = list(labels) or [Label("vessel", DEFAULT_COLORS[0])]
-        self._masks: dict[Key, FrameMask] = {}
+        self._masks: dict[Key, PackedMask] = {}
+        self._unpacked: OrderedDict[Key, FrameMask] = OrderedDict()  # the few masks on screen lately
         self._undo: list[Edit] = []
         self._redo: list[Edit] = []
 
@@ -161,13 +162,28 @@ class AnnotationState:
 
     # -- reading -----------------------------------------------------------------------
     def get(self, frame: int, label: str) -> FrameMask | None:
+        """The mask of ``label`` on ``frame``, unpacked (recent ones are kept unpacked)."""
+        key = (frame, label)
+        fm = self._unpacked.get(key)
+        if fm is None:
+            packed = self._masks.get(key)
+            if packed is None:
+                return None
+            fm = packed.unpack()
+            self._remember(key, fm)
+        else:
+            self._unpacked.move_to_end(key)
+        return fm
+
+    def entry(self, frame: int, label: str) -> PackedMask | None:
+        """The stored (packed) mask: status, IoU and flags without unpacking."""
         return self._masks.get((frame, label))
 
-    def frames(self, label: str) -> dict[int, FrameMask]:
-        """Frame index -> mask for one label."""
+    def entries(self, label: str) -> dict[int, PackedMask]:
+        """Frame index -> packed mask, for one label."""
         return {f: m for (f, lab), m in self._masks.items() if lab == label}
 
-    def items(self) -> Iterable[tuple[Key, FrameMask]]:
+    def items(self) -> Iterable[tuple[Key, PackedMask]]:
         return self._masks.items()
 
     @property
@@ -187,8 +203,16 @@ class AnnotationState:
         if value is not None and value.mask.shape != self.size:
             raise ValueError(f"mask of shape {value.mask.shape} does not match the frame {self.size}")
         key = (frame, label)
-        change = Change.of(key, self._masks.get(key), value)
-        self._set(key, value)
+        before = self._masks.get(key)
+        after = None
+        if value is not None:
+            shown = self._unpacked.get(key)
+            same_bits = before is not None and shown is not None and shown.mask is value.mask  # e.g. confirm
+            after = PackedMask.pack(value, before.data if same_bits else None)
+        change = Change(key, before, after)
+        self._set(key, after)
+        if value is not None:
+            self._remember(key, value)
         top = self._undo[-1] if self._undo else None
         if merge_key is not None and top is not None and top.merge_key == merge_key and not self._redo:
             top.changes.append(change)
@@ -204,7 +228,7 @@ class AnnotationState:
         edit = self._undo.pop()
         edit.merge_key = None  # an edit that was undone never grows again
         for ch in reversed(edit.changes):
-            self._set(ch.key, None if ch.before is None else ch.before.unpack())
+            self._set(ch.key, ch.before)
         self._redo.append(edit)
         return edit.changes
 
@@ -213,15 +237,21 @@ class AnnotationState:
             return []
         edit = self._redo.pop()
         for ch in edit.changes:
-            self._set(ch.key, None if ch.after is None else ch.after.unpack())
+            self._set(ch.key, ch.after)
         self._undo.append(edit)
         return edit.changes
 
-    def _set(self, key: Key, value: FrameMask | None) -> None:
+    def _set(self, key: Key, value: PackedMask | None) -> None:
+        self._unpacked.pop(key, None)
         if value is None:
             self._masks.pop(key, None)
         else:
             self._masks[key] = value
+
+    def _remember(self, key: Key, fm: FrameMask) -> None:
+        self._unpacked[key] = fm
+        while len(self._unpacked) > UNPACKED_KEPT:
+            self._unpacked.popitem(last=False)
 
 
 def paint_stroke(

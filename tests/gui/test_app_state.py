@@ -28,9 +28,9 @@ def test_undo_redo_and_merged_steps():
     st.apply(0, "vessel", st.get(0, "vessel").with_status(Status.CONFIRMED), "confirm")
     for f in (1, 2, 3):  # one propagation run = one undo step
         st.apply(f, "vessel", FrameMask(square(x0=5 + f)), "propagation", merge_key="run-1")
-    assert sorted(st.frames("vessel")) == [0, 1, 2, 3]
+    assert sorted(st.entries("vessel")) == [0, 1, 2, 3]
     assert [c.key[0] for c in st.undo()] == [1, 2, 3]
-    assert sorted(st.frames("vessel")) == [0]
+    assert sorted(st.entries("vessel")) == [0]
     st.undo()
     assert st.get(0, "vessel").status == Status.PROPOSED
     st.redo()
@@ -58,3 +58,15 @@ def test_paint_stroke_paints_and_erases_without_touching_input():
     assert m[10, 2:21].all() and not m[0].any()
     erased = paint_stroke(m, (20, 30), [(10, 5), (10, 15)], 1, False)
     assert not erased[10, 9:12].any() and erased[10, 3] and m[10, 10]
+
+
+def test_state_keeps_masks_packed_and_unpacks_on_demand():
+    st = AnnotationState(30, (20, 30))
+    for f in range(30):
+        st.apply(f, "vessel", FrameMask(square(x0=f % 20)), "propagation", merge_key="run")
+    assert all(isinstance(e, PackedMask) for e in st.entries("vessel").values())
+    assert np.array_equal(st.get(0, "vessel").mask, square(x0=0))  # long evicted from the unpacked few
+    shown, bits = st.get(5, "vessel"), st.entry(5, "vessel").data
+    st.apply(5, "vessel", shown.with_status(Status.CONFIRMED), "confirm")
+    assert st.entry(5, "vessel").status == Status.CONFIRMED and st.entry(5, "vessel").data is bits  # not re-packed
+    assert st.get(5, "vessel").mask is shown.mask  # the confirmed value is the one on screen, not re-unpacked
