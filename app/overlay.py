@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QImage, QPainterPath, QPixmap, QPolygonF
+from PySide6.QtGui import QColor, QImage, QPainterPath, QPixmap, QPolygonF
 
 
 def rgb_to_pixmap(rgb: np.ndarray) -> QPixmap:
@@ -21,14 +21,15 @@ def rgb_to_pixmap(rgb: np.ndarray) -> QPixmap:
 
 
 def mask_to_image(mask: np.ndarray, color: tuple[int, int, int], alpha: int) -> QImage:
-    """bool (H, W) -> ARGB32 premultiplied QImage: ``color`` at ``alpha`` where the mask is set."""
-    h, w = mask.shape
-    bgra = np.zeros((h, w, 4), np.uint8)  # QImage ARGB32 is B, G, R, A in memory on little-endian
-    a = alpha / 255.0
-    r, g, b = color
-    bgra[mask] = (int(b * a), int(g * a), int(r * a), alpha)
-    img = QImage(bgra.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
+    """bool (H, W) -> 8-bit indexed QImage: transparent, and ``color`` at ``alpha`` where set."""
+    a = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
+    h, w = a.shape
+    img = QImage(a.data, w, h, w, QImage.Format.Format_Indexed8)
+    img.setColorTable([0, QColor(*color, alpha).rgba()])
     return img.copy()
+
+
+OUTLINE_TOLERANCE = 0.7  # pixels: staircase contours simplified this much (the fill stays exact)
 
 
 def mask_outline(mask: np.ndarray) -> QPainterPath:
@@ -36,11 +37,11 @@ def mask_outline(mask: np.ndarray) -> QPainterPath:
     path = QPainterPath()
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     for c in contours:
-        pts = c.reshape(-1, 2).astype(np.float64) + 0.5
-        poly = QPolygonF([QPointF(x, y) for x, y in pts])
+        pts = (cv2.approxPolyDP(c, OUTLINE_TOLERANCE, True).reshape(-1, 2) + 0.5).tolist()
         if len(pts) == 1:
-            path.addEllipse(poly[0], 0.5, 0.5)
+            path.addEllipse(QPointF(*pts[0]), 0.5, 0.5)
         else:
+            poly = QPolygonF([QPointF(x, y) for x, y in pts])
             poly.append(poly[0])
             path.addPolygon(poly)
     return path
