@@ -20,6 +20,7 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "last": ("&Last frame", ("End",), "Jump to the last frame", False),
     "jump": ("&Go to frame…", ("Ctrl+G",), "Jump to a frame number", False),
     "fit": ("&Fit to window", ("F",), "Scale the frame to fit the view", False),
+    "show_masks": ("&Show masks", ("H",), "Show or hide the mask overlay (to see the tissue under it)", True),
     "box": ("&Box tool", ("B",), "Drag a box around a structure to segment it", True),
     "brush": ("Brus&h", ("D",), "Paint the mask by hand", True),
     "eraser": ("&Eraser", ("E",), "Erase parts of the mask", True),
@@ -68,6 +69,7 @@ def build_actions(parent: QWidget) -> Actions:
     for name in ("box", "brush", "eraser"):
         tools.addAction(actions[name])
     actions["box"].setChecked(True)
+    actions["show_masks"].setChecked(True)
     return Actions(actions, tools)
 
 

@@ -110,6 +110,14 @@ class Canvas(QGraphicsView):
             self._outline_item.setPen(self._cosmetic(qcolor, 2.0))
         self._outline_item.setPath(mask_outline(mask))
 
+    def set_overlay_visible(self, visible: bool) -> None:
+        """Show or hide the mask fill, outline and box (the frame stays)."""
+        for item in (self._fill_item, self._outline_item, self._box_item):
+            item.setOpacity(1.0 if visible else 0.0)
+
+    def overlay_visible(self) -> bool:
+        return self._fill_item.opacity() > 0
+
     def show_box(self, box: Box | None) -> None:
         """Show the last box prompt (frame pixels), or hide it."""
         self._box_item.setVisible(box is not None)

@@ -134,7 +134,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.addToolBar(toolbar)
         menus = {"&File": ("open", "open_folder", None, "export", None, "quit"),
                  "&Edit": ("undo", "redo", None, "clear", "confirm", "reject"),
-                 "&View": ("play", "next", "prev", "first", "last", "jump", None, "fit"),
+                 "&View": ("play", "next", "prev", "first", "last", "jump", None, "fit", "show_masks"),
                  "&Tools": ("box", "brush", "eraser", "bigger", "smaller", None,
                             "propagate_forward", "propagate_backward", "cancel"),
                  "&Help": ("shortcuts",)}
@@ -165,6 +165,7 @@ class MainWindow(EditingMixin, QMainWindow):
         }
         for name, handler in handlers.items():
             a.all[name].triggered.connect(handler)
+        a.show_masks.toggled.connect(self.canvas.set_overlay_visible)
         a.box.triggered.connect(lambda: self.set_tool(Tool.BOX))
         a.brush.triggered.connect(lambda: self.set_tool(Tool.BRUSH))
         a.eraser.triggered.connect(lambda: self.set_tool(Tool.ERASER))

@@ -29,6 +29,10 @@ def test_zoom_keeps_point_under_cursor_and_right_drag_pans(qtbot, window):
     assert window.current_mask() is None  # panning never draws
     window.act.fit.trigger()
     assert abs(canvas.transform().m11() - scale) < 1e-6
+    QTest.keyClick(window, Qt.Key.Key_H)
+    assert not canvas.overlay_visible()
+    QTest.keyClick(window, Qt.Key.Key_H)
+    assert canvas.overlay_visible()
 
 
 def test_space_tap_on_canvas_plays_and_pauses(qtbot, window):
