@@ -132,20 +132,20 @@ def test_propagation_stops_at_confirmed_and_keeps_painted_masks(qtbot, window):
 
 
 def test_box_drawn_during_propagation_is_answered_before_it_ends(qtbot, window):
-    window.state.apply(0, "vessel", FrameMask(blob_mask(0)), "seed")
+    window.player.seek(1)
+    window.state.apply(1, "vessel", FrameMask(blob_mask(1)), "seed")
     events: list[str] = []
     window.propagation_finished.connect(lambda _summary: events.append("propagation finished"))
     window.annotation_changed.connect(lambda frames: events.append(f"changed {frames}"))
-    window.propagate()  # frames 1..3, one after another on the model thread
-    window.player.seek(0)
+    window.propagate()  # frames 2 and 3, one after the other on the model thread
     window._on_label_added("artery")
-    window.prompt_box(blob_box(0))  # urgent: runs between two propagated frames
+    window.prompt_box(blob_box(1))  # urgent: runs between the two propagated frames
     with qtbot.waitSignal(window.propagation_finished, timeout=TIMEOUT_MS):
         pass
-    prompt_at = events.index("changed [0]")
+    prompt_at = events.index("changed [1]")
     assert prompt_at < events.index("propagation finished")
     assert sum(e.startswith("changed") for e in events[prompt_at + 1 :]) >= 1  # frames kept coming after it
-    assert window.state.get(0, "artery") is not None and window.state.get(3, "vessel") is not None
+    assert window.state.get(1, "artery") is not None and window.state.get(3, "vessel") is not None
 
 
 def test_shift_p_propagates_backward(qtbot, window):
