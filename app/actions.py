@@ -38,6 +38,13 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
 }
 
 
+# Shorter texts for the toolbar buttons (menus keep the full ones).
+TOOLBAR_TEXT = {
+    "prev": "◀ Frame", "play": "Play", "next": "Frame ▶", "box": "Box", "clear": "Clear",
+    "confirm": "Confirm", "reject": "Reject", "propagate_backward": "◀ Propagate", "propagate_forward": "Propagate ▶",
+}
+
+
 @dataclass
 class Actions:
     """The QActions by name: ``actions.play``, ``actions.box``, ..."""
@@ -63,6 +70,8 @@ def build_actions(parent: QWidget) -> Actions:
         act.setStatusTip(tip)
         act.setToolTip(f"{text.replace('&', '').rstrip('…')} ({keys[0]})")
         act.setCheckable(checkable)
+        if name in TOOLBAR_TEXT:
+            act.setIconText(TOOLBAR_TEXT[name])
         parent.addAction(act)
         actions[name] = act
     tools = QActionGroup(parent)

@@ -8,6 +8,7 @@ pans; a double middle click fits the frame again.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -76,6 +77,8 @@ class Canvas(QGraphicsView):
         self._box_item = self._add(QGraphicsRectItem(), 3)
         self._stroke_item = self._add(QGraphicsPathItem(), 4)
         self._cursor_item = self._add(QGraphicsEllipseItem(), 5)
+        self._other_items: list[QGraphicsPathItem] = []
+        self._overlay_on = True
         self._box_item.setPen(self._cosmetic(QColor(255, 255, 255), 1.5, Qt.PenStyle.DashLine))
         self._cursor_item.setPen(self._cosmetic(QColor(255, 255, 255), 1.0))
         self._cursor_item.setVisible(False)
@@ -110,13 +113,25 @@ class Canvas(QGraphicsView):
             self._outline_item.setPen(self._cosmetic(qcolor, 2.0))
         self._outline_item.setPath(mask_outline(mask))
 
+    def set_other_masks(self, masks: Sequence[tuple[np.ndarray, tuple[int, int, int]]]) -> None:
+        """Thin outlines of other labels' masks (bool (H, W), colour) on this frame, for context."""
+        for item in self._other_items:
+            self.scene().removeItem(item)
+        self._other_items = []
+        for mask, color in masks:
+            item = self._add(QGraphicsPathItem(mask_outline(mask)), 1.5)
+            item.setPen(self._cosmetic(QColor(*color, 170), 1.0))
+            item.setOpacity(1.0 if self._overlay_on else 0.0)
+            self._other_items.append(item)
+
     def set_overlay_visible(self, visible: bool) -> None:
-        """Show or hide the mask fill, outline and box (the frame stays)."""
-        for item in (self._fill_item, self._outline_item, self._box_item):
+        """Show or hide every mask, outline and the box (the frame stays)."""
+        self._overlay_on = visible
+        for item in (self._fill_item, self._outline_item, self._box_item, *self._other_items):
             item.setOpacity(1.0 if visible else 0.0)
 
     def overlay_visible(self) -> bool:
-        return self._fill_item.opacity() > 0
+        return self._overlay_on
 
     def show_box(self, box: Box | None) -> None:
         """Show the last box prompt (frame pixels), or hide it."""

@@ -208,7 +208,17 @@ class EditingMixin(_Base):
         rejected = fm is not None and fm.status == Status.REJECTED
         self.canvas.set_mask(None if fm is None else fm.mask, color, faded=rejected)
         self.canvas.show_box(self.boxes.get(frame) if fm is not None and not rejected else None)
+        self.canvas.set_other_masks(self._other_masks(frame))
         self.mask_info.setText(describe_mask(fm, self.label))
+
+    def _other_masks(self, frame: int) -> list[tuple[np.ndarray, tuple[int, int, int]]]:
+        """The other labels' masks on ``frame`` (not rejected ones), with their colours."""
+        out = []
+        for lab in [] if self.state is None else self.state.labels:
+            entry = self.state.entry(frame, lab.name) if lab.name != self.label else None
+            if entry is not None and entry.status != Status.REJECTED:
+                out.append((self.state.get(frame, lab.name).mask, lab.color))
+        return out
 
 
 def mark_kind(entry: PackedMask | None) -> str | None:

@@ -55,8 +55,10 @@ def test_labels_keep_separate_masks(qtbot, window):
     window._on_label_added("artery")
     assert window.label == "artery" and window.labels.list.count() == 2
     assert window.current_mask() is None
+    assert len(window.canvas._other_items) == 1  # the vessel mask drawn as context
     window.labels.list.setCurrentRow(0)
     assert window.label == "vessel" and window.current_mask() is not None
+    assert window.canvas._other_items == []
 
 
 def test_results_for_a_closed_clip_are_dropped(qtbot, window, clip):
