@@ -32,6 +32,7 @@ from app.editing import EditingMixin
 from app.export import ExportMasksJob, ExportSummary, confirmed_masks
 from app.labels import LabelPanel
 from app.player import Player
+from app.readahead import AHEAD, ReadAhead
 from app.state import AnnotationState
 from app.status import JobStatus
 from app.timeline import Timeline
@@ -89,10 +90,13 @@ class MainWindow(EditingMixin, QMainWindow):
         self._clip_id = 0
         self._propagation_key: object = None
         self._prefetch_job: Job | None = None
+        self._read_ahead: ReadAhead | None = None  # decodes the next frames while playing
+        self._ready: dict[int, np.ndarray] = {}  # frames it decoded, not shown yet
         self._prefetch = QTimer(self, singleShot=True, interval=max(1, prefetch_ms))
         self._prefetch_enabled = prefetch_ms > 0
         self._build_ui()
         self._connect()
+        self.player.is_ready = self._is_frame_ready
         self._after_changes([])
         load = self.submit(LoadModelJob(model_factory))
         load.result.connect(self._on_model_loaded)
@@ -195,6 +199,11 @@ class MainWindow(EditingMixin, QMainWindow):
         self._propagation = None
         if self.source is not None:
             self.source.close()
+        if self._read_ahead is not None:
+            self._read_ahead.stop()
+        self._read_ahead = ReadAhead(lambda: open_source(path, WORKER_FRAME_CACHE), self)
+        self._read_ahead.frame_ready.connect(self._on_frame_ready)
+        self._ready = {}
         self.source, self.boxes = source, {}
         self.state = AnnotationState(source.frame_count, source.size)
         self.label = self.state.labels[0].name
@@ -242,8 +251,12 @@ class MainWindow(EditingMixin, QMainWindow):
     def _on_frame_changed(self, index: int) -> None:
         if self.source is None:
             return
+        ready = self._ready.pop(index, None)
+        self._ready = {i: f for i, f in self._ready.items() if i > index}
+        if self.player.playing and self._read_ahead is not None:
+            self._read_ahead.want(index + 1, min(index + 1 + AHEAD, self.player.frame_count))
         try:
-            self.canvas.set_frame(self.source.frame(index))
+            self.canvas.set_frame(ready if ready is not None else self.source.frame(index))
         except EvoSamError as exc:
             self.statusBar().showMessage(str(exc), 5000)
         self.timeline.set_current(index)
@@ -254,6 +267,16 @@ class MainWindow(EditingMixin, QMainWindow):
     def _on_playing_changed(self, playing: bool) -> None:
         with QSignalBlocker(self.act.play):
             self.act.play.setChecked(playing)
+        if playing and self._read_ahead is not None:
+            start = self.player.current + 1
+            self._read_ahead.want(start, min(start + AHEAD, self.player.frame_count))
+
+    def _is_frame_ready(self, index: int) -> bool:
+        return self._read_ahead is None or index in self._ready
+
+    def _on_frame_ready(self, index: int, rgb: np.ndarray) -> None:
+        if self.player.playing and index > self.player.current:
+            self._ready[index] = rgb
 
     # -- jobs -------------------------------------------------------------------------
     def submit(self, job: Job, worker: ModelWorker | None = None, urgent: bool = False) -> Job:
@@ -346,6 +369,8 @@ class MainWindow(EditingMixin, QMainWindow):
         self.hide()  # the wait below (the model call in progress) should not look like a hang
         self.worker.stop()
         self.io_worker.stop()
+        if self._read_ahead is not None:
+            self._read_ahead.stop()
         if self.source is not None:
             self.source.close()
         super().closeEvent(event)

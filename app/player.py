@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 
@@ -16,6 +18,7 @@ class Player(QObject):
         self.frame_count = 1
         self.fps = 25.0
         self.current = 0
+        self.is_ready: Callable[[int], bool] = lambda _index: True  # may playback show this frame yet?
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._on_tick)
@@ -61,5 +64,5 @@ class Player(QObject):
     def _on_tick(self) -> None:
         if self.current >= self.frame_count - 1:
             self.pause()
-        else:
-            self.seek(self.current + 1)
+        elif self.is_ready(self.current + 1):
+            self.seek(self.current + 1)  # else: wait for the decoder (playback slows, nothing freezes)

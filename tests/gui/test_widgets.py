@@ -109,3 +109,12 @@ def test_model_load_failure_is_reported_and_prompts_explain_it(qtbot, clip):
                           check_params_cb=lambda m: m.startswith("no model loaded: x.pth")):
         win.prompt_box(blob_box(0))
     win.close()
+
+
+def test_playback_shows_frames_decoded_ahead_and_stops_at_the_end(qtbot, window):
+    decoded: list[int] = []
+    window._read_ahead.frame_ready.connect(lambda index, _rgb: decoded.append(index))
+    with qtbot.waitSignal(window.player.playing_changed, timeout=20000, check_params_cb=lambda playing: not playing):
+        window.player.play()
+    assert window.player.current == FRAMES - 1
+    assert sorted(decoded) == list(range(1, FRAMES))  # the GUI thread decoded none of them
