@@ -36,7 +36,16 @@ from app.readahead import AHEAD, ReadAhead
 from app.state import AnnotationState
 from app.status import JobStatus
 from app.timeline import Timeline
-from app.workers import EmbedJob, Job, LoadModelJob, ModelWorker, PredictJob, PropagateJob, SetVideoJob
+from app.workers import (
+    EmbedJob,
+    Job,
+    LoadModelJob,
+    ModelWorker,
+    OpenVideoJob,
+    PredictJob,
+    PropagateJob,
+    SetVideoJob,
+)
 from evosam.errors import EvoSamError
 from evosam.models import SamBackend
 
@@ -220,10 +229,12 @@ class MainWindow(EditingMixin, QMainWindow):
             answer = QMessageBox.question(self, "Open another clip", "Discard the masks of this clip?")
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        try:
-            self.set_video(open_source(path), path)
-        except EvoSamError as exc:
-            self.show_error(str(exc))
+        job = OpenVideoJob(lambda: open_source(path), path)  # a big folder takes seconds to index
+        job.result.connect(self._on_video_opened)
+        self.submit(job, self.io_worker)
+
+    def _on_video_opened(self, opened: tuple[VideoSource, str]) -> None:
+        self.set_video(*opened)
 
     def _on_open(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open video", "", "Videos (*.mp4 *.avi *.mov *.mkv);;All files (*)")

@@ -128,6 +128,19 @@ class SetVideoJob(Job):
         return self._key
 
 
+class OpenVideoJob(Job):
+    """Opens a video for the GUI thread (which takes it over); result: ``(source, path)``."""
+
+    text = "Opening video"
+
+    def __init__(self, open_source: Callable[[], FrameReader], path: str) -> None:
+        super().__init__()
+        self._open, self.path = open_source, path
+
+    def run(self, ctx: ModelContext) -> tuple[FrameReader, str]:
+        return self._open(), self.path
+
+
 class EmbedJob(Job):
     """Computes (and caches) a frame's embedding ahead of a prompt; result: the frame index."""
 

@@ -118,3 +118,14 @@ def test_playback_shows_frames_decoded_ahead_and_stops_at_the_end(qtbot, window)
         window.player.play()
     assert window.player.current == FRAMES - 1
     assert sorted(decoded) == list(range(1, FRAMES))  # the GUI thread decoded none of them
+
+
+def test_open_runs_in_the_background_and_reports_bad_paths(qtbot, window, clip, tmp_path):
+    clip_id = window._clip_id
+    window._open_path(str(clip))
+    qtbot.waitUntil(lambda: window._clip_id == clip_id + 1, timeout=30000)
+    assert window.state.frame_count == FRAMES and window.player.current == 0
+    window._open_path(str(tmp_path / "missing.mp4"))
+    qtbot.waitUntil(lambda: any(b.isVisible() and "missing.mp4" in b.text()
+                                for b in window.findChildren(QMessageBox)), timeout=30000)
+    assert window._clip_id == clip_id + 1
