@@ -46,7 +46,7 @@ class ReadAhead(QThread):
         with self._cond:
             self._stopping = True
             self._cond.notify()
-        self.wait(10000)
+        self.wait()  # at most one frame decode
 
     def _next_index(self) -> int | None:
         start, stop = self._window

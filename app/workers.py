@@ -278,12 +278,14 @@ class ModelWorker(QThread):
             for job in self._pending:
                 job.cancel()
 
-    def stop(self, timeout_ms: int = 30000) -> None:
-        """Cancel every job and end the thread (GUI thread; waits for the running call)."""
+    def stop(self) -> None:
+        """Cancel every job and end the thread (GUI thread). Waits for the model call in
+        progress however long it takes (a big model on a CPU: a minute): destroying a thread
+        that still runs would abort the process."""
         self.cancel_all()
         if self.isRunning():
             self._queue.put(None)
-            self.wait(timeout_ms)
+            self.wait()
 
     def run(self) -> None:  # worker thread
         lower_thread_priority(WORKER_NICE)
