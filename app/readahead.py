@@ -54,7 +54,10 @@ class ReadAhead(QThread):
 
     def run(self) -> None:  # read-ahead thread
         lower_thread_priority(2)
-        reader = self._open()
+        try:
+            reader = self._open()
+        except Exception:  # noqa: BLE001 - the GUI's own reader reports unreadable videos
+            return
         try:
             while True:
                 with self._cond:
