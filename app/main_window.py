@@ -283,7 +283,8 @@ class MainWindow(EditingMixin, QMainWindow):
             self._read_ahead.want(start, min(start + AHEAD, self.player.frame_count))
 
     def _is_frame_ready(self, index: int) -> bool:
-        return self._read_ahead is None or index in self._ready
+        ahead = self._read_ahead
+        return ahead is None or index in self._ready or ahead.isFinished()  # finished: it could not open the video
 
     def _on_frame_ready(self, index: int, rgb: np.ndarray) -> None:
         if self.player.playing and index > self.player.current:
