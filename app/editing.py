@@ -62,7 +62,7 @@ class EditingMixin(_Base):
         if self.state is None:
             return None
         frame = self.player.current
-        self.boxes[frame] = box
+        self.boxes[(frame, self.label)] = box
         self.canvas.show_box(box)
         job = PredictJob(frame, self.label, box)
         job.result.connect(self._on_prediction)
@@ -79,8 +79,8 @@ class EditingMixin(_Base):
     def _on_prediction_failed(self, _message: str) -> None:
         """The error itself is shown by the window; forget the box so it does not look pending."""
         job = self.sender()
-        if isinstance(job, PredictJob) and self.is_current(job) and self.boxes.get(job.frame) == job.box:
-            del self.boxes[job.frame]
+        if isinstance(job, PredictJob) and self.is_current(job) and self.boxes.get((job.frame, job.label)) == job.box:
+            del self.boxes[(job.frame, job.label)]
             if job.frame == self.player.current:
                 self.canvas.show_box(None)
 
@@ -207,7 +207,7 @@ class EditingMixin(_Base):
         color = self.state.label(self.label).color if self.state is not None else (0, 200, 255)
         rejected = fm is not None and fm.status == Status.REJECTED
         self.canvas.set_mask(None if fm is None else fm.mask, color, faded=rejected)
-        self.canvas.show_box(self.boxes.get(frame) if fm is not None and not rejected else None)
+        self.canvas.show_box(self.boxes.get((frame, self.label)) if fm is not None and not rejected else None)
         self.canvas.set_other_masks(self._other_masks(frame))
         self.mask_info.setText(describe_mask(fm, self.label))
 

@@ -89,7 +89,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.source: VideoSource | None = None
         self.state: AnnotationState | None = None
         self.label = "vessel"
-        self.boxes: dict[int, Box] = {}  # last box prompt per frame, shown with its mask
+        self.boxes: dict[tuple[int, str], Box] = {}  # last box prompt per (frame, label), shown with its mask
         self.worker = ModelWorker(parent=self)  # the one thread for every model call
         self.io_worker = ModelWorker(parent=self, name="FileWorker")  # exports never wait behind the model
         self.player = Player(self)

@@ -74,7 +74,7 @@ def test_model_error_is_shown_not_raised(qtbot, window):
     qtbot.waitUntil(lambda: any(b.isVisible() for b in window.findChildren(QMessageBox)), timeout=60000)
     box = next(b for b in window.findChildren(QMessageBox) if b.isVisible())
     assert "outside" in box.text()
-    assert window.current_mask() is None and 0 not in window.boxes
+    assert window.current_mask() is None and (0, "vessel") not in window.boxes
     assert "No model" not in window.model_info.text()
 
 
