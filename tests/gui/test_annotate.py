@@ -107,7 +107,7 @@ def test_player_steps_and_shortcut_help(qtbot, window):
     assert window.player.current == 1 and "frame 2 / 4" in window.timeline.readout.text()
     QTest.keyClick(window, Qt.Key.Key_Left)
     assert window.player.current == 0
-    with qtbot.waitSignal(window.player.frame_changed, timeout=5000):
+    with qtbot.waitSignal(window.player.frame_changed, timeout=20000):
         window.player.play()
     window.player.pause()
     window.act.shortcuts.trigger()
