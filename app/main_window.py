@@ -48,6 +48,7 @@ from app.workers import (
 )
 from evosam.errors import EvoSamError
 from evosam.models import SamBackend
+from evosam.models.cache import EmbeddingCache
 
 Box = tuple[float, float, float, float]
 
@@ -82,7 +83,10 @@ class MainWindow(EditingMixin, QMainWindow):
     propagation_finished = Signal(object)  # PropagationSummary
     exported = Signal(object)  # ExportSummary
 
-    def __init__(self, model_factory: Callable[[], SamBackend], prefetch_ms: int = 400) -> None:
+    def __init__(
+        self, model_factory: Callable[[], SamBackend], prefetch_ms: int = 400, cache: EmbeddingCache | None = None
+    ) -> None:
+        """``cache``: embeddings by (model, video fingerprint, frame); one is made when not given."""
         super().__init__()
         self.setWindowTitle("EvoSAM Annotator")
         self.resize(1280, 820)
@@ -90,7 +94,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.state: AnnotationState | None = None
         self.label = "vessel"
         self.boxes: dict[tuple[int, str], Box] = {}  # last box prompt per (frame, label), shown with its mask
-        self.worker = ModelWorker(parent=self)  # the one thread for every model call
+        self.worker = ModelWorker(cache, parent=self)  # the one thread for every model call
         self.io_worker = ModelWorker(parent=self, name="FileWorker")  # exports never wait behind the model
         self.player = Player(self)
         self._jobs: list[Job] = []  # submitted, not finished
@@ -218,7 +222,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.label = self.state.labels[0].name
         self.labels.set_labels(self.state.labels, self.label)
         self.setWindowTitle(f"{Path(path).name} — EvoSAM Annotator")
-        self.submit(SetVideoJob(lambda: open_source(path, WORKER_FRAME_CACHE), (str(path), source.fingerprint())))
+        self.submit(SetVideoJob(lambda: open_source(path, WORKER_FRAME_CACHE), source.fingerprint()))
         self.timeline.set_clip(source.frame_count, source.fps)
         self.player.set_clip(source.frame_count, source.fps)
         self._after_changes([])

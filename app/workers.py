@@ -62,7 +62,8 @@ class ModelContext:
         backend = self.require_backend()
         if self.reader is None:
             raise EvoSamError("no video is open")
-        return self.cache.get_or_compute((self.video_key, index), lambda: backend.embed(self.reader.frame(index)))
+        key = (backend.name, self.video_key, index)
+        return self.cache.get_or_compute(key, lambda: backend.embed(self.reader.frame(index)))
 
 
 class Job(QObject):
@@ -248,12 +249,13 @@ class ModelWorker(QThread):
     job_finished = Signal(object)
 
     def __init__(
-        self, cache_bytes: int = 512 * 2**20, parent: QObject | None = None, name: str = "ModelWorker"
+        self, cache: EmbeddingCache | None = None, parent: QObject | None = None, name: str = "ModelWorker"
     ) -> None:
         super().__init__(parent)
         self._queue: queue.Queue[Job | object | None] = queue.Queue()
         self._urgent: deque[Job] = deque()
-        self._ctx = ModelContext(cache=EmbeddingCache(cache_bytes), between_steps=self._run_urgent)
+        cache = EmbeddingCache(512 * 2**20) if cache is None else cache
+        self._ctx = ModelContext(cache=cache, between_steps=self._run_urgent)
         self._pending: list[Job] = []
         self._lock = threading.Lock()
         self.setObjectName(name)

@@ -14,6 +14,12 @@ import pytest  # noqa: E402
 from gui_clip import FRAMES, HEIGHT, WIDTH, blob_mask  # noqa: E402  (tests/gui is on sys.path)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "fresh_embeddings: the window starts with an empty embedding cache (timing-sensitive tests)"
+    )
+
+
 @pytest.fixture
 def clip(tmp_path: Path) -> Path:
     """A folder of FRAMES PNG frames, HEIGHT x WIDTH: dark red tissue with a bright moving blob."""
@@ -29,12 +35,24 @@ def clip(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def window(qtbot, litemedsam, clip):
-    """A shown main window on ``clip``, with the model loaded and no background prefetch."""
-    from app.main_window import MainWindow, open_source
+@pytest.fixture(scope="session")
+def embeddings():
+    """Embeddings shared by the windows of all GUI tests: every test's clip has the same content
+    (fingerprint), so each frame is embedded once per session. Results are the same either way."""
+    from evosam.models.cache import EmbeddingCache
 
-    win = MainWindow(lambda: litemedsam, prefetch_ms=0)
+    return EmbeddingCache(64 * 2**20)
+
+
+@pytest.fixture
+def window(qtbot, litemedsam, clip, embeddings, request):
+    """A shown main window on ``clip``, with the model loaded and no background prefetch.
+    Tests marked ``fresh_embeddings`` get an empty cache (to time real model work)."""
+    from app.main_window import MainWindow, open_source
+    from evosam.models.cache import EmbeddingCache
+
+    cache = EmbeddingCache(64 * 2**20) if request.node.get_closest_marker("fresh_embeddings") else embeddings
+    win = MainWindow(lambda: litemedsam, prefetch_ms=0, cache=cache)
     qtbot.addWidget(win)
     win.set_video(open_source(clip), clip)
     win.resize(900, 600)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from gui_clip import FRAMES, blob_box, blob_mask
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
@@ -69,6 +70,7 @@ def test_propagate_forward_then_undo(qtbot, window):
     assert window.state.get(3, "vessel") is not None
 
 
+@pytest.mark.fresh_embeddings  # frames must take real model time for the race to be one-sided
 def test_propagation_can_be_cancelled(qtbot, window):
     window.state.apply(0, "vessel", FrameMask(blob_mask(0)), "test")
     job = window.propagate()
@@ -131,6 +133,7 @@ def test_propagation_stops_at_confirmed_and_keeps_painted_masks(qtbot, window):
     assert window.propagate(backward=True) is None  # the confirmed frame 0 is next: nothing to do
 
 
+@pytest.mark.fresh_embeddings  # frames must take real model time for the race to be one-sided
 def test_box_drawn_during_propagation_is_answered_before_it_ends(qtbot, window):
     window.player.seek(1)
     window.state.apply(1, "vessel", FrameMask(blob_mask(1)), "seed")
