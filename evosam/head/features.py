@@ -25,6 +25,7 @@ import numpy as np
 from evosam.models import Prediction
 
 FEATURE_VERSION = 1
+_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,16 @@ class FeatureConfig:
     tophat_sizes: tuple[int, ...] = (7, 15)
     expansion: int = 1024  # width of the random ReLU expansion
     seed: int = 0
-    use_sam_features: bool = True
+    use_sam_features: bool = False  # SAM's 32 decoder channels (its logit is always in)
+    clahe: bool = True  # contrast-limited equalisation of the green channel before filtering
+    line_lengths: tuple[int, ...] = (5, 9, 15, 21)  # multi-scale line detectors (12 orientations each)
+    context: bool = True  # add the whole bank computed at half resolution (wider context)
 
     @property
     def n_base(self) -> int:
         """Channels before expansion."""
-        return (33 if self.use_sam_features else 1) + 3 + 4 * len(self.scales) + len(self.tophat_sizes)
+        bank = 3 + 4 * len(self.scales) + len(self.tophat_sizes) + len(self.line_lengths)
+        return (33 if self.use_sam_features else 1) + bank * (2 if self.context else 1)
 
     @property
     def dim(self) -> int:
@@ -60,9 +65,23 @@ def _standardise(x: np.ndarray) -> np.ndarray:
 
 
 def filter_bank(rgb: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Low-level channels of an RGB uint8 crop (h, w, 3): float32 (h, w, k), standardised."""
+    """Low-level channels of an RGB uint8 crop (h, w, 3): float32 (h, w, k), standardised;
+    with ``config.context`` the same bank at half resolution follows, upsampled."""
+    bank = _bank(rgb, config)
+    if not config.context or min(rgb.shape[:2]) < 8:
+        return bank if not config.context else np.concatenate([bank, bank], axis=-1)
+    h, w = rgb.shape[:2]
+    half = cv2.resize(rgb, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    coarse = cv2.resize(_bank(half, config), (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.concatenate([bank, coarse.reshape(h, w, -1)], axis=-1)
+
+
+def _bank(rgb: np.ndarray, config: FeatureConfig) -> np.ndarray:
     img = rgb.astype(np.float32) / 255.0
-    green = img[..., 1]
+    if config.clahe:
+        green = _CLAHE.apply(np.ascontiguousarray(rgb[..., 1])).astype(np.float32) / 255.0
+    else:
+        green = img[..., 1]
     chans = [cv2.GaussianBlur(img, (0, 0), 1.0)[..., c] for c in range(3)]
     for s in config.scales:
         g = cv2.GaussianBlur(green, (0, 0), s)
@@ -75,7 +94,30 @@ def filter_bank(rgb: np.ndarray, config: FeatureConfig) -> np.ndarray:
     for size in config.tophat_sizes:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
         chans.append(cv2.morphologyEx(green, cv2.MORPH_BLACKHAT, kernel))
+    inverted = 1.0 - green
+    for length in config.line_lengths:
+        chans.append(line_response(inverted, length))
     return _standardise(np.stack(chans, axis=-1))
+
+
+def _line_kernels(length: int, n_angles: int = 12) -> list[np.ndarray]:
+    """Averaging kernels along a centred line of ``length`` pixels at ``n_angles`` orientations."""
+    kernels = []
+    for k in range(n_angles):
+        kern = np.zeros((length, length), np.float32)
+        c = (length - 1) / 2
+        dx, dy = np.cos(np.pi * k / n_angles), np.sin(np.pi * k / n_angles)
+        start = (int(round(c - c * dx)), int(round(c - c * dy)))
+        cv2.line(kern, start, (int(round(c + c * dx)), int(round(c + c * dy))), 1.0, 1)
+        kernels.append(kern / kern.sum())
+    return kernels
+
+
+def line_response(img: np.ndarray, length: int) -> np.ndarray:
+    """Line detector (Ricci & Perfetti): best mean along a line minus the window mean; float32 (h, w)."""
+    window = cv2.blur(img, (length, length))
+    best = np.max([cv2.filter2D(img, -1, k) for k in _line_kernels(length)], axis=0)
+    return best - window
 
 
 def sam_channels_at(pred: Prediction, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

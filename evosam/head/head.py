@@ -30,7 +30,7 @@ class HeadConfig:
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
     ridge: float = 1e-3  # γ as a fraction of the mean diagonal of G
-    samples_per_class: int = 2000  # foreground and background pixels sampled per frame
+    samples_per_class: int = 4000  # foreground and background pixels sampled per frame
     roi_margin: float = 0.05  # the head works inside the prompt box grown by this fraction
     threshold: float = 0.4  # on the regressed foreground probability
     chunk: int = 32768  # pixels per chunk when predicting (bounds memory)
