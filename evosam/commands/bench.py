@@ -11,6 +11,7 @@ import importlib
 
 BENCHMARKS = {
     "propagation": "propagation through a clip against per-frame ground truth",
+    "continual": "continual learning over tasks: accuracy matrix, ACC and BWT per method",
 }
 
 

@@ -112,14 +112,20 @@ class EvoHead:
     ) -> FrameStats:
         """Statistics of one confirmed frame: RGB uint8 (H, W, 3), SAM's prediction for ``box``,
         and the confirmed mask bool (H, W). Samples are drawn deterministically from the mask."""
+        z, y, w = self.frame_samples(frame, pred, mask, box)
+        return FrameStats(profile, Stats.from_samples(z, y, w))
+
+    def frame_samples(
+        self, frame: np.ndarray, pred: Prediction, mask: np.ndarray, box: tuple[float, float, float, float]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The sampled training pixels of one frame: features (N, D), targets (N,), weights (N,)."""
         if mask.shape != frame.shape[:2]:
             raise InputError(f"mask of shape {mask.shape} does not match the frame {frame.shape[:2]}")
         roi = roi_from_box(box, mask.shape, self.config.roi_margin)
         base, _ = self.extractor.base(frame, pred, roi)
         y = mask[roi[1] : roi[3] + 1, roi[0] : roi[2] + 1].ravel()
         idx, w = self._sample(y, np.random.default_rng(int.from_bytes(hashlib.sha256(mask.tobytes()).digest()[:8])))
-        z = self.extractor.expand(base[idx])
-        return FrameStats(profile, Stats.from_samples(z, y[idx].astype(np.float64), w))
+        return self.extractor.expand(base[idx]), y[idx].astype(np.float64), w
 
     def _sample(self, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Stratified sample of ROI pixels; weights make it an unbiased estimate of the whole

@@ -1,0 +1,48 @@
+"""``evosam bench continual`` on a tiny two-site sequence (2 train + 2 test images per task)."""
+
+import json
+
+import numpy as np
+
+from evosam.bench.continual import gem_metrics, parse_task
+from evosam.bench.sgd import ReplayBuffer
+from tests.conftest import shared_data
+from tests.unit.test_cli import run_cli
+
+
+def test_gem_metrics():
+    r = np.array([[0.8, 0.1], [0.7, 0.9]])
+    acc, bwt = gem_metrics(r)
+    assert acc == np.float64(0.8) and abs(bwt - (-0.1)) < 1e-12
+
+
+def test_parse_task():
+    assert parse_task("drive=a:b")[0] == "drive"
+    assert parse_task("stare=c")[2] is None
+
+
+def test_replay_buffer_respects_its_budget():
+    buf = ReplayBuffer(10)
+    buf.add(np.ones((25, 3), np.float32), np.ones(25), np.ones(25))
+    assert len(buf) == 10 and buf.seen == 25
+
+
+def test_bench_continual_json_on_a_tiny_sequence():
+    drive_train, drive_test, stare = shared_data("drive_train"), shared_data("drive_test"), shared_data("stare")
+    proc = run_cli("bench", "continual", "--task", f"drive={drive_train}:{drive_test}", "--task", f"stare={stare}",
+                   "--limit", "2", "--epochs", "2", "--device", "cpu", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    methods = result["methods"]
+    assert set(methods) == {"sam", "evosam", "joint", "finetune", "replay"}
+    for res in methods.values():
+        assert np.array(res["R"]).shape == (2, 2) and "ACC" in res and "BWT" in res
+    # the analytic head equals joint training, and beats SAM alone on vessels
+    np.testing.assert_allclose(methods["evosam"]["R"], methods["joint"]["R"], atol=2e-3)
+    assert methods["evosam"]["ACC"] > methods["sam"]["ACC"] + 0.2
+    assert methods["evosam"]["teach_ms_per_image"] > 0
+
+
+def test_bad_task_spec_is_one_line():
+    proc = run_cli("bench", "continual", "--task", "nonsense", "--device", "cpu")
+    assert proc.returncode == 2 and "expected NAME=TRAIN_DIR" in proc.stderr and "Traceback" not in proc.stderr
