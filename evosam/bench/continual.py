@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from evosam.bench.retina import Sample, load_sample, task_stems
 from evosam.bench.sgd import ReplayBuffer, sgd_epochs
 from evosam.commands.common import add_model_arguments, model_from_args, progress
 from evosam.errors import InputError
-from evosam.head import EvoHead, Stats, solve
+from evosam.head import EvoHead, HeadConfig, Stats, solve
 from evosam.head.head import roi_from_box
 from evosam.masks import dice
 
@@ -53,6 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N train and N test images per task")
     p.add_argument("--epochs", type=int, default=10, help="SGD epochs per task for finetune/replay")
     p.add_argument("--replay-budget", type=int, default=8000, metavar="PIXELS", help="replay buffer size")
+    p.add_argument("--expansion", type=int, default=None, help="width of the head's random expansion")
+    p.add_argument("--samples", type=int, default=None, help="pixels sampled per class per training image")
     add_model_arguments(p)
 
 
@@ -158,10 +160,20 @@ def gem_metrics(r: np.ndarray) -> tuple[float, float]:
     return acc, bwt
 
 
+def head_config(args: argparse.Namespace) -> HeadConfig:
+    """The default head configuration with the command's overrides."""
+    config = HeadConfig()
+    if args.expansion:
+        config = replace(config, features=replace(config.features, expansion=args.expansion))
+    if args.samples:
+        config = replace(config, samples_per_class=args.samples)
+    return config
+
+
 def run(args: argparse.Namespace) -> int:
     backend = model_from_args(args)
     tasks = [load_task(spec, backend, args.limit) for spec in args.task]
-    head = EvoHead(backend.name)
+    head = EvoHead(backend.name, head_config(args))
     for task in progress(tasks, len(tasks), "sampling"):
         teach_task(head, task)
     weights = learn(head, tasks, args.epochs, args.replay_budget)

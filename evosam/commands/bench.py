@@ -12,6 +12,7 @@ import importlib
 BENCHMARKS = {
     "propagation": "propagation through a clip against per-frame ground truth",
     "continual": "continual learning over tasks: accuracy matrix, ACC and BWT per method",
+    "annotate": "a simulated annotator: corrections needed with and without the head",
 }
 
 

@@ -1,0 +1,110 @@
+"""``evosam bench annotate``: a simulated annotator walks a clip.
+
+Frame 0 is annotated from its ground truth. On every later frame the tool proposes a mask
+(propagation from the last confirmed mask; with ``evosam`` the head then refines SAM's
+answer inside the prompt box). The annotator accepts a proposal whose Dice against the
+ground truth is at least ``--accept``; otherwise it corrects it (one correction: the ground
+truth becomes the confirmed mask). Every confirmed mask teaches the head. Frames whose
+ground truth lacks the label are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from evosam.bench.propagation import read_label_masks
+from evosam.commands.common import add_model_arguments, model_from_args, progress
+from evosam.errors import InputError
+from evosam.head import EvoHead
+from evosam.masks import dice, prompt_box
+from evosam.models import SamBackend
+from evosam.models.cache import EmbeddingCache
+from evosam.propagate import propagate
+from evosam.video import VideoSource, open_video
+
+
+@dataclass(frozen=True)
+class WalkResult:
+    frames: int  # frames proposed and judged
+    corrections: int
+    mean_dice: float  # of the proposals, before correction
+    seconds_per_frame: float
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--frames", required=True, metavar="DIR", help="folder of frames (or a video file)")
+    p.add_argument("--masks", required=True, metavar="DIR", help="ground-truth masks with the frames' stems")
+    p.add_argument("--label", type=int, default=None, metavar="ID", help="class id (default: any non-zero pixel)")
+    p.add_argument("--accept", type=float, default=0.9, help="Dice at which a proposal is accepted (default 0.9)")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N frames")
+    add_model_arguments(p)
+
+
+def walk(
+    backend: SamBackend, video: VideoSource, truth: list[np.ndarray], accept: float, embed, use_head: bool
+) -> WalkResult:
+    """Simulate the annotator over ``truth`` (bool masks per frame), with or without the head."""
+    head = EvoHead(backend.name)
+    confirmed = truth[0]
+    if use_head:
+        box = prompt_box(confirmed)
+        head = head.taught(head.frame_stats(video.frame(0), backend.predict(embed(0), box=box), confirmed, box))
+    corrections, scores, started = 0, [], time.perf_counter()
+    label = "with head" if use_head else "SAM only"
+    for i in progress(range(1, len(truth)), len(truth) - 1, label):
+        if not truth[i].any():
+            continue
+        result = next(propagate(backend, video.frame, embed, range(i, i + 1), confirmed))
+        proposal = result.mask
+        if use_head:
+            proposal = head.predict(video.frame(i), result.prediction, result.box)
+        score = dice(proposal, truth[i])
+        scores.append(score)
+        if score < accept:
+            corrections += 1
+            confirmed = truth[i]
+        else:
+            confirmed = proposal
+        if use_head:
+            head = head.taught(head.frame_stats(video.frame(i), result.prediction, confirmed, result.box))
+    seconds = (time.perf_counter() - started) / max(1, len(scores))
+    return WalkResult(len(scores), corrections, float(np.mean(scores)) if scores else float("nan"), seconds)
+
+
+def run(args: argparse.Namespace) -> int:
+    backend = model_from_args(args)
+    cache = EmbeddingCache(max_bytes=2 * 2**30)
+    with open_video(args.frames) as video:
+        count = min(video.frame_count, args.limit or video.frame_count)
+        raw = read_label_masks(Path(args.masks), video, count)
+        truth = [(m == args.label) if args.label is not None else (m > 0) for m in raw]
+        if not truth[0].any():
+            raise InputError(f"{args.masks}: the first frame's ground truth holds no {args.label or 'object'}")
+        embed = lambda i: cache.get_or_compute(i, lambda: backend.embed(video.frame(i)))  # noqa: E731
+        sam = walk(backend, video, truth, args.accept, embed, use_head=False)
+        evo = walk(backend, video, truth, args.accept, embed, use_head=True)
+    saved = 1 - evo.corrections / sam.corrections if sam.corrections else 0.0
+    print(f"annotate benchmark ({backend.describe()}), accept at Dice >= {args.accept}")
+    print(f"{'method':>10} {'frames':>7} {'corrections':>12} {'mean Dice':>10} {'s/frame':>8}")
+    for name, r in (("sam", sam), ("evosam", evo)):
+        print(f"{name:>10} {r.frames:>7} {r.corrections:>12} {r.mean_dice:>10.3f} {r.seconds_per_frame:>8.2f}")
+    print(f"corrections saved by the head: {100 * saved:.0f}%")
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "corrections_sam": sam.corrections,
+                    "corrections_evosam": evo.corrections,
+                    "saved_fraction": round(saved, 4),
+                    "sam": asdict(sam),
+                    "evosam": asdict(evo),
+                }
+            )
+        )
+    return 0
