@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 from collections import OrderedDict
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -21,7 +23,7 @@ from evosam.models.backend import as_rgb_uint8
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 DEFAULT_CACHE_BYTES = 256 * 2**20
-EAGER_SIZE_CHECK = 500  # folders up to this many frames are size-checked when opened, larger ones per frame
+EAGER_SIZE_CHECK = 10_000  # folders up to this many frames are size-checked (headers) when opened, larger per frame
 
 
 def _natural_key(name: str) -> list:
@@ -196,7 +198,7 @@ class FolderVideo(VideoSource):
         self._cache.put(0, first)
 
     def _check_sizes(self) -> None:
-        """All frames must share the first frame's size (read from the headers, cheaply)."""
+        """All frames must share the first frame's size (read from PNG/JPEG/BMP headers, cheaply)."""
         for p in self.files[1:]:
             h, w = _image_size(p)
             if (h, w) != self.size:
@@ -223,11 +225,63 @@ class FolderVideo(VideoSource):
 
 
 def _image_size(path: Path) -> tuple[int, int]:
-    """(H, W) of an image file."""
+    """(H, W) of an image file: from the PNG, JPEG or BMP header, else by decoding it."""
+    try:
+        with path.open("rb") as fh:
+            size = _header_size(fh)
+    except (OSError, struct.error, ValueError):
+        size = None
+    if size is not None and size[0] > 0 and size[1] > 0:
+        return size
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise VideoError(f"{path}: not a readable image")
     return int(img.shape[0]), int(img.shape[1])
+
+
+def _header_size(fh: BinaryIO) -> tuple[int, int] | None:
+    """(H, W) read from an open binary file's PNG, JPEG or BMP header; None for other formats."""
+    head = fh.read(26)
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+        w, h = struct.unpack(">II", head[16:24])
+        return h, w
+    if head.startswith(b"BM"):
+        if struct.unpack("<I", head[14:18])[0] == 12:  # OS/2 BITMAPCOREHEADER
+            w, h = struct.unpack("<HH", head[18:22])
+        else:
+            w, h = struct.unpack("<ii", head[18:26])
+        return abs(h), abs(w)
+    if head.startswith(b"\xff\xd8"):
+        fh.seek(2)
+        return _jpeg_size(fh)
+    return None
+
+
+def _jpeg_size(fh: BinaryIO) -> tuple[int, int] | None:
+    """(H, W) from the first SOF segment of a JPEG stream positioned after its SOI marker."""
+    while True:
+        byte = fh.read(1)
+        if not byte:
+            return None
+        if byte != b"\xff":
+            continue
+        marker = fh.read(1)
+        while marker == b"\xff":
+            marker = fh.read(1)
+        if not marker:
+            return None
+        m = marker[0]
+        if m in (0x00, 0x01) or 0xD0 <= m <= 0xD8:  # stuffed byte, TEM, RSTn, SOI: no length field
+            continue
+        if m in (0xD9, 0xDA):  # EOI or start of scan before any frame header
+            return None
+        (length,) = struct.unpack(">H", fh.read(2))
+        if length < 2:
+            return None
+        if 0xC0 <= m <= 0xCF and m not in (0xC4, 0xC8, 0xCC):  # SOFn (not DHT, JPG, DAC)
+            h, w = struct.unpack(">xHH", fh.read(5))
+            return h, w
+        fh.seek(length - 2, 1)
 
 
 def open_video(path: str | Path, cache_bytes: int = DEFAULT_CACHE_BYTES) -> VideoSource:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from evosam.errors import VideoError
-from evosam.video import FolderVideo, open_video
+from evosam.video import FileVideo, FolderVideo, _image_size, open_video
 from tests.conftest import shared_data
 
 
@@ -61,7 +61,10 @@ def test_frame_folder_natural_order_gray_and_16bit(tmp_path):
     assert [p.name for p in video.files] == ["f1.png", "f2.png", "f10.png"]
     assert video.frame(1).dtype == np.uint8 and video.frame(1).max() == 255
     assert video.frame(2).shape == (20, 30, 3)
+    assert video.fps == 25.0 and video.size == (20, 30) and video.frame_name(2) == "000002"
     assert len(video.fingerprint()) == 64
+    with pytest.raises(VideoError, match="frame 3 is outside"):
+        video.frame(3)
 
 
 def test_fingerprint_changes_with_content(tmp_path):
@@ -88,11 +91,92 @@ def test_bad_inputs_give_one_line_naming_the_file(tmp_path):
     cv2.imwrite(str(mixed / "000.png"), np.zeros((10, 10, 3), np.uint8))
     cv2.imwrite(str(mixed / "001.png"), np.zeros((12, 10, 3), np.uint8))
     cases["mixed"] = ("001.png: frame is 10x12 but 000.png is 10x10", mixed)
+    cv2.VideoWriter(str(tmp_path / "zero.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (64, 48)).release()
+    cases["zero.mp4"] = ("decode", tmp_path / "zero.mp4")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    cv2.imwrite(str(broken / "000.png"), np.zeros((10, 10, 3), np.uint8))
+    (broken / "001.png").write_bytes(b"not a png at all")
+    cases["001.png"] = ("not a readable image", broken)
     for name, (needle, path) in cases.items():
         with pytest.raises(VideoError) as err:
             open_video(path)
         message = str(err.value)
         assert name in message and needle in message and "\n" not in message, message
+
+
+def test_sequential_reads_do_not_seek(tmp_path, monkeypatch):
+    path = write_mp4(tmp_path / "clip.mp4", ramp_frames(8))
+    video = open_video(path, cache_bytes=1)
+    assert isinstance(video, FileVideo)
+    seeks: list[int] = []
+    seek = video._seek
+    monkeypatch.setattr(video, "_seek", lambda i: (seeks.append(i), seek(i)))
+    for i in range(8):
+        video.frame(i)
+    video.frame(5)
+    video.frame(6)
+    assert seeks == [0, 5]  # frame 0 was read when opening; then only the jump back to 5
+    video.close()
+    with pytest.raises(VideoError, match="closed"):
+        video.frame(2)
+
+
+class LyingCapture:
+    """Wraps a real VideoCapture but reports ``reported`` as CAP_PROP_FRAME_COUNT (composition:
+    subclassing cv2.VideoCapture crashed the garbage collector)."""
+
+    reported = 0
+
+    def __init__(self, path: str) -> None:
+        self._cap = REAL_CAPTURE(path)
+
+    def get(self, prop: int) -> float:
+        return float(self.reported) if prop == cv2.CAP_PROP_FRAME_COUNT else self._cap.get(prop)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._cap, name)
+
+
+REAL_CAPTURE = cv2.VideoCapture
+
+
+def lying_capture(reported: int) -> type:
+    """A VideoCapture stand-in whose CAP_PROP_FRAME_COUNT is ``reported`` whatever the file holds."""
+    return type("Lying", (LyingCapture,), {"reported": reported})
+
+
+def test_frame_count_that_overstates_raises_on_the_missing_frame(tmp_path, monkeypatch):
+    path = write_mp4(tmp_path / "short.mp4", ramp_frames(6))
+    monkeypatch.setattr(cv2, "VideoCapture", lying_capture(10))
+    video = open_video(path, cache_bytes=1)
+    assert video.frame_count == 10 and video.frame(5).shape == (48, 64, 3)
+    with pytest.raises(VideoError) as err:
+        video.frame(8)
+    assert "short.mp4" in str(err.value) and "frame 8" in str(err.value)
+
+
+@pytest.mark.parametrize("reported", [0, -1])
+def test_missing_frame_count_is_counted(tmp_path, monkeypatch, reported):
+    path = write_mp4(tmp_path / "nocount.mp4", ramp_frames(6))
+    monkeypatch.setattr(cv2, "VideoCapture", lying_capture(reported))
+    with open_video(path, cache_bytes=1) as video:
+        assert video.frame_count == 6
+        assert [round(video.frame(i).mean() / 20) for i in (3, 0, 5)] == [4, 1, 6]
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg", "bmp", "tif"])
+def test_image_size_from_headers_matches_decoding(tmp_path, ext):
+    path = tmp_path / f"f.{ext}"
+    cv2.imwrite(str(path), np.zeros((37, 53, 3), np.uint8))
+    assert _image_size(path) == (37, 53)
+
+
+def test_mixed_sizes_found_in_jpeg_folders(tmp_path):
+    for i, h in enumerate((30, 30, 31)):
+        cv2.imwrite(str(tmp_path / f"{i:03d}.jpg"), np.zeros((h, 40, 3), np.uint8))
+    with pytest.raises(VideoError, match="002.jpg: frame is 40x31 but 000.jpg is 40x30"):
+        open_video(tmp_path)
 
 
 def test_real_laparoscopic_video():
