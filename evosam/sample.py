@@ -42,7 +42,9 @@ def _tissue(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     return np.clip(base + texture[..., None] * tint, 0, 255)
 
 
-def _vessel_path(rng: np.random.Generator, start: np.ndarray, heading: float, length: float, step: float = 6.0):
+def _vessel_path(
+    rng: np.random.Generator, start: np.ndarray, heading: float, length: float, step: float = 6.0
+) -> np.ndarray:
     """A smooth random walk: points float (N, 2) as (x, y)."""
     pts, angle, pos = [start.copy()], heading, start.astype(np.float64).copy()
     turn = 0.0
@@ -54,8 +56,19 @@ def _vessel_path(rng: np.random.Generator, start: np.ndarray, heading: float, le
     return np.array(pts)
 
 
-def _draw_tree(canvas: np.ndarray, rng: np.random.Generator, start, heading, length, width, depth) -> None:
-    """Draw a branching vessel (tapering polyline segments) into a float32 (H, W) canvas."""
+def _draw_tree(
+    canvas: np.ndarray,
+    rng: np.random.Generator,
+    start: tuple[float, float] | np.ndarray,
+    heading: float,
+    length: float,
+    width: float,
+    depth: int,
+) -> None:
+    """Draw a branching vessel (tapering segments, points as (x, y)) into a float32 (H, W) canvas.
+
+    ``heading`` is in radians, ``length`` and ``width`` in pixels; ``depth`` levels of branches.
+    """
     path = _vessel_path(rng, np.asarray(start, float), heading, length)
     n = len(path)
     for i in range(n - 1):
@@ -116,7 +129,9 @@ def _camera(t: float, shape: tuple[int, int], scene_shape: tuple[int, int]) -> n
     return m
 
 
-def _render(scene: np.ndarray, label: np.ndarray, t: float, shape: tuple[int, int], rng: np.random.Generator):
+def _render(
+    scene: np.ndarray, label: np.ndarray, t: float, shape: tuple[int, int], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """One frame RGB uint8 (H, W, 3) and its mask bool (H, W)."""
     h, w = shape
     m = _camera(t, shape, scene.shape[:2])
@@ -171,11 +186,39 @@ def make_sample_clip(
         for i in range(n_frames):
             rgb, mask = _render(scene, label, i / max(1, n_frames - 1), size, rng)
             writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-            tmp_mask = out_dir / "masks" / f".{i:06d}.tmp.png"
-            cv2.imwrite(str(tmp_mask), np.where(mask, 255, 0).astype(np.uint8))
-            os.replace(tmp_mask, out_dir / "masks" / f"{i:06d}.png")
-    finally:
+            _write_mask(out_dir / "masks" / f"{i:06d}.png", mask)
         writer.release()
+        _check_readable(tmp_video, n_frames, size)
+    except BaseException:
+        writer.release()
+        tmp_video.unlink(missing_ok=True)
+        raise
     video = out_dir / "sample.mp4"
     os.replace(tmp_video, video)
     return video
+
+
+def _write_mask(path: Path, mask: np.ndarray) -> None:
+    """Write a bool (H, W) mask as a 0/255 PNG under a temp name, then move it into place."""
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    if not cv2.imwrite(str(tmp), np.where(mask, 255, 0).astype(np.uint8)):
+        raise InputError(f"{tmp}: OpenCV could not write the mask")
+    os.replace(tmp, path)
+
+
+def _check_readable(video: Path, n_frames: int, size: tuple[int, int]) -> None:
+    """The written clip must decode back to ``n_frames`` frames of ``size`` (H, W)."""
+    cap = cv2.VideoCapture(str(video))
+    shapes = []
+    try:
+        ok, frame = cap.read()
+        while ok:
+            shapes.append(frame.shape[:2])
+            ok, frame = cap.read()
+    finally:
+        cap.release()
+    if len(shapes) != n_frames or any(s != tuple(size) for s in shapes):
+        raise InputError(
+            f"{video}: reads back as {len(shapes)} frames of {set(shapes) or 'no size'}, "
+            f"not {n_frames} of {tuple(size)} (no working mp4v encoder?)"
+        )

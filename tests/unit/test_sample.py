@@ -33,5 +33,8 @@ def test_committed_sample_opens():
         assert video.frame_count == 75 and video.size == (360, 640)
     masks = sorted((path.parent / "masks").glob("*.png"))
     assert len(masks) == 75
-    area = (cv2.imread(str(masks[0]), cv2.IMREAD_UNCHANGED) > 0).mean()
-    assert 0.01 < area < 0.2  # a vessel tree: thin, but findable
+    for m in (masks[0], masks[-1]):
+        mask = cv2.imread(str(m), cv2.IMREAD_UNCHANGED) > 0
+        assert 0.01 < mask.mean() < 0.2  # a vessel tree: thin, but findable
+        rows, cols = np.nonzero(mask)
+        assert np.ptp(cols) > 0.4 * 640 and np.ptp(rows) > 0.3 * 360  # spans a box worth drawing
