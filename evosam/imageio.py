@@ -10,7 +10,21 @@ import cv2
 import numpy as np
 
 from evosam.errors import InputError
-from evosam.models.backend import as_rgb_uint8
+
+
+def as_rgb_uint8(frame: np.ndarray) -> np.ndarray:
+    """Validate a frame as RGB uint8 (H, W, 3); grayscale and 16-bit images are converted."""
+    a = np.asarray(frame)
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4) or a.shape[0] < 1 or a.shape[1] < 1:
+        raise InputError(f"frame of shape {a.shape}: expected an RGB image (H, W, 3)")
+    a = a[:, :, :3]
+    if a.dtype == np.uint16:
+        a = (a.astype(np.float32) / 257.0).round().astype(np.uint8)
+    elif a.dtype != np.uint8:
+        raise InputError(f"frame of dtype {a.dtype}: expected 8- or 16-bit pixels")
+    return np.ascontiguousarray(a)
 
 
 def read_rgb(path: str | Path) -> np.ndarray:

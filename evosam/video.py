@@ -18,8 +18,7 @@ import cv2
 import numpy as np
 
 from evosam.errors import InputError, VideoError
-from evosam.imageio import read_rgb
-from evosam.models.backend import as_rgb_uint8
+from evosam.imageio import as_rgb_uint8, read_rgb
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 DEFAULT_CACHE_BYTES = 256 * 2**20

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from evosam.errors import InputError
+from evosam.imageio import as_rgb_uint8
 from evosam.models.types import Embedding, Points, Prediction, crop_and_resize, resized_shape, validate_box
 
 Normalization = Literal["imagenet", "minmax"]
@@ -41,21 +42,6 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"device {device!r}: CUDA is not available on this machine")
     return torch.device(device)
-
-
-def as_rgb_uint8(frame: np.ndarray) -> np.ndarray:
-    """Validate a frame as RGB uint8 (H, W, 3); grayscale and 16-bit images are converted."""
-    a = np.asarray(frame)
-    if a.ndim == 2:
-        a = np.repeat(a[:, :, None], 3, axis=2)
-    if a.ndim != 3 or a.shape[2] not in (3, 4) or a.shape[0] < 1 or a.shape[1] < 1:
-        raise InputError(f"frame of shape {a.shape}: expected an RGB image (H, W, 3)")
-    a = a[:, :, :3]
-    if a.dtype == np.uint16:
-        a = (a.astype(np.float32) / 257.0).round().astype(np.uint8)
-    elif a.dtype != np.uint8:
-        raise InputError(f"frame of dtype {a.dtype}: expected 8- or 16-bit pixels")
-    return np.ascontiguousarray(a)
 
 
 class SamBackend:
