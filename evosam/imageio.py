@@ -27,14 +27,20 @@ def as_rgb_uint8(frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+def _imread(p: Path, what: str) -> np.ndarray:
+    """The file's pixels as stored (OpenCV order), or a one-line InputError naming it."""
+    if not p.is_file():
+        raise InputError(f"{p}: {what} file not found")
+    img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise InputError(f"{p}: not a readable {what}")
+    return img
+
+
 def read_rgb(path: str | Path) -> np.ndarray:
     """Read an image file as RGB uint8 (H, W, 3); grayscale and 16-bit are converted."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: image file not found")
-    img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise InputError(f"{p}: not a readable image")
+    img = _imread(p, "image")
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB if img.shape[2] == 4 else cv2.COLOR_BGR2RGB)
     try:
@@ -47,11 +53,7 @@ def read_mask(path: str | Path, shape: tuple[int, int] | None = None) -> np.ndar
     """Read a mask image as bool (H, W): any non-zero pixel is foreground.
     ``shape`` (H, W), when given, must match."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: mask file not found")
-    m = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-    if m is None:
-        raise InputError(f"{p}: not a readable mask image")
+    m = _imread(p, "mask image")
     if m.ndim == 3:
         m = m.max(axis=2)
     if shape is not None and m.shape != tuple(shape):
