@@ -1,6 +1,6 @@
 """The EvoSAM incremental head: closed-form continual learning over frozen SAM features."""
 
-from evosam.head.features import FeatureConfig, FeatureExtractor
+from evosam.head.features import FeatureConfig, FeatureExtractor, RoiFeatures
 from evosam.head.head import ALL_PROFILES, AUTO_PROFILE, DEFAULT_PROFILE, EvoHead, FrameStats, HeadConfig
 from evosam.head.persist import HEAD_SCHEMA_VERSION, load_head, save_head
 from evosam.head.ridge import Stats, solve
@@ -15,6 +15,7 @@ __all__ = [
     "FeatureExtractor",
     "FrameStats",
     "HeadConfig",
+    "RoiFeatures",
     "Stats",
     "load_head",
     "save_head",

@@ -1,16 +1,17 @@
 """Per-pixel features for the EvoSAM head.
 
-For a frame, a SAM prediction and a region of interest (ROI), every pixel gets:
-- SAM's 32-channel upscaled decoder embedding and its mask logit (the head refines SAM);
-- a bank of low-level filters of the image: Gaussian smoothing, gradient magnitude, the two
-  Hessian eigenvalues and a morphological black top-hat at several scales on the green
-  channel (vessels are dark, thin, elongated), plus smoothed colour;
+For a frame, a SAM prediction and a region of interest (ROI), every ROI pixel gets:
+- SAM's mask logit (the head refines SAM), and optionally its 32-channel upscaled decoder
+  embedding (off by default: box-conditioned blob features that lowered vessel Dice);
+- the filter bank of ``evosam.head.filters`` on the ROI crop (green channel: Gaussian
+  intensity, gradient, Hessian eigenvalues, black top-hats, line detectors; smoothed
+  colour), and the same bank at half resolution for wider context;
 each channel standardised over the ROI of this frame (a function of the frame alone, so a
 frame's statistics never depend on other frames and teaching stays exactly additive).
 A fixed, seeded random projection with ReLU then expands them (as in ACIL/GACL).
 
 Coordinates: ``roi`` is ``(x0, y0, x1, y1)`` inclusive frame pixels; pixel arrays are
-``rows`` (y) and ``cols`` (x).
+``[row, col]``; pixels are flattened row-major over the ROI.
 """
 
 from __future__ import annotations
@@ -22,30 +23,35 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from evosam.head.filters import black_tophat, green_channel, hessian_channels, line_responses, standardise
 from evosam.models import Prediction
 
-FEATURE_VERSION = 1
-_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+FEATURE_VERSION = 2  # bump whenever the meaning of a channel changes (saved heads then refuse)
 
 
 @dataclass(frozen=True)
 class FeatureConfig:
     """Everything that shapes the feature vector; its ``digest`` guards saved head states."""
 
-    scales: tuple[float, ...] = (1.0, 2.0, 4.0)
-    tophat_sizes: tuple[int, ...] = (7, 15)
+    scales: tuple[float, ...] = (0.7, 1.0, 2.0, 4.0)  # Gaussian scales of the Hessian channels
+    tophat_sizes: tuple[int, ...] = (5, 9, 15, 21)
+    line_lengths: tuple[int, ...] = (5, 9, 15, 21)  # line detectors, ``line_angles`` orientations
+    line_angles: int = 12
     expansion: int = 1024  # width of the random ReLU expansion
     seed: int = 0
     use_sam_features: bool = False  # SAM's 32 decoder channels (its logit is always in)
     clahe: bool = True  # contrast-limited equalisation of the green channel before filtering
-    line_lengths: tuple[int, ...] = (5, 9, 15, 21)  # multi-scale line detectors (12 orientations each)
-    context: bool = True  # add the whole bank computed at half resolution (wider context)
+    context: bool = True  # add the whole bank computed at half resolution
+
+    @property
+    def n_bank(self) -> int:
+        """Channels of the filter bank at one resolution."""
+        return 3 + 4 * len(self.scales) + len(self.tophat_sizes) + len(self.line_lengths)
 
     @property
     def n_base(self) -> int:
-        """Channels before expansion."""
-        bank = 3 + 4 * len(self.scales) + len(self.tophat_sizes) + len(self.line_lengths)
-        return (33 if self.use_sam_features else 1) + bank * (2 if self.context else 1)
+        """Channels before expansion: SAM's, then the bank (twice with context)."""
+        return (33 if self.use_sam_features else 1) + self.n_bank * (2 if self.context else 1)
 
     @property
     def dim(self) -> int:
@@ -56,68 +62,49 @@ class FeatureConfig:
         payload = json.dumps({"version": FEATURE_VERSION, **asdict(self)}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
-
-def _standardise(x: np.ndarray) -> np.ndarray:
-    """Zero mean, unit std per channel over the first two axes; float32 (h, w, k)."""
-    flat = x.reshape(-1, x.shape[-1])
-    mean, std = flat.mean(0), flat.std(0)
-    return ((x - mean) / np.maximum(std, 1e-6)).astype(np.float32)
+    @staticmethod
+    def from_dict(raw: dict) -> FeatureConfig:
+        """Inverse of ``dataclasses.asdict`` (JSON turns tuples into lists)."""
+        return FeatureConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
 
 
-def filter_bank(rgb: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Low-level channels of an RGB uint8 crop (h, w, 3): float32 (h, w, k), standardised;
-    with ``config.context`` the same bank at half resolution follows, upsampled."""
-    bank = _bank(rgb, config)
-    if not config.context or min(rgb.shape[:2]) < 8:
-        return bank if not config.context else np.concatenate([bank, bank], axis=-1)
-    h, w = rgb.shape[:2]
-    half = cv2.resize(rgb, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
-    coarse = cv2.resize(_bank(half, config), (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.concatenate([bank, coarse.reshape(h, w, -1)], axis=-1)
-
-
-def _bank(rgb: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    img = rgb.astype(np.float32) / 255.0
-    if config.clahe:
-        green = _CLAHE.apply(np.ascontiguousarray(rgb[..., 1])).astype(np.float32) / 255.0
-    else:
-        green = img[..., 1]
-    chans = [cv2.GaussianBlur(img, (0, 0), 1.0)[..., c] for c in range(3)]
-    for s in config.scales:
-        g = cv2.GaussianBlur(green, (0, 0), s)
-        gx, gy = cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)
-        dxx, dyy = cv2.Sobel(g, cv2.CV_32F, 2, 0), cv2.Sobel(g, cv2.CV_32F, 0, 2)
-        dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1)
-        root = np.sqrt((dxx - dyy) ** 2 + 4 * dxy**2)
-        scale2 = s * s  # scale-normalised second derivatives
-        chans += [g, np.hypot(gx, gy) * s, 0.5 * (dxx + dyy + root) * scale2, 0.5 * (dxx + dyy - root) * scale2]
+def _bank(rgb: np.ndarray, config: FeatureConfig, out: np.ndarray) -> np.ndarray:
+    """The bank of one RGB uint8 crop (h, w, 3) into ``out``, channels-first float32
+    (n_bank, h, w), standardised; returns ``out``."""
+    green = green_channel(rgb, config.clahe)
+    colour = cv2.GaussianBlur(rgb.astype(np.float32) * np.float32(1 / 255), (0, 0), 1.0)
+    for c in range(3):
+        out[c] = colour[..., c]
+    k = 3
+    for sigma in config.scales:
+        hessian_channels(green, sigma, out[k : k + 4])
+        k += 4
     for size in config.tophat_sizes:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-        chans.append(cv2.morphologyEx(green, cv2.MORPH_BLACKHAT, kernel))
-    inverted = 1.0 - green
-    for length in config.line_lengths:
-        chans.append(line_response(inverted, length))
-    return _standardise(np.stack(chans, axis=-1))
+        black_tophat(green, size, out[k])
+        k += 1
+    line_responses(1.0 - green, config.line_lengths, config.line_angles, out[k:])
+    return standardise(out)
 
 
-def _line_kernels(length: int, n_angles: int = 12) -> list[np.ndarray]:
-    """Averaging kernels along a centred line of ``length`` pixels at ``n_angles`` orientations."""
-    kernels = []
-    for k in range(n_angles):
-        kern = np.zeros((length, length), np.float32)
-        c = (length - 1) / 2
-        dx, dy = np.cos(np.pi * k / n_angles), np.sin(np.pi * k / n_angles)
-        start = (int(round(c - c * dx)), int(round(c - c * dy)))
-        cv2.line(kern, start, (int(round(c + c * dx)), int(round(c + c * dy))), 1.0, 1)
-        kernels.append(kern / kern.sum())
-    return kernels
-
-
-def line_response(img: np.ndarray, length: int) -> np.ndarray:
-    """Line detector (Ricci & Perfetti): best mean along a line minus the window mean; float32 (h, w)."""
-    window = cv2.blur(img, (length, length))
-    best = np.max([cv2.filter2D(img, -1, k) for k in _line_kernels(length)], axis=0)
-    return best - window
+def filter_bank(rgb: np.ndarray, config: FeatureConfig, out: np.ndarray | None = None) -> np.ndarray:
+    """Low-level channels of an RGB uint8 crop (h, w, 3): channels-first float32 (k, h, w),
+    standardised, written into ``out`` when given; with ``config.context`` the same bank at
+    half resolution follows, upsampled (k = n_bank, or 2 n_bank with context)."""
+    h, w = rgb.shape[:2]
+    n = config.n_bank
+    if out is None:
+        out = np.empty((n * (2 if config.context else 1), h, w), np.float32)
+    _bank(rgb, config, out[:n])
+    if not config.context:
+        return out
+    if min(h, w) < 16:  # too small to halve: repeat the fine bank so the layout stays fixed
+        out[n:] = out[:n]
+        return out
+    half = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    coarse = _bank(half, config, np.empty((n, h // 2, w // 2), np.float32))
+    for k in range(n):
+        cv2.resize(coarse[k], (w, h), dst=out[n + k], interpolation=cv2.INTER_LINEAR)
+    return out
 
 
 def sam_channels_at(pred: Prediction, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -143,32 +130,59 @@ def sam_channels_at(pred: Prediction, rows: np.ndarray, cols: np.ndarray) -> np.
     return np.concatenate([out, logit], axis=0).T.astype(np.float32)
 
 
+@dataclass(frozen=True)
+class RoiFeatures:
+    """Base features of one (frame, prediction, ROI), channels-first: ``channels`` float32
+    (n_base, h*w), pixels row-major over the ROI; ``roi`` (x0, y0, x1, y1) inclusive;
+    ``shape`` (h, w). Computing them is most of the cost of teaching or predicting a frame:
+    a caller may reuse them for the same frame, prediction and box."""
+
+    channels: np.ndarray
+    roi: tuple[int, int, int, int]
+    shape: tuple[int, int]
+
+
 class FeatureExtractor:
     """Turns (frame, prediction, ROI) into per-pixel feature vectors float32 (N, config.dim)."""
 
     def __init__(self, config: FeatureConfig = FeatureConfig()) -> None:
         self.config = config
         rng = np.random.default_rng(config.seed)
-        self.projection = (rng.standard_normal((config.n_base, config.expansion)) / np.sqrt(config.n_base)).astype(
-            np.float32
-        )
+        scale = 1.0 / np.sqrt(config.n_base)
+        self.projection = (rng.standard_normal((config.n_base, config.expansion)) * scale).astype(np.float32)
         self.bias = rng.uniform(-1.0, 1.0, config.expansion).astype(np.float32)
 
-    def base(self, rgb: np.ndarray, pred: Prediction, roi: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """Standardised base channels for every ROI pixel: float32 (h*w, n_base) and the ROI shape."""
+    def roi_features(self, rgb: np.ndarray, pred: Prediction, roi: tuple[int, int, int, int]) -> RoiFeatures:
+        """Standardised base channels of every ROI pixel of an RGB uint8 (H, W, 3) frame."""
         x0, y0, x1, y1 = roi
-        crop = rgb[y0 : y1 + 1, x0 : x1 + 1]
-        bank = filter_bank(crop, self.config)
-        h, w = bank.shape[:2]
-        rows, cols = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
+        h, w = y1 - y0 + 1, x1 - x0 + 1
+        channels = np.empty((self.config.n_base, h, w), np.float32)
+        n_sam = self.config.n_base - self.config.n_bank * (2 if self.config.context else 1)
         if self.config.use_sam_features:
-            sam = sam_channels_at(pred, rows.ravel(), cols.ravel()).reshape(h, w, -1)
+            rows, cols = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
+            channels[:n_sam] = sam_channels_at(pred, rows.ravel(), cols.ravel()).T.reshape(n_sam, h, w)
         else:
-            sam = pred.logits[y0 : y1 + 1, x0 : x1 + 1, None]
-        sam = _standardise(sam)
-        return np.concatenate([sam, bank], axis=-1).reshape(h * w, -1), np.array([h, w])
+            channels[0] = pred.logits[y0 : y1 + 1, x0 : x1 + 1]
+        standardise(channels[:n_sam])
+        filter_bank(rgb[y0 : y1 + 1, x0 : x1 + 1], self.config, channels[n_sam:])
+        return RoiFeatures(channels.reshape(self.config.n_base, h * w), (x0, y0, x1, y1), (h, w))
 
     def expand(self, base: np.ndarray) -> np.ndarray:
-        """(N, n_base) -> (N, dim): base, ReLU random expansion, constant 1."""
+        """(N, n_base) -> (N, dim) float32: base, ReLU random expansion, constant 1."""
         hidden = np.maximum(base @ self.projection + self.bias, 0.0)
         return np.concatenate([base, hidden, np.ones((base.shape[0], 1), np.float32)], axis=1)
+
+    def scores(self, channels: np.ndarray, weights: np.ndarray, chunk: int = 4096) -> np.ndarray:
+        """``expand(channels.T) @ weights`` without materialising the expansion: channels
+        float32 (n_base, N), weights float32 (dim, k) -> float32 (N, k). Memory O(chunk x expansion)."""
+        nb, e, n = self.config.n_base, self.config.expansion, channels.shape[1]
+        w_base, w_hidden, w_one = weights[:nb], weights[nb : nb + e], weights[nb + e]
+        out = channels.T @ w_base + w_one
+        buf = np.empty((min(chunk, n), e), np.float32)
+        for i in range(0, n, chunk):
+            hidden = buf[: min(chunk, n - i)]
+            np.matmul(channels[:, i : i + chunk].T, self.projection, out=hidden)
+            hidden += self.bias
+            np.maximum(hidden, 0.0, out=hidden)
+            out[i : i + chunk] += hidden @ w_hidden
+        return out

@@ -1,8 +1,15 @@
 """The EvoSAM head: closed-form continual learning on frozen SAM features.
 
-Thread contract (as the GUI uses it): ``frame_stats`` and ``predict`` only read the head and
-may run in a worker; ``taught``/``untaught`` return a *new* head that the main thread swaps
-in. Nothing here mutates a head after construction, so readers never see a torn state.
+Teaching a frame turns (frame, SAM prediction, confirmed mask, box) into ridge statistics
+(``FrameStats``); a head is an immutable set of per-profile statistics; its weights are
+solved (Cholesky) on first use and cached. Prediction refines SAM inside the box grown by
+``roi_margin``; outside it, and before any teaching, the answer is SAM's mask.
+
+Thread contract (as the GUI uses it): ``roi_features``, ``frame_stats``, ``probability`` and
+``predict`` only read the head and may run in a worker; ``taught``/``untaught`` return a
+*new* head that the main thread swaps in. A head's statistics never change after
+construction (the only mutation is the idempotent weight cache), so readers never see a
+torn state.
 """
 
 from __future__ import annotations
@@ -11,10 +18,11 @@ import hashlib
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import cv2
 import numpy as np
 
 from evosam.errors import InputError
-from evosam.head.features import FeatureConfig, FeatureExtractor
+from evosam.head.features import FeatureConfig, FeatureExtractor, RoiFeatures
 from evosam.head.ridge import Stats, solve
 from evosam.masks import expand_box
 from evosam.models import Prediction, validate_box
@@ -22,6 +30,7 @@ from evosam.models import Prediction, validate_box
 ALL_PROFILES = "all"
 AUTO_PROFILE = "auto"
 DEFAULT_PROFILE = "default"
+Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -30,10 +39,12 @@ class HeadConfig:
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
     ridge: float = 1e-3  # γ as a fraction of the mean diagonal of G
-    samples_per_class: int = 4000  # foreground and background pixels sampled per frame
+    samples: tuple[int, int, int] = (700, 700, 600)  # per frame: foreground, near and far background
+    near: int = 2  # background within this many pixels of the mask is "near" (the hard negatives)
     roi_margin: float = 0.05  # the head works inside the prompt box grown by this fraction
-    threshold: float = 0.4  # on the regressed foreground probability
-    chunk: int = 32768  # pixels per chunk when predicting (bounds memory)
+    threshold: float = 0.4  # on the regressed foreground probability (about half the Dice reached)
+    gate: float | None = 0.1  # skip the expansion where the linear stage scores below this
+    chunk: int = 4096  # pixels per chunk when predicting (bounds memory)
 
 
 @dataclass(frozen=True)
@@ -44,23 +55,50 @@ class FrameStats:
     stats: Stats
 
 
-def roi_from_box(box: tuple[float, float, float, float], frame_size: tuple[int, int], margin: float):
-    """Integer inclusive ROI (x0, y0, x1, y1) around a box (frame pixels)."""
+def roi_from_box(box: Box, frame_size: tuple[int, int], margin: float) -> tuple[int, int, int, int]:
+    """Integer inclusive ROI (x0, y0, x1, y1) around a box (frame pixels), clipped to (H, W)."""
     x0, y0, x1, y1 = expand_box(tuple(validate_box(box, frame_size)), margin, frame_size)
     return int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))
+
+
+def stratified_sample(
+    mask: np.ndarray, counts: tuple[int, int, int], near: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (row-major into the bool (h, w) ``mask``) and weights of a sample of its pixels
+    in three strata: foreground, background within ``near`` pixels of it (where the boundary
+    is decided), and the rest, ``counts`` of each at most. Each pixel's weight is its
+    stratum's size over its sample size (rescaled to sum to the sample count), so the
+    weighted sample estimates the whole ROI: the regression then targets the foreground
+    probability, handling class imbalance in closed form, with less variance than uniform."""
+    flat = mask.ravel()
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * near + 1, 2 * near + 1))
+    ring = cv2.dilate(mask.astype(np.uint8), kernel).ravel().astype(bool) & ~flat
+    picks, weights = [], []
+    for stratum, n in zip((flat, ring, ~flat & ~ring), counts, strict=True):
+        members = np.flatnonzero(stratum)
+        if members.size and n > 0:
+            take = np.sort(members[rng.choice(members.size, min(n, members.size), replace=False)])
+            picks.append(take)
+            weights.append(np.full(take.size, members.size / take.size))
+    if not picks:
+        return np.zeros(0, np.int64), np.zeros(0)
+    w = np.concatenate(weights)
+    return np.concatenate(picks), w * (w.size / w.sum())
 
 
 class EvoHead:
     """Per-profile ridge statistics over SAM + image features; predicts refined masks."""
 
     def __init__(
-        self, model_name: str, config: HeadConfig = HeadConfig(), profiles: dict[str, Stats] | None = None
+        self, model_name: str, config: HeadConfig | None = None, profiles: dict[str, Stats] | None = None
     ) -> None:
         self.model_name = model_name
-        self.config = config
-        self.extractor = FeatureExtractor(config.features)
+        self.config = config or HeadConfig()
+        self.extractor = FeatureExtractor(self.config.features)
         self._profiles = MappingProxyType(dict(profiles or {}))
-        self._weights: dict[str, np.ndarray] = {}
+        self._weights: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+        dim, nb = self.config.features.dim, self.config.features.n_base
+        self._linear_idx = np.r_[np.arange(nb), dim - 1]  # base channels and the constant
 
     # -- state -----------------------------------------------------------------
     @property
@@ -81,6 +119,8 @@ class EvoHead:
 
     def taught(self, item: FrameStats) -> EvoHead:
         """A new head with ``item`` added to its profile."""
+        if item.stats.dim != self.config.features.dim:
+            raise InputError(f"frame statistics of dimension {item.stats.dim} do not fit this head")
         profiles = dict(self._profiles)
         profiles[item.profile] = profiles.get(item.profile, Stats.zeros(item.stats.dim)) + item.stats
         return self._with(profiles)
@@ -98,92 +138,121 @@ class EvoHead:
     def _with(self, profiles: dict[str, Stats]) -> EvoHead:
         head = EvoHead.__new__(EvoHead)
         head.model_name, head.config, head.extractor = self.model_name, self.config, self.extractor
-        head._profiles, head._weights = MappingProxyType(profiles), {}
+        head._profiles, head._weights, head._linear_idx = MappingProxyType(profiles), {}, self._linear_idx
         return head
 
     # -- teaching --------------------------------------------------------------
+    def roi_features(self, frame: np.ndarray, pred: Prediction, box: Box) -> RoiFeatures:
+        """Base features of the ROI around ``box`` in an RGB uint8 (H, W, 3) frame."""
+        roi = roi_from_box(box, frame.shape[:2], self.config.roi_margin)
+        return self.extractor.roi_features(frame, pred, roi)
+
     def frame_stats(
         self,
         frame: np.ndarray,
         pred: Prediction,
         mask: np.ndarray,
-        box: tuple[float, float, float, float],
+        box: Box,
         profile: str = DEFAULT_PROFILE,
+        features: RoiFeatures | None = None,
     ) -> FrameStats:
-        """Statistics of one confirmed frame: RGB uint8 (H, W, 3), SAM's prediction for ``box``,
-        and the confirmed mask bool (H, W). Samples are drawn deterministically from the mask."""
-        z, y, w = self.frame_samples(frame, pred, mask, box)
+        """Statistics of one confirmed frame: RGB uint8 (H, W, 3), SAM's prediction for ``box``
+        (x0, y0, x1, y1), the confirmed mask bool (H, W), and optionally the frame's already
+        computed ``roi_features`` for the same box. Keep the result to un-teach the frame."""
+        z, y, w = self.frame_samples(frame, pred, mask, box, features)
         return FrameStats(profile, Stats.from_samples(z, y, w))
 
     def frame_samples(
-        self, frame: np.ndarray, pred: Prediction, mask: np.ndarray, box: tuple[float, float, float, float]
+        self, frame: np.ndarray, pred: Prediction, mask: np.ndarray, box: Box, features: RoiFeatures | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The sampled training pixels of one frame: features (N, D), targets (N,), weights (N,)."""
         if mask.shape != frame.shape[:2]:
             raise InputError(f"mask of shape {mask.shape} does not match the frame {frame.shape[:2]}")
-        roi = roi_from_box(box, mask.shape, self.config.roi_margin)
-        base, _ = self.extractor.base(frame, pred, roi)
-        y = mask[roi[1] : roi[3] + 1, roi[0] : roi[2] + 1].ravel()
-        idx, w = self._sample(y, np.random.default_rng(int.from_bytes(hashlib.sha256(mask.tobytes()).digest()[:8])))
-        return self.extractor.expand(base[idx]), y[idx].astype(np.float64), w
-
-    def _sample(self, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Stratified sample of ROI pixels; weights make it an unbiased estimate of the whole
-        ROI, so the regression targets the true foreground probability (closed-form imbalance)."""
-        n = self.config.samples_per_class
-        picks, weights = [], []
-        for cls in (np.flatnonzero(y), np.flatnonzero(~y)):
-            if cls.size:
-                take = rng.choice(cls, min(n, cls.size), replace=False)
-                picks.append(take)
-                weights.append(np.full(take.size, cls.size / take.size))
-        w = np.concatenate(weights)
-        return np.concatenate(picks), w * (w.size / w.sum())
+        feats = features or self.roi_features(frame, pred, box)
+        x0, y0, x1, y1 = feats.roi
+        crop = mask[y0 : y1 + 1, x0 : x1 + 1]
+        seed = int.from_bytes(hashlib.sha256(np.packbits(crop).tobytes()).digest()[:8], "little")
+        idx, w = stratified_sample(crop, self.config.samples, self.config.near, np.random.default_rng(seed))
+        y = crop.ravel()[idx]
+        return self.extractor.expand(feats.channels[:, idx].T), y.astype(np.float64), w
 
     # -- prediction ------------------------------------------------------------
     def weights(self, profile: str | None = None) -> np.ndarray | None:
-        """Solved W (D,) for a profile name, ``all`` (None means all); None when untaught."""
+        """Solved W float32 (D,) for a profile name or ``all`` (None: all); None when untaught."""
+        solved = self._solved(profile)
+        return None if solved is None else solved[0]
+
+    def _solved(self, profile: str | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """(W (D,), linear-stage W (n_base + 1,)) float32, cached; None when untaught."""
         key = profile or ALL_PROFILES
         if key not in self._weights:
             stats = self.total() if key == ALL_PROFILES else self._profiles.get(key)
             if stats is None:
                 raise InputError(f"unknown profile {key!r}; known: {', '.join(self._profiles) or 'none'}")
-            self._weights[key] = solve(stats, self.config.ridge).astype(np.float32) if stats.frames else None
+            self._weights[key] = (
+                (
+                    solve(stats, self.config.ridge).astype(np.float32),
+                    solve(stats.subset(self._linear_idx), self.config.ridge).astype(np.float32),
+                )
+                if stats.frames
+                else None
+            )
         return self._weights[key]
 
     def probability(
-        self, frame: np.ndarray, pred: Prediction, box: tuple[float, float, float, float], profile: str | None = None
-    ) -> np.ndarray | None:
-        """Foreground probability float32 (H, W) inside the ROI (0 outside); None when untaught."""
-        roi = roi_from_box(box, frame.shape[:2], self.config.roi_margin)
-        base, (h, w) = self.extractor.base(frame, pred, roi)
+        self,
+        frame: np.ndarray,
+        pred: Prediction,
+        box: Box,
+        profile: str | None = None,
+        features: RoiFeatures | None = None,
+    ) -> np.ndarray:
+        """Foreground probability float32 (H, W): the head's inside the ROI, SAM's mask (0 or 1)
+        outside it and wherever nothing is taught. ``profile``: a name, ``all`` or None (all
+        profiles' sum), or ``auto`` (the profile nearest this frame's mean feature)."""
+        prob = pred.mask.astype(np.float32)
+        if not self._profiles:
+            return prob
+        feats = features or self.roi_features(frame, pred, box)
         if profile == AUTO_PROFILE:
-            profile = self.pick_profile(base)
-        weights = self.weights(profile)
-        if weights is None:
-            return None
-        scores = np.concatenate(
-            [
-                self.extractor.expand(base[i : i + self.config.chunk]) @ weights
-                for i in range(0, base.shape[0], self.config.chunk)
-            ]
-        )
-        prob = np.zeros(frame.shape[:2], np.float32)
-        prob[roi[1] : roi[3] + 1, roi[0] : roi[2] + 1] = scores.reshape(h, w)
+            profile = self.pick_profile(feats.channels)
+        solved = self._solved(profile)
+        if solved is None:
+            return prob
+        x0, y0, x1, y1 = feats.roi
+        prob[y0 : y1 + 1, x0 : x1 + 1] = self.roi_scores(feats.channels, *solved).reshape(feats.shape)
         return prob
 
-    def predict(
-        self, frame: np.ndarray, pred: Prediction, box: tuple[float, float, float, float], profile: str | None = None
-    ) -> np.ndarray:
-        """Refined mask bool (H, W); with nothing taught it is exactly SAM's mask."""
-        prob = self.probability(frame, pred, box, profile)
-        return pred.mask.copy() if prob is None else prob > self.config.threshold
+    def roi_scores(self, channels: np.ndarray, w: np.ndarray, w_linear: np.ndarray) -> np.ndarray:
+        """Head output float32 (N,) for base channels (n_base, N). The linear stage (ridge on
+        the base channels alone, from the same statistics) gates the costly expansion: pixels
+        it scores below ``config.gate`` keep its score."""
+        if self.config.gate is None:
+            return self.extractor.scores(channels, w[:, None], self.config.chunk)[:, 0]
+        nb = self.config.features.n_base
+        linear = w_linear[:nb] @ channels + w_linear[nb]
+        keep = np.flatnonzero(linear >= self.config.gate)
+        linear[keep] = self.extractor.scores(channels[:, keep], w[:, None], self.config.chunk)[:, 0]
+        return linear
 
-    def pick_profile(self, base: np.ndarray) -> str | None:
-        """The profile whose mean expanded feature is nearest this frame's (None: all)."""
+    def predict(
+        self,
+        frame: np.ndarray,
+        pred: Prediction,
+        box: Box,
+        profile: str | None = None,
+        features: RoiFeatures | None = None,
+    ) -> np.ndarray:
+        """Refined mask bool (H, W); SAM's mask outside the ROI and exactly SAM's mask before
+        any teaching. Arguments as for ``probability``."""
+        return self.probability(frame, pred, box, profile, features) > self.config.threshold
+
+    def pick_profile(self, channels: np.ndarray) -> str | None:
+        """The profile whose mean expanded feature is nearest this frame's (None: all);
+        ``channels`` float32 (n_base, N) of the frame's ROI."""
         if len(self._profiles) < 2:
             return None
-        step = max(1, base.shape[0] // 4096)
-        mean = self.extractor.expand(base[::step]).mean(0)
+        step = max(1, channels.shape[1] // 4096)
+        mean = self.extractor.expand(np.ascontiguousarray(channels[:, ::step].T)).mean(0)
         dist = {name: np.linalg.norm(s.mean_sum / s.frames - mean) for name, s in self._profiles.items() if s.frames}
         return min(dist, key=dist.get)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from evosam.errors import InputError
-from evosam.head.features import FeatureConfig
+from evosam.head.features import FEATURE_VERSION, FeatureConfig
 from evosam.head.head import EvoHead, HeadConfig
 from evosam.head.ridge import Stats
 from evosam.imageio import write_bytes_atomic
@@ -24,6 +24,7 @@ def save_head(head: EvoHead, path: str | Path) -> None:
     meta = {
         "schema_version": HEAD_SCHEMA_VERSION,
         "model_name": head.model_name,
+        "feature_version": FEATURE_VERSION,
         "feature_digest": head.config.features.digest(),
         "config": asdict(head.config),
         "profiles": list(head.profiles),
@@ -51,16 +52,28 @@ def load_head(path: str | Path, model_name: str, features: FeatureConfig | None 
         with np.load(p, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
         meta = json.loads(bytes(arrays["meta"]).decode())
+        if not isinstance(meta, dict):
+            raise ValueError("meta is not an object")
     except FileNotFoundError:
         raise InputError(f"{p}: head state file not found") from None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, EOFError):
         raise InputError(f"{p}: not a readable head state (corrupt or not an EvoSAM .npz)") from None
     version = meta.get("schema_version")
-    if not isinstance(version, int) or version > HEAD_SCHEMA_VERSION:
+    if not isinstance(version, int):
+        raise InputError(f"{p}: not an EvoSAM head state (no schema version)")
+    if version > HEAD_SCHEMA_VERSION:
         raise InputError(f"{p}: head state schema {version} is newer than this EvoSAM ({HEAD_SCHEMA_VERSION}); update")
     if meta.get("model_name") != model_name:
         raise InputError(f"{p}: head state was built for model {meta.get('model_name')!r}, not {model_name!r}")
-    config = _config_from(meta["config"])
+    if meta.get("feature_version") != FEATURE_VERSION:
+        raise InputError(
+            f"{p}: head state was built with feature version {meta.get('feature_version', 1)}, "
+            f"this EvoSAM computes version {FEATURE_VERSION}; teach the head again"
+        )
+    try:
+        config = _config_from(meta["config"])
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"{p}: head state has an unreadable configuration") from None
     if features is not None and features.digest() != config.features.digest():
         raise InputError(f"{p}: head state was built with another feature set ({config.features.digest()})")
     if config.features.digest() != meta.get("feature_digest"):
@@ -82,8 +95,5 @@ def _stats(arrays: dict[str, np.ndarray], i: int, dim: int) -> Stats:
 
 
 def _config_from(raw: dict) -> HeadConfig:
-    feats = raw["features"]
-    features = FeatureConfig(
-        **{**feats, "scales": tuple(feats["scales"]), "tophat_sizes": tuple(feats["tophat_sizes"])}
-    )
-    return HeadConfig(**{**raw, "features": features})
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    return HeadConfig(**{**fields, "features": FeatureConfig.from_dict(raw["features"])})

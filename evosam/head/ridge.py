@@ -17,7 +17,8 @@ import scipy.linalg
 @dataclass(frozen=True)
 class Stats:
     """Sufficient statistics (float64): ``G`` (D, D), ``c`` (D,), ``mean_sum`` (D,) the sum of
-    each frame's mean feature (for choosing a profile), ``frames`` and ``pixels`` counts."""
+    each frame's weighted mean feature (for choosing a profile), ``frames`` and ``pixels``
+    (the total sample weight). Immutable: ``+`` merges, ``-`` removes exactly."""
 
     G: np.ndarray
     c: np.ndarray
@@ -31,14 +32,21 @@ class Stats:
 
     @staticmethod
     def from_samples(z: np.ndarray, y: np.ndarray, w: np.ndarray) -> Stats:
-        """One frame's statistics from samples z (N, D), targets y (N,), weights w (N,)."""
+        """One frame's statistics from samples z (N, D), targets y (N,), weights w (N,) > 0."""
         z64 = z.astype(np.float64)
-        zw = z64 * w[:, None]
-        return Stats(zw.T @ z64, zw.T @ y.astype(np.float64), z64.mean(0), 1, float(w.sum()))
+        w64 = np.asarray(w, np.float64)
+        zw = z64 * w64[:, None]
+        total = float(w64.sum())
+        mean = zw.sum(0) / total if total > 0 else np.zeros(z.shape[1])
+        return Stats(zw.T @ z64, zw.T @ y.astype(np.float64), mean, 1, total)
 
     @property
     def dim(self) -> int:
         return self.c.shape[0]
+
+    def subset(self, idx: np.ndarray) -> Stats:
+        """The statistics of the features ``idx`` alone (a smaller ridge, solved exactly)."""
+        return Stats(self.G[np.ix_(idx, idx)], self.c[idx], self.mean_sum[idx], self.frames, self.pixels)
 
     def __add__(self, other: Stats) -> Stats:
         return Stats(
