@@ -3,7 +3,9 @@ evaluated, giving the accuracy matrix R[i][j] (mean Dice on task j after learnin
 ACC and BWT as in GEM (Lopez-Paz & Ranzato 2017), for several learners side by side:
 
 - ``sam``: SAM alone (no head);
-- ``evosam``: the analytic head, statistics accumulated task after task;
+- ``evosam``: the analytic head, statistics accumulated task after task (one profile per
+  task), predicting with all profiles' sum;
+- ``evosam_auto``: the same head predicting with the profile it picks for each image;
 - ``joint``: ridge on all tasks seen so far at once (the upper bound);
 - ``finetune``: the same linear head on the same features, trained by SGD task after task;
 - ``replay``: ``finetune`` plus a replay buffer of stored training pixels (a memory budget).
@@ -23,11 +25,10 @@ from evosam.bench.retina import Sample, load_sample, task_stems
 from evosam.bench.sgd import ReplayBuffer, sgd_epochs
 from evosam.commands.common import add_model_arguments, model_from_args, progress
 from evosam.errors import InputError
-from evosam.head import EvoHead, HeadConfig, Stats, solve
-from evosam.head.head import roi_from_box
+from evosam.head import AUTO_PROFILE, EvoHead, FrameStats, HeadConfig, RoiFeatures, Stats
 from evosam.masks import dice
 
-METHODS = ("sam", "evosam", "joint", "finetune", "replay")
+METHODS = ("sam", "evosam", "evosam_auto", "joint", "finetune", "replay")
 
 
 @dataclass
@@ -39,7 +40,8 @@ class Task:
     y: np.ndarray = field(default_factory=lambda: np.zeros(0))
     w: np.ndarray = field(default_factory=lambda: np.zeros(0))
     stats: Stats | None = None
-    teach_ms: float = 0.0
+    teach_ms: float = 0.0  # per training image: features + sampling + statistics
+    features_ms: float = 0.0  # the part spent computing the ROI features
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,10 +53,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="a task, in learning order; without TEST_DIR, sorted stems alternate train/test",
     )
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N train and N test images per task")
-    p.add_argument("--epochs", type=int, default=10, help="SGD epochs per task for finetune/replay")
+    p.add_argument("--epochs", type=int, default=30, help="SGD epochs per task for finetune/replay")
     p.add_argument("--replay-budget", type=int, default=8000, metavar="PIXELS", help="replay buffer size")
     p.add_argument("--expansion", type=int, default=None, help="width of the head's random expansion")
-    p.add_argument("--samples", type=int, default=None, help="pixels sampled per class per training image")
+    p.add_argument(
+        "--samples",
+        type=int,
+        nargs=3,
+        default=None,
+        metavar=("FG", "NEAR", "FAR"),
+        help="pixels sampled per training image: foreground, near background, far background",
+    )
     add_model_arguments(p)
 
 
@@ -85,71 +94,99 @@ def load_task(spec: str, backend, limit: int | None) -> Task:
 def teach_task(head: EvoHead, task: Task) -> None:
     """Sample every training image once: the task's statistics and its raw samples (for SGD)."""
     zs, ys, ws, stats = [], [], [], Stats.zeros(head.config.features.dim)
-    started = time.perf_counter()
+    features_s = total_s = 0.0
     for s in task.train:
-        z, y, w = head.frame_samples(s.image, s.sam, s.truth, s.box)
+        started = time.perf_counter()
+        feats = head.roi_features(s.image, s.sam, s.box)
+        features_s += time.perf_counter() - started
+        z, y, w = head.frame_samples(s.image, s.sam, s.truth, s.box, feats)
         stats = stats + Stats.from_samples(z, y, w)
+        total_s += time.perf_counter() - started
         zs.append(z), ys.append(y), ws.append(w)
-    task.teach_ms = 1000 * (time.perf_counter() - started) / len(task.train)
+    task.teach_ms, task.features_ms = 1000 * total_s / len(task.train), 1000 * features_s / len(task.train)
     task.z, task.y, task.w, task.stats = np.concatenate(zs), np.concatenate(ys), np.concatenate(ws), stats
 
 
-def learn(head: EvoHead, tasks: list[Task], epochs: int, budget: int) -> dict[str, list[np.ndarray]]:
-    """Weights (D,) of each learning method after each task."""
-    weights: dict[str, list[np.ndarray]] = {m: [] for m in METHODS if m != "sam"}
-    running = Stats.zeros(head.config.features.dim)
-    w_ft = np.zeros(head.config.features.dim, np.float32)
+def learn(head: EvoHead, tasks: list[Task], epochs: int, budget: int) -> dict[str, list]:
+    """What each method holds after each task: heads (evosam, joint) or weights (D,) (SGD)."""
+    learned: dict[str, list] = {m: [] for m in METHODS if m not in ("sam", "evosam_auto")}
+    dim = head.config.features.dim
+    w_ft = np.zeros(dim, np.float32)
     w_rp = w_ft.copy()
     buffer = ReplayBuffer(budget, seed=0)
     for i, task in enumerate(tasks):
-        running = running + task.stats
-        weights["evosam"].append(solve(running, head.config.ridge))
+        # evosam: the per-task statistics, accumulated one task at a time (one profile per task)
+        learned["evosam"].append(head.taught(FrameStats(task.name, task.stats)))
+        head = learned["evosam"][-1]
         seen = tasks[: i + 1]
         joint = Stats.from_samples(
             np.concatenate([t.z for t in seen]),
             np.concatenate([t.y for t in seen]),
             np.concatenate([t.w for t in seen]),
         )
-        weights["joint"].append(solve(joint, head.config.ridge))
+        learned["joint"].append(EvoHead(head.model_name, head.config, {"joint": joint}))
         w_ft = sgd_epochs(w_ft, task.z, task.y, task.w, epochs, seed=i)
-        weights["finetune"].append(w_ft.copy())
+        learned["finetune"].append(w_ft.copy())
         w_rp = sgd_epochs(w_rp, task.z, task.y, task.w, epochs, seed=i, replay=buffer)
         buffer.add(task.z, task.y, task.w)
-        weights["replay"].append(w_rp.copy())
-    return weights
+        learned["replay"].append(w_rp.copy())
+    return learned
 
 
-def evaluate(head: EvoHead, tasks: list[Task], weights: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
-    """R matrices: method -> (T, T) mean Dice on task j after task i (sam: the same row repeated)."""
-    names = [(m, i) for m, ws in weights.items() for i in range(len(ws))]
-    w_all = np.stack([weights[m][i] for m, i in names], axis=1).astype(np.float32)
+def evaluate(head: EvoHead, tasks: list[Task], learned: dict[str, list]) -> dict[str, np.ndarray]:
+    """R matrices: method -> (T, T) mean Dice on task j after task i (sam: the same row repeated).
+    Heads predict as the product does (``EvoHead.predict``, profile ``all``); the SGD weights
+    score the same features without the linear-stage gate."""
     n = len(tasks)
+    sgd = [(m, i) for m in ("finetune", "replay") for i in range(n)]
+    w_sgd = np.stack([learned[m][i] for m, i in sgd], axis=1).astype(np.float32)
     scores = {m: np.zeros((n, n)) for m in METHODS}
     for j, task in enumerate(progress(tasks, n, "evaluating")):
-        per_image = {key: [] for key in names}
-        sam = []
+        per_image: dict[tuple[str, int], list[float]] = {}
         for s in task.test:
-            for key, mask in zip(names, _head_masks(head, s, w_all), strict=True):
-                per_image[key].append(dice(mask & s.fov, s.truth & s.fov))
-            sam.append(dice(s.sam.mask & s.fov, s.truth & s.fov))
+            feats = head.roi_features(s.image, s.sam, s.box)
+            masks = {
+                (m, i): h.predict(s.image, s.sam, s.box, features=feats)
+                for m in ("evosam", "joint")
+                for i, h in enumerate(learned[m])
+            }
+            for i, h in enumerate(learned["evosam"]):
+                masks[("evosam_auto", i)] = h.predict(s.image, s.sam, s.box, AUTO_PROFILE, feats)
+            masks.update(zip(sgd, _sgd_masks(head, s, feats, w_sgd), strict=True))
+            masks[("sam", 0)] = s.sam.mask
+            for key, mask in masks.items():
+                per_image.setdefault(key, []).append(dice(mask & s.fov, s.truth & s.fov))
         for (m, i), values in per_image.items():
-            scores[m][i, j] = float(np.mean(values))
-        scores["sam"][:, j] = float(np.mean(sam))
+            if m == "sam":
+                scores[m][:, j] = float(np.mean(values))
+            else:
+                scores[m][i, j] = float(np.mean(values))
     return scores
 
 
-def _head_masks(head: EvoHead, s: Sample, w_all: np.ndarray) -> list[np.ndarray]:
-    """Masks bool (H, W) of every weight column for one test image (one feature pass)."""
-    roi = roi_from_box(s.box, s.truth.shape, head.config.roi_margin)
-    base, (h, w) = head.extractor.base(s.image, s.sam, roi)
-    chunk = head.config.chunk
-    scores = np.concatenate([head.extractor.expand(base[i : i + chunk]) @ w_all for i in range(0, len(base), chunk)])
+def _sgd_masks(head: EvoHead, s: Sample, feats: RoiFeatures, w_all: np.ndarray) -> list[np.ndarray]:
+    """Masks bool (H, W) of every weight column (D, k) on one test image: one feature pass;
+    the head's output inside the ROI, SAM's mask outside, as ``EvoHead.predict``."""
+    out = head.extractor.scores(feats.channels, w_all, head.config.chunk) > head.config.threshold
+    x0, y0, x1, y1 = feats.roi
     masks = []
     for k in range(w_all.shape[1]):
-        m = np.zeros(s.truth.shape, bool)
-        m[roi[1] : roi[3] + 1, roi[0] : roi[2] + 1] = scores[:, k].reshape(h, w) > head.config.threshold
+        m = s.sam.mask.copy()
+        m[y0 : y1 + 1, x0 : x1 + 1] = out[:, k].reshape(feats.shape)
         masks.append(m)
     return masks
+
+
+def predict_ms(head: EvoHead, samples: list[Sample]) -> tuple[float, float]:
+    """Mean ms of ``head.predict`` per image: the whole call, and the part after the features."""
+    total = after = 0.0
+    for s in samples:
+        started = time.perf_counter()
+        feats = head.roi_features(s.image, s.sam, s.box)
+        middle = time.perf_counter()
+        head.predict(s.image, s.sam, s.box, features=feats)
+        total, after = total + time.perf_counter() - started, after + time.perf_counter() - middle
+    return 1000 * total / len(samples), 1000 * after / len(samples)
 
 
 def gem_metrics(r: np.ndarray) -> tuple[float, float]:
@@ -166,7 +203,7 @@ def head_config(args: argparse.Namespace) -> HeadConfig:
     if args.expansion:
         config = replace(config, features=replace(config.features, expansion=args.expansion))
     if args.samples:
-        config = replace(config, samples_per_class=args.samples)
+        config = replace(config, samples=tuple(args.samples))
     return config
 
 
@@ -176,18 +213,22 @@ def run(args: argparse.Namespace) -> int:
     head = EvoHead(backend.name, head_config(args))
     for task in progress(tasks, len(tasks), "sampling"):
         teach_task(head, task)
-    weights = learn(head, tasks, args.epochs, args.replay_budget)
-    scores = evaluate(head, tasks, weights)
+    learned = learn(head, tasks, args.epochs, args.replay_budget)
+    scores = evaluate(head, tasks, learned)
+    final = learned["evosam"][-1]
+    final.weights()  # solve once, outside the timing
+    pred_ms, head_ms = predict_ms(final, tasks[0].test)
     result = {"tasks": [t.name for t in tasks], "model": backend.describe(), "methods": {}}
-    teach_ms = float(np.mean([t.teach_ms for t in tasks]))
+    timing = {
+        "teach_ms_per_image": round(float(np.mean([t.teach_ms for t in tasks])), 1),
+        "teach_features_ms_per_image": round(float(np.mean([t.features_ms for t in tasks])), 1),
+        "predict_ms_per_image": round(pred_ms, 1),
+        "predict_head_ms_per_image": round(head_ms, 1),
+    }
     for m in METHODS:
         acc, bwt = gem_metrics(scores[m])
-        result["methods"][m] = {
-            "R": np.round(scores[m], 4).tolist(),
-            "ACC": round(acc, 4),
-            "BWT": round(bwt, 4),
-            "teach_ms_per_image": round(teach_ms, 1) if m in ("evosam", "joint") else None,
-        }
+        result["methods"][m] = {"R": np.round(scores[m], 4).tolist(), "ACC": round(acc, 4), "BWT": round(bwt, 4)}
+        result["methods"][m].update(timing if m == "evosam" else {"teach_ms_per_image": None})
     print_table(result)
     if args.json:
         print(json.dumps(result))
@@ -201,7 +242,13 @@ def print_table(result: dict) -> None:
     for m, res in result["methods"].items():
         print(
             f"\n{m}: ACC {res['ACC']:.4f}  BWT {res['BWT']:+.4f}"
-            + (f"  teach {res['teach_ms_per_image']:.0f} ms/image" if res["teach_ms_per_image"] else "")
+            + (
+                f"  teach {res['teach_ms_per_image']:.0f} ms/image (features {res['teach_features_ms_per_image']:.0f})"
+                f"  predict {res['predict_ms_per_image']:.0f} ms/image (after features"
+                f" {res['predict_head_ms_per_image']:.0f})"
+                if res["teach_ms_per_image"]
+                else ""
+            )
         )
         print(f"{'test on':>12}{header}")
         for j, t in enumerate(tasks):

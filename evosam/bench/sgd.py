@@ -22,14 +22,22 @@ class ReplayBuffer:
         return 0 if self.z is None else len(self.z)
 
     def add(self, z: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
-        for i in range(len(z)):
-            self.seen += 1
-            if len(self) < self.budget:
-                self._append(z[i : i + 1], y[i : i + 1], w[i : i + 1])
-            else:
-                k = self.rng.integers(0, self.seen)
-                if k < self.budget:
-                    self.z[k], self.y[k], self.w[k] = z[i], y[i], w[i]
+        """Offer rows z (N, D), y (N,), w (N,): reservoir sampling (Vitter's algorithm R)."""
+        fill = min(self.budget - len(self), len(z))
+        if fill > 0:
+            self._append(z[:fill], y[:fill], w[:fill])
+        self.seen += fill
+        rest = np.arange(fill, len(z))
+        if not rest.size:
+            return
+        # row i is the (seen + 1 + i - fill)-th offered: it replaces slot k when k < budget
+        slots = self.rng.integers(0, self.seen + 1 + rest - fill)
+        self.seen += rest.size
+        keep = slots < self.budget
+        slots, rows = slots[keep], rest[keep]
+        _, last = np.unique(slots[::-1], return_index=True)  # a later row wins its slot
+        slots, rows = slots[::-1][last], rows[::-1][last]
+        self.z[slots], self.y[slots], self.w[slots] = z[rows], y[rows], w[rows]
 
     def _append(self, z: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
         self.z = z.copy() if self.z is None else np.concatenate([self.z, z])

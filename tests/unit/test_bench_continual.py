@@ -34,7 +34,7 @@ def test_bench_continual_json_on_a_tiny_sequence():
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     methods = result["methods"]
-    assert set(methods) == {"sam", "evosam", "joint", "finetune", "replay"}
+    assert set(methods) == {"sam", "evosam", "evosam_auto", "joint", "finetune", "replay"}
     for res in methods.values():
         assert np.array(res["R"]).shape == (2, 2) and "ACC" in res and "BWT" in res
     # the analytic head equals joint training, and beats SAM alone on vessels
