@@ -34,16 +34,24 @@ def green_channel(rgb: np.ndarray, clahe: bool) -> np.ndarray:
     return (_CLAHE.apply(green) if clahe else green).astype(np.float32) / 255.0
 
 
+def _hypot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sqrt(a² + b²) float32, bit-reproducible (in place in ``a``)."""
+    a *= a
+    a += b * b
+    return np.sqrt(a, out=a)
+
+
 def hessian_channels(green: np.ndarray, sigma: float, out: np.ndarray) -> None:
     """Into ``out`` float32 (4, h, w), at Gaussian scale ``sigma``: intensity, gradient
     magnitude and the two Hessian eigenvalues (larger first), scale-normalised."""
     g = cv2.GaussianBlur(green, (0, 0), sigma, dst=out[0])
-    # into fresh (aligned) buffers: OpenCV's SIMD paths round differently on unaligned memory
-    np.multiply(cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)), sigma, out=out[1])
+    # plain numpy arithmetic where OpenCV would fuse multiply-adds: its SIMD and scalar paths
+    # round differently, so results would depend on the arrays' memory alignment
+    np.multiply(_hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)), sigma, out=out[1])
     dxx, dyy = cv2.Sobel(g, cv2.CV_32F, 2, 0), cv2.Sobel(g, cv2.CV_32F, 0, 2)
-    root = cv2.magnitude(cv2.subtract(dxx, dyy), cv2.Sobel(g, cv2.CV_32F, 1, 1, scale=2.0))
+    root = _hypot(cv2.subtract(dxx, dyy), cv2.Sobel(g, cv2.CV_32F, 1, 1, scale=2.0))
     trace = cv2.add(dxx, dyy)
-    half_s2 = np.float32(0.5 * sigma * sigma)  # plain add and multiply (no FMA): bit-reproducible
+    half_s2 = np.float32(0.5 * sigma * sigma)
     np.multiply(cv2.add(trace, root), half_s2, out=out[2])
     np.multiply(cv2.subtract(trace, root), half_s2, out=out[3])
 
@@ -88,9 +96,11 @@ def line_responses(img: np.ndarray, lengths: tuple[int, ...], n_angles: int, out
         acc.fill(0.0)
         for i, (dy, dx, t) in enumerate(offsets):
             cv2.add(acc, pad[r + dy : r + dy + h, r + dx : r + dx + w], dst=acc)
-            closes_radius = i + 1 == len(offsets) or offsets[i + 1][2] != t
-            if closes_radius and t in by_radius:
-                length, mean = by_radius[t], acc * np.float32(1.0 / (i + 1))
-                best[length] = mean if length not in best else cv2.max(best[length], mean, dst=best[length])
+            next_t = offsets[i + 1][2] if i + 1 < len(offsets) else r + 1
+            # the line of half-length R holds the offsets up to R; rounding may skip some |t|
+            for radius, length in by_radius.items():
+                if t <= radius < next_t:
+                    mean = acc * np.float32(1.0 / (i + 1))
+                    best[length] = mean if length not in best else cv2.max(best[length], mean, dst=best[length])
     for k, n in enumerate(lengths):
         cv2.subtract(best[n], cv2.blur(img, (n, n), borderType=cv2.BORDER_REFLECT_101), dst=out[k])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 
 import cv2
@@ -43,7 +44,7 @@ class HeadConfig:
     near: int = 2  # background within this many pixels of the mask is "near" (the hard negatives)
     roi_margin: float = 0.05  # the head works inside the prompt box grown by this fraction
     threshold: float = 0.4  # on the regressed foreground probability (about half the Dice reached)
-    gate: float | None = 0.1  # skip the expansion where the linear stage scores below this
+    gate: float | None = 0.15  # skip the expansion where the linear stage scores below this
     chunk: int = 4096  # pixels per chunk when predicting (bounds memory)
 
 
@@ -134,6 +135,20 @@ class EvoHead:
         if profiles[item.profile].frames <= 0:
             del profiles[item.profile]
         return self._with(profiles)
+
+    def save(self, path: str | Path) -> None:
+        """Write the state to a versioned ``.npz`` (atomic); see ``evosam.head.persist``."""
+        from evosam.head.persist import save_head
+
+        save_head(self, path)
+
+    @staticmethod
+    def load(path: str | Path, model_name: str, features: FeatureConfig | None = None) -> EvoHead:
+        """Read a saved state; InputError (one line) if it was built for another model,
+        another feature set (when ``features`` is given) or a newer schema, or is corrupt."""
+        from evosam.head.persist import load_head
+
+        return load_head(path, model_name, features)
 
     def _with(self, profiles: dict[str, Stats]) -> EvoHead:
         head = EvoHead.__new__(EvoHead)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.blas
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,16 @@ class Stats:
 
     @staticmethod
     def from_samples(z: np.ndarray, y: np.ndarray, w: np.ndarray) -> Stats:
-        """One frame's statistics from samples z (N, D), targets y (N,), weights w (N,) > 0."""
-        z64 = z.astype(np.float64)
-        w64 = np.asarray(w, np.float64)
-        zw = z64 * w64[:, None]
-        total = float(w64.sum())
-        mean = zw.sum(0) / total if total > 0 else np.zeros(z.shape[1])
-        return Stats(zw.T @ z64, zw.T @ y.astype(np.float64), mean, 1, total)
+        """One frame's statistics from samples z (N, D), targets y (N,), weights w (N,) >= 0."""
+        root = np.sqrt(np.asarray(w, np.float64))
+        zs = z.astype(np.float64) * root[:, None]  # G = Σ w z zᵀ = zsᵀ zs
+        dim = z.shape[1]
+        # dsyrk on zsᵀ (a Fortran-ordered view, no copy) fills the upper triangle: half a product
+        g = scipy.linalg.blas.dsyrk(1.0, zs.T, trans=0, lower=0) if len(zs) else np.zeros((dim, dim))
+        _mirror_upper(g)
+        total = float(root @ root)
+        mean = root @ zs / total if total > 0 else np.zeros(dim)
+        return Stats(g, (root * np.asarray(y, np.float64)) @ zs, mean, 1, total)
 
     @property
     def dim(self) -> int:
@@ -65,6 +69,20 @@ class Stats:
             self.frames - other.frames,
             self.pixels - other.pixels,
         )
+
+
+def _mirror_upper(g: np.ndarray, block: int = 256) -> None:
+    """Copy the strict upper triangle of a square array onto the lower, in place, by cache-sized
+    blocks (a plain ``g + triu(g, 1).T`` strides through memory and costs as much as dsyrk)."""
+    n = g.shape[0]
+    for i in range(0, n, block):
+        for j in range(i, n, block):
+            if i == j:
+                tile = g[i : i + block, i : i + block]
+                lower = np.tril_indices(tile.shape[0], -1)
+                tile[lower] = tile.T[lower]
+            else:
+                g[j : j + block, i : i + block] = g[i : i + block, j : j + block].T
 
 
 def solve(stats: Stats, ridge: float) -> np.ndarray:

@@ -28,7 +28,7 @@ def write_meta(path, **meta):
 
 def test_round_trip(saved):
     head, path = saved
-    back = load_head(path, "litemedsam", SMALL.features)
+    back = EvoHead.load(path, "litemedsam", SMALL.features)
     assert list(back.profiles) == ["a", "b"] and back.taught_frames == 3 and back.config == head.config
     for name in ("a", "b", "all"):
         np.testing.assert_array_equal(back.weights(name), head.weights(name))
@@ -42,7 +42,7 @@ def test_save_is_atomic_and_overwrites(saved, tmp_path):
     head, _ = saved
     path = tmp_path / "state.npz"
     save_head(EvoHead("litemedsam", SMALL), path)
-    save_head(head, path)
+    head.save(path)
     assert load_head(path, "litemedsam").taught_frames == 3
     assert [p.name for p in tmp_path.iterdir()] == ["state.npz"]  # no temp file left
 
