@@ -40,8 +40,8 @@ class Task:
     y: np.ndarray = field(default_factory=lambda: np.zeros(0))
     w: np.ndarray = field(default_factory=lambda: np.zeros(0))
     stats: Stats | None = None
-    teach_ms: float = 0.0  # per training image: features + sampling + statistics
-    features_ms: float = 0.0  # the part spent computing the ROI features
+    teach_ms: list[float] = field(default_factory=list)  # per training image: features + sampling + statistics
+    features_ms: list[float] = field(default_factory=list)  # the part spent computing the ROI features
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -92,18 +92,19 @@ def load_task(spec: str, backend, limit: int | None) -> Task:
 
 
 def teach_task(head: EvoHead, task: Task) -> None:
-    """Sample every training image once: the task's statistics and its raw samples (for SGD)."""
+    """Sample every training image once: the task's statistics and its raw samples (for SGD).
+    Times are medians per image (robust to other work on a shared machine)."""
     zs, ys, ws, stats = [], [], [], Stats.zeros(head.config.features.dim)
-    features_s = total_s = 0.0
+    features_s, total_s = [], []
     for s in task.train:
         started = time.perf_counter()
         feats = head.roi_features(s.image, s.sam, s.box)
-        features_s += time.perf_counter() - started
+        features_s.append(time.perf_counter() - started)
         z, y, w = head.frame_samples(s.image, s.sam, s.truth, s.box, feats)
         stats = stats + Stats.from_samples(z, y, w)
-        total_s += time.perf_counter() - started
+        total_s.append(time.perf_counter() - started)
         zs.append(z), ys.append(y), ws.append(w)
-    task.teach_ms, task.features_ms = 1000 * total_s / len(task.train), 1000 * features_s / len(task.train)
+    task.teach_ms, task.features_ms = [1000 * t for t in total_s], [1000 * t for t in features_s]
     task.z, task.y, task.w, task.stats = np.concatenate(zs), np.concatenate(ys), np.concatenate(ws), stats
 
 
@@ -178,15 +179,16 @@ def _sgd_masks(head: EvoHead, s: Sample, feats: RoiFeatures, w_all: np.ndarray) 
 
 
 def predict_ms(head: EvoHead, samples: list[Sample]) -> tuple[float, float]:
-    """Mean ms of ``head.predict`` per image: the whole call, and the part after the features."""
-    total = after = 0.0
+    """Median ms of ``head.predict`` per image: the whole call, and the part after the features."""
+    total, after = [], []
     for s in samples:
         started = time.perf_counter()
         feats = head.roi_features(s.image, s.sam, s.box)
         middle = time.perf_counter()
         head.predict(s.image, s.sam, s.box, features=feats)
-        total, after = total + time.perf_counter() - started, after + time.perf_counter() - middle
-    return 1000 * total / len(samples), 1000 * after / len(samples)
+        total.append(time.perf_counter() - started)
+        after.append(time.perf_counter() - middle)
+    return 1000 * float(np.median(total)), 1000 * float(np.median(after))
 
 
 def gem_metrics(r: np.ndarray) -> tuple[float, float]:
@@ -220,8 +222,8 @@ def run(args: argparse.Namespace) -> int:
     pred_ms, head_ms = predict_ms(final, tasks[0].test)
     result = {"tasks": [t.name for t in tasks], "model": backend.describe(), "methods": {}}
     timing = {
-        "teach_ms_per_image": round(float(np.mean([t.teach_ms for t in tasks])), 1),
-        "teach_features_ms_per_image": round(float(np.mean([t.features_ms for t in tasks])), 1),
+        "teach_ms_per_image": round(float(np.median([ms for t in tasks for ms in t.teach_ms])), 1),
+        "teach_features_ms_per_image": round(float(np.median([ms for t in tasks for ms in t.features_ms])), 1),
         "predict_ms_per_image": round(pred_ms, 1),
         "predict_head_ms_per_image": round(head_ms, 1),
     }
