@@ -64,7 +64,7 @@ class EditingMixin(_Base):
         frame = self.player.current
         self.boxes[(frame, self.label)] = box
         self.canvas.show_box(box)
-        job = PredictJob(frame, self.label, box)
+        job = PredictJob(frame, self.label, box, self.teaching.refine)
         job.result.connect(self._on_prediction)
         job.error.connect(self._on_prediction_failed)
         return self.submit(job, urgent=True)
@@ -114,7 +114,8 @@ class EditingMixin(_Base):
 
     def undo(self) -> None:
         if self.state is not None:
-            self._after_changes(self.state.undo())
+            undone = self.state.undo()  # the edit's changes as made: reverse them to say what happened now
+            self._after_changes([Change(ch.key, ch.after, ch.before) for ch in reversed(undone)])
 
     def redo(self) -> None:
         if self.state is not None:
@@ -125,6 +126,8 @@ class EditingMixin(_Base):
             self._after_changes([self.state.apply(frame, label, value, text, merge_key)])
 
     def _after_changes(self, changes: Iterable[Change]) -> None:
+        changes = list(changes)
+        self.teaching.on_changes(self._clip_id, changes)
         frames = sorted({ch.key[0] for ch in changes})
         for f in frames:
             self.timeline.set_mark(f, self._mark_kind(f))
@@ -150,7 +153,7 @@ class EditingMixin(_Base):
         frames = self._frames_to_propagate(backward)
         if frames is None:
             return None
-        job = PropagateJob(self.label, frames, old.mask)
+        job = PropagateJob(self.label, frames, old.mask, refine=self.teaching.refine)
         self._propagation_key = ("propagation", next(_merge_ids))
         job.frame_done.connect(self._on_propagated_frame)
         job.result.connect(self._on_propagation_done)

@@ -14,7 +14,6 @@ import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QDockWidget,
     QFileDialog,
     QInputDialog,
     QLabel,
@@ -31,10 +30,12 @@ from app.canvas import Canvas, Tool
 from app.editing import EditingMixin
 from app.export import ExportMasksJob, ExportSummary, confirmed_masks
 from app.labels import LabelPanel
+from app.learning import LearningPanel, add_dock
 from app.player import Player
 from app.readahead import AHEAD, ReadAhead
 from app.state import AnnotationState
 from app.status import JobStatus
+from app.teaching import Teaching
 from app.timeline import Timeline
 from app.workers import (
     EmbedJob,
@@ -128,12 +129,11 @@ class MainWindow(EditingMixin, QMainWindow):
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.timeline)
         self.setCentralWidget(central)
-        dock = QDockWidget("Labels", self)
-        dock.setObjectName("labels_dock")
-        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
-        dock.setWidget(self.labels)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.resizeDocks([dock], [200], Qt.Orientation.Horizontal)
+        dock = add_dock(self, "Labels", "labels_dock", self.labels)
+        self.learning_panel = LearningPanel(self)
+        add_dock(self, "Learning", "learning_dock", self.learning_panel)
+        self.resizeDocks([dock], [260], Qt.Orientation.Horizontal)
+        self.teaching = Teaching(self, self.learning_panel)
         self.brush_size = QSpinBox(self, minimum=1, maximum=200, value=int(self.canvas.brush_radius))
         self.brush_size.setPrefix("brush ")
         self.brush_size.setSuffix(" px")
@@ -331,6 +331,7 @@ class MainWindow(EditingMixin, QMainWindow):
 
     def _on_model_loaded(self, description: str) -> None:
         self.model_info.setText(description)
+        self.teaching.set_model(self.sender().model_name)
 
     def _on_model_failed(self, message: str) -> None:
         self.model_info.setText("No model loaded")
@@ -385,6 +386,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.hide()  # the wait below (the model call in progress) should not look like a hang
         self.worker.stop()
         self.io_worker.stop()
+        self.teaching.stop()
         if self._read_ahead is not None:
             self._read_ahead.stop()
         if self.source is not None:

@@ -7,8 +7,8 @@ Each job reports through its own Qt signals (``started``, ``progress``, ``result
 cancelled with :meth:`Job.cancel` (before it starts, or between frames while it runs).
 Jobs return new objects; only the GUI thread changes the annotation state.
 
-A job that teaches the continual-learning head later is one more ``Job`` subclass whose
-``run`` calls the head with confirmed masks and returns the new weights as its result.
+The continual-learning head's jobs (``app.teaching_jobs``) are ``Job`` subclasses too; they
+run on a second ``ModelWorker`` that owns the learner and return new head snapshots.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 from evosam.errors import EvoSamError
+from evosam.learning import Refiner
 from evosam.models import Embedding, SamBackend
 from evosam.models.cache import EmbeddingCache
 from evosam.propagate import FrameResult, PropagationConfig, propagate
@@ -102,6 +103,7 @@ class LoadModelJob(Job):
     def __init__(self, factory: Callable[[], SamBackend]) -> None:
         super().__init__()
         self._factory = factory
+        self.model_name = ""  # the registry name, once loaded
 
     def run(self, ctx: ModelContext) -> str:
         try:
@@ -109,6 +111,7 @@ class LoadModelJob(Job):
         except EvoSamError as exc:
             ctx.load_error = str(exc)
             raise
+        self.model_name = ctx.backend.name
         return ctx.backend.describe()
 
 
@@ -168,18 +171,19 @@ class PredictResult:
 
 
 class PredictJob(Job):
-    """Box prompt on one frame; result: ``PredictResult``."""
+    """Box prompt on one frame, refined by ``refine`` (the head) when given; result: ``PredictResult``."""
 
     text = "Segmenting"
 
-    def __init__(self, frame: int, label: str, box: Box) -> None:
+    def __init__(self, frame: int, label: str, box: Box, refine: Refiner | None = None) -> None:
         super().__init__()
-        self.frame, self.label, self.box = frame, label, box
+        self.frame, self.label, self.box, self.refine = frame, label, box, refine
 
     def run(self, ctx: ModelContext) -> PredictResult:
         emb = ctx.embedding(self.frame)
         pred = ctx.require_backend().predict(emb, box=self.box)
-        return PredictResult(self.frame, self.label, self.box, pred.mask, float(pred.iou))
+        mask = pred.mask if self.refine is None else self.refine(ctx.reader.frame(self.frame), pred, self.box)
+        return PredictResult(self.frame, self.label, self.box, mask, float(pred.iou))
 
 
 @dataclass(frozen=True)
@@ -198,9 +202,16 @@ class PropagateJob(Job):
     frame_done = Signal(object)
     text = "Propagating"
 
-    def __init__(self, label: str, frames: range, init_mask: np.ndarray, config: PropagationConfig | None = None):
+    def __init__(
+        self,
+        label: str,
+        frames: range,
+        init_mask: np.ndarray,
+        config: PropagationConfig | None = None,
+        refine: Refiner | None = None,
+    ) -> None:
         super().__init__()
-        self.label, self.frames = label, frames
+        self.label, self.frames, self.refine = label, frames, refine
         self.init_mask = np.array(init_mask, dtype=bool)
         self.config = config or PropagationConfig()
 
@@ -212,7 +223,7 @@ class PropagateJob(Job):
         self.progress.emit(0, total)
         results = propagate(
             backend, ctx.reader.frame, ctx.embedding, self.frames, self.init_mask, self.config,
-            should_stop=lambda: self.cancelled,
+            should_stop=lambda: self.cancelled, refine=self.refine,
         )
         for res in results:
             res = FrameResult(res.index, res.mask, res.iou, res.box, res.flags)  # drop the heavy Prediction

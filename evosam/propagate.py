@@ -154,12 +154,15 @@ def propagate(
     init_mask: np.ndarray,
     config: PropagationConfig = PropagationConfig(),
     should_stop: Callable[[], bool] = lambda: False,
+    refine: Callable[[np.ndarray, Prediction, Box], np.ndarray] | None = None,
 ) -> Iterator[FrameResult]:
     """Yield a ``FrameResult`` for each index in ``frames``, starting from ``init_mask``
     (bool (H, W)) on the frame just before ``frames[0]`` in the walking direction.
 
     Holds one previous frame and two masks: the video is never loaded whole.
-    ``should_stop`` is polled before each frame (cancellation).
+    ``should_stop`` is polled before each frame (cancellation). ``refine(rgb, prediction,
+    box) -> bool (H, W)`` (e.g. the learning head) turns SAM's answer into the proposal,
+    which is then also what the next frame is prompted from.
     """
     prev_mask = np.asarray(init_mask, dtype=bool)
     if prev_mask.ndim != 2 or not prev_mask.any():
@@ -180,12 +183,13 @@ def propagate(
         pred = unite_pieces(backend, emb, pred, prev_mask, config.component_fraction)
         if config.max_growth > 0:
             pred = limit_growth(pred, prev_mask | memory, config.max_growth)
-        flags = quality_flags(pred.mask, pred.iou, prev_mask, config)
-        yield FrameResult(index, pred.mask, pred.iou, box, flags, pred)
+        mask = pred.mask if refine is None or box is None else np.asarray(refine(rgb, pred, box), dtype=bool)
+        flags = quality_flags(mask, pred.iou, prev_mask, config)
+        yield FrameResult(index, mask, pred.iou, box, flags, pred)
         if "empty" not in flags:
-            prev_mask = pred.mask
-        if not flags and pred.mask.sum() >= config.memory_area_ratio * memory.sum():
-            memory = pred.mask
+            prev_mask = mask
+        if not flags and mask.sum() >= config.memory_area_ratio * memory.sum():
+            memory = mask
         prev_rgb = rgb
         if flags and config.stop_on_flag:
             return

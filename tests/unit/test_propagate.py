@@ -92,3 +92,27 @@ def test_large_components():
     m[12:20, 0:5] = True  # 40 px
     pieces = large_components(m, 0.15)
     assert [int(p.sum()) for p in pieces] == [100, 40]
+
+
+def test_refine_hook_gives_the_proposals_and_prompts_the_next_frame(litemedsam, clip):
+    """A refiner (the head, in the app) turns SAM's answer into the proposal, which is also
+    what the next frame's prompt comes from."""
+    frames, labels, embeddings = clip
+    seen = []
+
+    def keep_left_half(rgb, pred, box):
+        seen.append((rgb.shape, box))
+        out = pred.mask.copy()
+        out[:, int((box[0] + box[2]) / 2) :] = False
+        return out
+
+    plain = list(propagate(litemedsam, frames.__getitem__, embeddings.__getitem__, range(1, 3), labels[0] == 21))
+    refined = list(
+        propagate(
+            litemedsam, frames.__getitem__, embeddings.__getitem__, range(1, 3), labels[0] == 21, refine=keep_left_half
+        )
+    )
+    assert len(seen) == 2 and seen[0][0] == frames[1].shape
+    for res in refined:
+        assert np.array_equal(res.mask, keep_left_half(frames[res.index], res.prediction, res.box))
+    assert refined[1].box != plain[1].box  # frame 2 was prompted from the refined frame-1 mask
