@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMainWindow, QToolBar, QWidget
 
 # name: (menu text, shortcuts, status tip, checkable)
 SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
@@ -22,6 +22,7 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "fit": ("&Fit to window", ("F",), "Scale the frame to fit the view", False),
     "show_masks": ("&Show masks", ("H",), "Show or hide the mask overlay (to see the tissue under it)", True),
     "box": ("&Box tool", ("B",), "Drag a box around a structure to segment it", True),
+    "point": ("&Point tool", ("V",), "Click to add a point to the mask, Shift-click to remove", True),
     "brush": ("Brus&h", ("D",), "Paint the mask by hand", True),
     "eraser": ("&Eraser", ("E",), "Erase parts of the mask", True),
     "bigger": ("Bigger brush", ("]",), "Grow the brush", False),
@@ -40,7 +41,7 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
 
 # Shorter texts for the toolbar buttons (menus keep the full ones).
 TOOLBAR_TEXT = {
-    "prev": "◀ Frame", "play": "Play", "next": "Frame ▶", "box": "Box", "clear": "Clear",
+    "prev": "◀ Frame", "play": "Play", "next": "Frame ▶", "box": "Box", "point": "Point", "clear": "Clear",
     "confirm": "Confirm", "reject": "Reject", "propagate_backward": "◀ Propagate", "propagate_forward": "Propagate ▶",
 }
 
@@ -75,16 +76,47 @@ def build_actions(parent: QWidget) -> Actions:
         parent.addAction(act)
         actions[name] = act
     tools = QActionGroup(parent)
-    for name in ("box", "brush", "eraser"):
+    for name in ("box", "point", "brush", "eraser"):
         tools.addAction(actions[name])
     actions["box"].setChecked(True)
     actions["show_masks"].setChecked(True)
     return Actions(actions, tools)
 
 
+TOOLBAR = ("prev", "play", "next", None, "box", "point", "brush", "eraser", "WIDGET", None, "undo", "redo", "clear",
+           None, "confirm", "reject", None, "propagate_backward", "propagate_forward")
+MENUS = {
+    "&File": ("open", "open_folder", None, "export", None, "quit"),
+    "&Edit": ("undo", "redo", None, "clear", "confirm", "reject"),
+    "&View": ("play", "next", "prev", "first", "last", "jump", None, "fit", "show_masks"),
+    "&Tools": ("box", "point", "brush", "eraser", "bigger", "smaller", None,
+               "propagate_forward", "propagate_backward", "cancel"),
+    "&Help": ("shortcuts",),
+}
+
+
+def add_toolbar_and_menus(window: QMainWindow, actions: Actions, tool_widget: QWidget) -> None:
+    """The window's toolbar (``tool_widget``, e.g. the brush size, after the tools) and menus."""
+    toolbar = QToolBar("Tools", window)
+    toolbar.setObjectName("tools")
+    for name in TOOLBAR:
+        if name is None:
+            toolbar.addSeparator()
+        elif name == "WIDGET":
+            toolbar.addWidget(tool_widget)
+        else:
+            toolbar.addAction(actions.all[name])
+    window.addToolBar(toolbar)
+    for title, names in MENUS.items():
+        menu = window.menuBar().addMenu(title)
+        for name in names:
+            menu.addSeparator() if name is None else menu.addAction(actions.all[name])
+
+
 def shortcut_table() -> list[tuple[str, str]]:
     """(action, shortcuts) rows for Help ▸ Keyboard shortcuts, in menu order."""
     rows = [(text.replace("&", "").rstrip("…"), ", ".join(keys)) for text, keys, _tip, _c in SPECS.values()]
+    rows.append(("Negative point (point tool)", "Shift+click"))
     rows.append(("Zoom / pan", "Wheel; middle or right drag, or hold Space and drag"))
     return rows
 

@@ -44,12 +44,14 @@ ItemT = TypeVar("ItemT", bound=QGraphicsItem)
 
 class Tool(enum.StrEnum):
     BOX = "box"
+    POINT = "point"
     BRUSH = "brush"
     ERASER = "eraser"
 
 
 class Canvas(QGraphicsView):
     box_drawn = Signal(object)  # Box (x0, y0, x1, y1) in frame pixels
+    point_clicked = Signal(float, float, bool)  # x, y frame pixels; True = positive, False = negative (Shift)
     stroke_drawn = Signal(object, float, bool)  # [(x, y), ...], radius in pixels, True = paint / False = erase
     space_tapped = Signal()  # Space pressed and released without panning (play/pause)
 
@@ -78,6 +80,7 @@ class Canvas(QGraphicsView):
         self._stroke_item = self._add(QGraphicsPathItem(), 4)
         self._cursor_item = self._add(QGraphicsEllipseItem(), 5)
         self._other_items: list[QGraphicsPathItem] = []
+        self._point_items: list[QGraphicsEllipseItem] = []
         self._overlay_on = True
         self._box_item.setPen(self._cosmetic(QColor(255, 255, 255), 1.5, Qt.PenStyle.DashLine))
         self._cursor_item.setPen(self._cosmetic(QColor(255, 255, 255), 1.0))
@@ -139,6 +142,20 @@ class Canvas(QGraphicsView):
         if box is not None:
             x0, y0, x1, y1 = box
             self._box_item.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def show_points(self, points: Sequence[tuple[float, float, bool]]) -> None:
+        """Markers of the clicked points (x, y frame pixels, positive?): green +, red -, a
+        constant 10 screen pixels wide at any zoom."""
+        for item in self._point_items:
+            self.scene().removeItem(item)
+        self._point_items = []
+        for x, y, positive in points:
+            item = self._add(QGraphicsEllipseItem(-5, -5, 10, 10), 6)
+            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            item.setPos(x, y)
+            item.setBrush(QColor(40, 220, 90) if positive else QColor(240, 60, 60))
+            item.setPen(self._cosmetic(QColor(255, 255, 255), 1.5))
+            self._point_items.append(item)
 
     def set_tool(self, tool: Tool) -> None:
         self.tool = Tool(tool)
@@ -213,6 +230,10 @@ class Canvas(QGraphicsView):
         ):
             self._drag, self._space_used = "pan", True
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif button == Qt.MouseButton.LeftButton and self.tool == Tool.POINT:
+            if self.sceneRect().contains(pos):
+                negative = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+                self.point_clicked.emit(pos.x(), pos.y(), not negative)
         elif button == Qt.MouseButton.LeftButton and self.tool == Tool.BOX:
             self._drag, self._origin = "box", pos
             self._box_item.setRect(QRectF(pos, pos))

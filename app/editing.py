@@ -15,7 +15,7 @@ import numpy as np
 
 from app.canvas import Tool
 from app.state import Change, FrameMask, PackedMask, Status, paint_stroke
-from app.workers import PredictJob, PredictResult, PropagateJob, PropagationSummary
+from app.workers import PointJob, PredictJob, PredictResult, PropagateJob, PropagationSummary
 from evosam.errors import EvoSamError
 from evosam.propagate import FrameResult, frame_order
 
@@ -63,10 +63,34 @@ class EditingMixin(_Base):
             return None
         frame = self.player.current
         self.boxes[(frame, self.label)] = box
+        self.points.pop((frame, self.label), None)  # a new box starts a new prompt
         self.canvas.show_box(box)
+        self.canvas.show_points([])
         job = PredictJob(frame, self.label, box, self.teaching.refine)
         job.result.connect(self._on_prediction)
         job.error.connect(self._on_prediction_failed)
+        return self.submit(job, urgent=True)
+
+    def prompt_point(self, x: float, y: float, positive: bool) -> PointJob | None:
+        """Add a positive (negative) point at (x, y) frame pixels and refine the current mask.
+        Models trained with points see all of this frame's points with the box; box-only
+        models (LiteMedSAM) apply the new point locally to the current mask."""
+        if self.state is None:
+            return None
+        key = (self.player.current, self.label)
+        points = self.points.setdefault(key, [])
+        points.append((x, y, positive))
+        self.canvas.show_points(points)
+        current = self.current_mask()
+        mask = None if current is None or current.status == Status.REJECTED else current.mask
+        if not positive and mask is None:
+            points.pop()
+            self.canvas.show_points(points)
+            self.statusBar().showMessage("A negative point needs a mask to remove from.", 4000)
+            return None
+        given = points if self.point_prompts else points[-1:]
+        job = PointJob(key[0], self.label, self.boxes.get(key), given, None if self.point_prompts else mask)
+        job.result.connect(self._on_prediction)
         return self.submit(job, urgent=True)
 
     def _on_prediction(self, res: PredictResult) -> None:
@@ -74,7 +98,9 @@ class EditingMixin(_Base):
             return  # the clip changed while the job ran
         if not res.mask.any():
             self.statusBar().showMessage("The model found nothing in that box; try a tighter box.", 5000)
-        self._apply(res.frame, res.label, FrameMask(res.mask, Status.PROPOSED, res.iou), "Box prompt")
+        iou = None if np.isnan(res.iou) else res.iou
+        text = "Box prompt" if isinstance(self.sender(), PredictJob) else "Point"
+        self._apply(res.frame, res.label, FrameMask(res.mask, Status.PROPOSED, iou), text)
 
     def _on_prediction_failed(self, _message: str) -> None:
         """The error itself is shown by the window; forget the box so it does not look pending."""
@@ -212,6 +238,7 @@ class EditingMixin(_Base):
         self.canvas.set_mask(None if fm is None else fm.mask, color, faded=rejected)
         self.canvas.show_box(self.boxes.get((frame, self.label)) if fm is not None and not rejected else None)
         self.canvas.set_other_masks(self._other_masks(frame))
+        self.canvas.show_points(self.points.get((frame, self.label), []) if fm is not None else [])
         self.mask_info.setText(describe_mask(fm, self.label))
 
     def _other_masks(self, frame: int) -> list[tuple[np.ndarray, tuple[int, int, int]]]:

@@ -20,12 +20,11 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSpinBox,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from app.actions import Actions, build_actions, shortcut_html
+from app.actions import Actions, add_toolbar_and_menus, build_actions, shortcut_html
 from app.canvas import Canvas, Tool
 from app.editing import EditingMixin
 from app.export import ExportMasksJob, ExportSummary, confirmed_masks
@@ -95,6 +94,8 @@ class MainWindow(EditingMixin, QMainWindow):
         self.state: AnnotationState | None = None
         self.label = "vessel"
         self.boxes: dict[tuple[int, str], Box] = {}  # last box prompt per (frame, label), shown with its mask
+        self.points: dict[tuple[int, str], list[tuple[float, float, bool]]] = {}  # clicked (x, y, positive)
+        self.point_prompts = False  # the loaded model takes point prompts (else points act locally)
         self.worker = ModelWorker(cache, parent=self)  # the one thread for every model call
         self.io_worker = ModelWorker(parent=self, name="FileWorker")  # exports never wait behind the model
         self.player = Player(self)
@@ -139,26 +140,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.brush_size.setSuffix(" px")
         self.brush_size.setToolTip("Brush / eraser radius in frame pixels ([ and ])")
         self.brush_size.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # letters stay shortcuts, never typed into it
-        a = self.act
-        toolbar = QToolBar("Tools", self)
-        toolbar.setObjectName("tools")
-        for name in ("prev", "play", "next", None, "box", "brush", "eraser"):
-            toolbar.addSeparator() if name is None else toolbar.addAction(a.all[name])
-        toolbar.addWidget(self.brush_size)
-        for name in (None, "undo", "redo", "clear", None, "confirm", "reject", None,
-                     "propagate_backward", "propagate_forward"):
-            toolbar.addSeparator() if name is None else toolbar.addAction(a.all[name])
-        self.addToolBar(toolbar)
-        menus = {"&File": ("open", "open_folder", None, "export", None, "quit"),
-                 "&Edit": ("undo", "redo", None, "clear", "confirm", "reject"),
-                 "&View": ("play", "next", "prev", "first", "last", "jump", None, "fit", "show_masks"),
-                 "&Tools": ("box", "brush", "eraser", "bigger", "smaller", None,
-                            "propagate_forward", "propagate_backward", "cancel"),
-                 "&Help": ("shortcuts",)}
-        for title, names in menus.items():
-            menu = self.menuBar().addMenu(title)
-            for name in names:
-                menu.addSeparator() if name is None else menu.addAction(a.all[name])
+        add_toolbar_and_menus(self, self.act, self.brush_size)
         self.job_status = JobStatus(self)
         self.model_info = QLabel("Loading model…", self)
         self.statusBar().addWidget(self.mask_info)
@@ -184,10 +166,12 @@ class MainWindow(EditingMixin, QMainWindow):
             a.all[name].triggered.connect(handler)
         a.show_masks.toggled.connect(self.canvas.set_overlay_visible)
         a.box.triggered.connect(lambda: self.set_tool(Tool.BOX))
+        a.point.triggered.connect(lambda: self.set_tool(Tool.POINT))
         a.brush.triggered.connect(lambda: self.set_tool(Tool.BRUSH))
         a.eraser.triggered.connect(lambda: self.set_tool(Tool.ERASER))
         self.brush_size.valueChanged.connect(self.canvas.set_brush_radius)
         self.canvas.box_drawn.connect(self.prompt_box)
+        self.canvas.point_clicked.connect(self.prompt_point)
         self.canvas.stroke_drawn.connect(self._on_stroke_drawn)
         self.canvas.space_tapped.connect(self.player.toggle)
         self.timeline.seek_requested.connect(self.player.seek)
@@ -217,7 +201,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self._read_ahead = ReadAhead(lambda: open_source(path, WORKER_FRAME_CACHE), self)
         self._read_ahead.frame_ready.connect(self._on_frame_ready)
         self._ready = {}
-        self.source, self.boxes = source, {}
+        self.source, self.boxes, self.points = source, {}, {}
         self.state = AnnotationState(source.frame_count, source.size)
         self.label = self.state.labels[0].name
         self.labels.set_labels(self.state.labels, self.label)
@@ -332,6 +316,7 @@ class MainWindow(EditingMixin, QMainWindow):
     def _on_model_loaded(self, description: str) -> None:
         self.model_info.setText(description)
         self.teaching.set_model(self.sender().model_name)
+        self.point_prompts = self.sender().point_prompts
 
     def _on_model_failed(self, message: str) -> None:
         self.model_info.setText("No model loaded")

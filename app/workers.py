@@ -27,8 +27,9 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from evosam.errors import EvoSamError
 from evosam.learning import Refiner
-from evosam.models import Embedding, SamBackend
+from evosam.models import Embedding, Points, SamBackend
 from evosam.models.cache import EmbeddingCache
+from evosam.points import refine_with_points
 from evosam.propagate import FrameResult, PropagationConfig, propagate
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class LoadModelJob(Job):
         super().__init__()
         self._factory = factory
         self.model_name = ""  # the registry name, once loaded
+        self.point_prompts = False  # whether the model was trained with point prompts
 
     def run(self, ctx: ModelContext) -> str:
         try:
@@ -112,6 +114,7 @@ class LoadModelJob(Job):
             ctx.load_error = str(exc)
             raise
         self.model_name = ctx.backend.name
+        self.point_prompts = ctx.backend.spec.point_prompts
         return ctx.backend.describe()
 
 
@@ -184,6 +187,25 @@ class PredictJob(Job):
         pred = ctx.require_backend().predict(emb, box=self.box)
         mask = pred.mask if self.refine is None else self.refine(ctx.reader.frame(self.frame), pred, self.box)
         return PredictResult(self.frame, self.label, self.box, mask, float(pred.iou))
+
+
+class PointJob(Job):
+    """Clicked points refine ``label``'s mask on ``frame`` (see ``evosam.points``): ``points``
+    (x, y, positive) frame pixels, ``box`` the label's box prompt there or None, ``mask`` the
+    current bool (H, W) mask or None; result: ``PredictResult``."""
+
+    text = "Refining with points"
+
+    def __init__(self, frame: int, label: str, box: Box | None, points: list[tuple[float, float, bool]],
+                 mask: np.ndarray | None) -> None:
+        super().__init__()
+        self.frame, self.label, self.box, self.mask = frame, label, box, mask
+        self.points = Points(np.array([p[:2] for p in points], float), np.array([int(p[2]) for p in points]))
+
+    def run(self, ctx: ModelContext) -> PredictResult:
+        emb = ctx.embedding(self.frame)
+        mask = refine_with_points(ctx.require_backend(), emb, self.box, self.points, self.mask)
+        return PredictResult(self.frame, self.label, self.box, mask, float("nan"))
 
 
 @dataclass(frozen=True)

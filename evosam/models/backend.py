@@ -31,6 +31,7 @@ class ModelSpec:
     display_name: str
     input_side: int  # square model input, e.g. 1024 for SAM, 256 for LiteMedSAM
     normalization: Normalization
+    point_prompts: bool = True  # False: trained on boxes alone (its decoder degrades with points)
 
 
 def resolve_device(device: str = "auto") -> torch.device:

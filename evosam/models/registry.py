@@ -58,7 +58,9 @@ def _build_mobilesam() -> torch.nn.Module:
 
 
 REGISTRY: dict[str, ModelEntry] = {
-    "litemedsam": ModelEntry(ModelSpec("litemedsam", "LiteMedSAM", 256, "minmax"), _build_litemedsam, bundled=True),
+    "litemedsam": ModelEntry(
+        ModelSpec("litemedsam", "LiteMedSAM", 256, "minmax", point_prompts=False), _build_litemedsam, bundled=True
+    ),
     "sam_vit_b": ModelEntry(
         ModelSpec("sam_vit_b", "SAM ViT-B", 1024, "imagenet"),
         partial(_build_sam_vit, "vit_b"),
@@ -75,7 +77,7 @@ REGISTRY: dict[str, ModelEntry] = {
         checkpoint_hint="sam_vit_h_4b8939.pth",
     ),
     "medsam_vit_b": ModelEntry(
-        ModelSpec("medsam_vit_b", "MedSAM ViT-B", 1024, "minmax"),
+        ModelSpec("medsam_vit_b", "MedSAM ViT-B", 1024, "minmax", point_prompts=False),
         partial(_build_sam_vit, "vit_b"),
         checkpoint_hint="medsam_vit_b.pth",
     ),

@@ -158,3 +158,25 @@ def test_shift_p_propagates_backward(qtbot, window):
         QTest.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
     assert (done.args[0].frames_done, done.args[0].frames_total) == (1, 1)
     assert dice(window.state.get(0, "vessel").mask, blob_mask(0)) > 0.8
+
+
+def test_point_tool_removes_and_adds(qtbot, window):
+    from PySide6.QtCore import Qt as _Qt
+
+    draw_box(qtbot, window, 0)
+    before = window.current_mask().mask.copy()
+    QTest.keyClick(window, _Qt.Key.Key_V)
+    assert window.canvas.tool.value == "point"
+    cy, cx = np.argwhere(before).mean(0)
+    vp = window.canvas.viewport()
+    with qtbot.waitSignal(window.annotation_changed, timeout=TIMEOUT_MS):
+        QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, view_pos(window, cx, cy))
+    after = window.current_mask().mask
+    assert not after[int(cy), int(cx)] and after.sum() < before.sum()  # a negative point removed the piece there
+    assert window.points[(0, "vessel")] == [(pytest.approx(cx, abs=1), pytest.approx(cy, abs=1), False)]
+    with qtbot.waitSignal(window.annotation_changed, timeout=TIMEOUT_MS):
+        QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_pos(window, cx, cy))
+    assert window.current_mask().mask[int(cy), int(cx)]  # a positive point added it back
+    window.undo()
+    window.undo()
+    assert np.array_equal(window.current_mask().mask, before)
