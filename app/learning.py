@@ -66,7 +66,8 @@ class LearningPanel(QWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.setObjectName("learning_plot")
         self.plot.setMinimumHeight(160)
-        self.plot.setYRange(0, 1)
+        self.plot.setYRange(0, 1.25)  # room above 1.0 for the legend
+        self.plot.getAxis("left").setTicks([[(v / 5, f"{v / 5:.1f}") for v in range(6)]])
         self.plot.setLabel("left", "Dice of the proposal")
         self.plot.setLabel("bottom", "confirmation")
         self.plot.showGrid(y=True, alpha=0.3)

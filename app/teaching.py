@@ -53,6 +53,8 @@ class Teaching(QObject):
         super().__init__(window)
         self.window, self.panel = window, panel
         self.worker = ModelWorker(parent=window, name="HeadWorker")  # the one owner of the learner
+        self.worker.job_started.connect(window._on_job_started)  # the status bar shows its jobs too
+        self.worker.job_finished.connect(window._on_job_finished)
         self.learner: Learner | None = None
         self.refine: Refiner | None = None  # the latest head snapshot, for proposals
         self._generation = itertools.count(1)

@@ -49,6 +49,8 @@ def test_confirm_teaches_and_proposals_use_the_head(qtbot, window):
     expected = window.teaching.refine(window.source.frame(2), window.worker._ctx.backend.predict(
         window.worker._ctx.embedding(2), box=box), box)
     assert np.array_equal(mask, expected)  # the proposal is the head's refinement
+    qtbot.waitUntil(lambda: not window._jobs, timeout=TIMEOUT_MS)  # every job, teaching too, is seen to finish
+    assert window.job_status.text.text() == ""
 
 
 def test_undo_and_reject_unteach_exactly(qtbot, window):
