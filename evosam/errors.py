@@ -17,3 +17,7 @@ class CheckpointError(InputError):
 
 class VideoError(InputError):
     """A video or frame folder cannot be opened or decoded."""
+
+
+class ProjectError(InputError):
+    """A project folder is missing, corrupt, newer than this EvoSAM, or cannot be written."""
