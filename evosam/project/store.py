@@ -134,6 +134,8 @@ def _write_head(root: Path, project: Project) -> dict[str, str] | None:
     if head is None:
         return None
     if isinstance(head, HeadFile):
+        if head.path.parent.resolve() == root.resolve() and head.path.is_file():
+            return {"file": head.path.name, "model": head.model}  # already in this folder
         data = head.path.read_bytes()
         name = f"head-{hashlib.sha1(data).hexdigest()[:12]}.npz"
         if not (root / name).exists():
