@@ -13,6 +13,7 @@ BENCHMARKS = {
     "propagation": "propagation through a clip against per-frame ground truth",
     "continual": "continual learning over tasks: accuracy matrix, ACC and BWT per method",
     "annotate": "a simulated annotator: corrections needed with and without the head",
+    "speed": "milliseconds per stage, propagation frames/s and peak memory on this machine",
 }
 
 

@@ -16,7 +16,12 @@ def cuda_backend():
     return load_model("litemedsam", device="cuda")
 
 
-def test_gpu_masks_match_cpu_float32(cuda_backend, litemedsam):
+@pytest.fixture(scope="module")
+def cpu_float32():
+    return load_model("litemedsam", device="cpu", half=False)
+
+
+def test_gpu_masks_match_cpu_float32(cuda_backend, cpu_float32):
     import cv2
 
     root = shared_data("cholecseg8k_clip")
@@ -24,11 +29,11 @@ def test_gpu_masks_match_cpu_float32(cuda_backend, litemedsam):
     for name in ("000561.png", "000600.png", "000632.png"):
         frame = read_rgb(root / "frames" / name)
         labels = cv2.imread(str(root / "masks" / name), cv2.IMREAD_UNCHANGED)
-        gpu_emb, cpu_emb = cuda_backend.embed(frame), litemedsam.embed(frame)
+        gpu_emb, cpu_emb = cuda_backend.embed(frame), cpu_float32.embed(frame)
         for label in (21, 22, 31):
             truth = labels == label
             if not truth.any():
                 continue
             box = prompt_box(truth)
-            gpu, cpu = cuda_backend.predict(gpu_emb, box=box), litemedsam.predict(cpu_emb, box=box)
+            gpu, cpu = cuda_backend.predict(gpu_emb, box=box), cpu_float32.predict(cpu_emb, box=box)
             assert dice(gpu.mask, cpu.mask) >= 0.99, (name, label)

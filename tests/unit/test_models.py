@@ -184,3 +184,21 @@ def test_mobilesam_random_weights_embed_and_predict():
     emb = backend.embed(np.full((90, 160, 3), 80, np.uint8))
     assert emb.features.shape == (1, 256, 64, 64)
     assert backend.predict(emb, box=(10, 10, 60, 50)).logits.shape == (90, 160)
+
+
+def test_cpu_half_precision_keeps_the_float32_masks(litemedsam, chole_frame):
+    """bf16 on a CPU that has it (the default there) changes no mask materially."""
+    from evosam.models.backend import cpu_has_bf16
+
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has no native bfloat16: the encoder runs in float32")
+    frame, labels = chole_frame
+    assert litemedsam.half and "CPU bf16" in litemedsam.describe()
+    exact = load_model("litemedsam", device="cpu", half=False)
+    assert not exact.half and exact.describe() == "LiteMedSAM · CPU"
+    fast_emb, exact_emb = litemedsam.embed(frame), exact.embed(frame)
+    assert fast_emb.features.dtype == torch.float32
+    for label in (21, 22, 31):
+        box = prompt_box(labels == label)
+        fast, ref = litemedsam.predict(fast_emb, box=box), exact.predict(exact_emb, box=box)
+        assert dice(fast.mask, ref.mask) >= 0.99, label

@@ -1,0 +1,145 @@
+"""``evosam bench speed``: where the time goes, per frame, on this machine.
+
+On a clip (default: the bundled sample) with a start mask (default: the sample's ground
+truth of frame 0, or ``--masks``): median milliseconds of the image encoder (``embed``), the
+mask decoder for a box (``predict``), teaching the head one confirmed frame (``teach``), the
+head's prediction over a whole frame (``head_predict``), and end-to-end propagation frames
+per second (read + embed + predict + head refinement, fresh embeddings), with the peak
+resident memory (and peak GPU memory on CUDA).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from evosam.commands.common import add_model_arguments, model_from_args, progress
+from evosam.errors import InputError
+from evosam.imageio import read_mask
+from evosam.learning import Learner, teaching_box
+from evosam.propagate import propagate
+from evosam.video import open_video
+
+KEYS = ("embed_ms", "predict_ms", "teach_ms", "head_predict_ms", "propagate_fps", "peak_rss_mb")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--frames", default=None, metavar="SOURCE", help="video or frame folder (default: bundled sample)")
+    p.add_argument("--masks", default=None, metavar="DIR",
+                   help="masks named like the frames or by index (default: the sample's ground truth)")
+    p.add_argument("--count", type=int, default=8, metavar="N", help="frames to time per stage (default 8)")
+    add_model_arguments(p)
+
+
+def median_ms(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``fn`` in ms; CUDA work is waited for."""
+    times = []
+    for _ in range(repeats):
+        _sync()
+        start = time.perf_counter()
+        fn()
+        _sync()
+        times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def _sync() -> None:
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def start_masks(source: str | None, masks: str | None, count: int) -> list[np.ndarray]:
+    """Bool (H, W) masks of the first ``count`` frames: files by stem order in ``masks``."""
+    if masks is None:
+        if source is not None:
+            raise InputError("--frames needs --masks (a start mask per frame, by name order)")
+        from evosam.sample import default_sample_path
+
+        masks = str(default_sample_path().parent / "masks")
+    files = sorted(p for p in Path(masks).iterdir() if p.suffix.lower() in (".png", ".bmp", ".tif", ".tiff"))
+    if len(files) < count:
+        raise InputError(f"{masks}: {len(files)} mask files, {count} needed")
+    out = [read_mask(f) > 0 for f in files[:count]]
+    if not out[0].any():
+        raise InputError(f"{files[0]}: the first mask is empty")
+    return out
+
+
+def measure(args: argparse.Namespace) -> dict[str, object]:
+    backend = model_from_args(args)
+    n = max(2, args.count)
+    truth = start_masks(args.frames, args.masks, n)
+    if args.frames is None:
+        from evosam.sample import default_sample_path
+
+        args.frames = str(default_sample_path())
+    with open_video(args.frames) as video:
+        if video.frame_count < n + 1:
+            raise InputError(f"{args.frames}: {video.frame_count} frames, {n + 1} needed")
+        frames = [video.frame(i) for i in range(n)]
+        backend.embed(frames[0])  # warm-up (lazy initialisation, kernels)
+        embs = []
+        embed_ms = median_ms(lambda: embs.append(backend.embed(frames[len(embs) % n])), n)
+        boxes = [teaching_box(m) for m in truth]
+        preds = [backend.predict(e, box=b) for e, b in zip(embs, boxes, strict=False)]
+        predict_ms = median_ms(lambda: backend.predict(embs[0], box=boxes[0]), n)
+        learner = Learner(backend.name)
+        i = iter(range(10**9))
+        teach_ms = median_ms(lambda: _teach(learner, next(i) % n, frames, preds, truth, boxes), n)
+        h, w = frames[0].shape[:2]
+        whole = (0.0, 0.0, w - 1.0, h - 1.0)
+        full = backend.predict(embs[0], box=whole)
+        head = learner.head
+        head.predict(frames[0], full, whole)  # solve the weights once (as the app does)
+        head_ms = median_ms(lambda: head.predict(frames[1], full, whole), n)
+        refine = learner.refiner()
+        started = time.perf_counter()
+        done = sum(
+            1
+            for _ in progress(
+                propagate(backend, video.frame, lambda k: backend.embed(video.frame(k)), range(1, n + 1), truth[0],
+                          refine=refine),
+                n, "propagating",
+            )
+        )
+        fps = done / (time.perf_counter() - started)
+    out: dict[str, object] = {
+        "embed_ms": round(embed_ms, 1), "predict_ms": round(predict_ms, 1), "teach_ms": round(teach_ms, 1),
+        "head_predict_ms": round(head_ms, 1), "propagate_fps": round(fps, 2), "peak_rss_mb": round(peak_rss_mb(), 0),
+        "device": backend.describe(), "frame_size": [h, w], "frames": n,
+    }
+    if backend.device.type == "cuda":
+        out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 0)
+    return out
+
+
+def _teach(learner: Learner, k: int, frames, preds, truth, boxes) -> None:
+    learner.teach(("speed", k), frames[k], preds[k], truth[k], boxes[k])
+
+
+def run(args: argparse.Namespace) -> int:
+    result = measure(args)
+    h, w = result["frame_size"]
+    print(f"speed benchmark: {result['device']}, {w}x{h} frames, {result['frames']} per stage (medians)")
+    rows = [("embed (image encoder)", "embed_ms", "ms"), ("predict (decoder, box)", "predict_ms", "ms"),
+            ("teach one frame (head)", "teach_ms", "ms"), ("head predict, whole frame", "head_predict_ms", "ms"),
+            ("propagation end to end", "propagate_fps", "frames/s"), ("peak resident memory", "peak_rss_mb", "MB")]
+    if "peak_gpu_mb" in result:
+        rows.append(("peak GPU memory", "peak_gpu_mb", "MB"))
+    for text, key, unit in rows:
+        print(f"{text:>28}  {result[key]:>9}  {unit}")
+    if args.json:
+        print(json.dumps(result))
+    return 0

@@ -1,0 +1,20 @@
+"""``evosam bench speed`` on the bundled sample: a table and the JSON contract (not a speed test)."""
+
+import json
+
+from tests.unit.test_cli import assert_one_line_error, run_cli
+
+
+def test_speed_benchmark_prints_a_table_and_json():
+    proc = run_cli("bench", "speed", "--count", "2", "--device", "cpu", "--json")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert "speed benchmark: LiteMedSAM · CPU" in lines[0]
+    result = json.loads(lines[-1])
+    for key in ("embed_ms", "predict_ms", "teach_ms", "head_predict_ms", "propagate_fps", "peak_rss_mb"):
+        assert result[key] > 0, key
+    assert result["device"].startswith("LiteMedSAM · CPU") and result["frame_size"] == [360, 640]
+
+
+def test_speed_benchmark_needs_masks_for_other_frames(tmp_path):
+    assert_one_line_error(run_cli("bench", "speed", "--frames", str(tmp_path)), "--frames needs --masks")
