@@ -1,0 +1,64 @@
+"""``evosam export PROJECT --format {png,coco,video} --out PATH [--labels ...] [--status ...] [--frames]``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from evosam.annotations import Status
+from evosam.commands.common import progress
+from evosam.export import export_coco, export_png, export_video
+from evosam.project import Project, load_project, locate_video
+from evosam.video import VideoSource, open_video
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export a project's masks (PNG dataset, COCO RLE, overlay video)",
+        description="Export a project: png = OUT/<label>/masks/<frame>.png (0/255) [+ images/ with --frames], "
+        "the layout `evosam bench continual --task NAME=OUT/<label>` reads; coco = one COCO JSON with RLE masks "
+        "[+ images/ beside it with --frames]; video = an mp4 of the clip with the masks overlaid.",
+    )
+    p.add_argument("project", help="project folder (NAME.evosam)")
+    p.add_argument("--format", required=True, choices=("png", "coco", "video"), help="what to write")
+    p.add_argument("--out", required=True, metavar="PATH", help="new folder (png), .json file (coco) or .mp4 (video)")
+    p.add_argument("--labels", nargs="+", metavar="NAME", help="only these labels (default: all)")
+    p.add_argument(
+        "--status",
+        nargs="+",
+        choices=[s.value for s in Status],
+        default=None,
+        help="masks of these statuses (default: confirmed; video: confirmed proposed)",
+    )
+    p.add_argument("--frames", action="store_true", help="png/coco: also write the frames (images/)")
+    p.add_argument("--class-ids", action="store_true", help="png: also class-id masks in OUT/classes/ with a legend")
+    p.set_defaults(func=run)
+
+
+def _video(project: Project, project_path: str) -> VideoSource:
+    video = open_video(locate_video(project_path, project.video))
+    project.video.check(video)
+    return video
+
+
+def run(args: argparse.Namespace) -> int:
+    project = load_project(args.project)
+    out = Path(args.out)
+    default = ("confirmed", "proposed") if args.format == "video" else ("confirmed",)
+    statuses = [Status(s) for s in (args.status or default)]
+    video = _video(project, args.project) if args.frames or args.format == "video" else None
+    try:
+        if args.format == "png":
+            done = export_png(project, out, args.labels, statuses, video, args.class_ids)
+        elif args.format == "coco":
+            done = export_coco(project, out, args.labels, statuses, video)
+        else:
+            bar = iter(progress(range(project.video.frame_count), project.video.frame_count, "exporting"))
+            done = export_video(project, video, out, args.labels, statuses, lambda i, n: next(bar, None))
+    finally:
+        if video is not None:
+            video.close()
+    frames = f", {done.frames} frames" if done.frames else ""
+    print(f"{done.out}: wrote {done.masks} masks{frames}")
+    return 0
