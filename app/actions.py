@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QToolBar, QWidget
+from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar, QWidget
 
 # name: (menu text, shortcuts, status tip, checkable)
 SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "open": ("&Open video…", ("Ctrl+O",), "Open a video file or a folder of frames", False),
     "open_folder": ("Open &frame folder…", ("Ctrl+Shift+O",), "Open a folder of numbered frame images", False),
+    "open_project": ("Open &project…", ("Ctrl+Alt+O",), "Open a saved project (a .evosam folder)", False),
+    "save": ("&Save project", ("Ctrl+S",), "Save the project now (it also autosaves every second)", False),
+    "save_as": ("Save project &as…", ("Ctrl+Shift+S",), "Save the project into a folder of your choice", False),
     "export": ("&Export masks…", ("Ctrl+E",), "Write the confirmed masks as 0/255 PNGs, one folder per label", False),
     "quit": ("&Quit", ("Ctrl+Q",), "Close the annotator", False),
     "play": ("&Play / pause", ("Space",), "Play or pause at the video's frame rate", True),
@@ -86,7 +89,7 @@ def build_actions(parent: QWidget) -> Actions:
 TOOLBAR = ("prev", "play", "next", None, "box", "point", "brush", "eraser", "WIDGET", None, "undo", "redo", "clear",
            None, "confirm", "reject", None, "propagate_backward", "propagate_forward")
 MENUS = {
-    "&File": ("open", "open_folder", None, "export", None, "quit"),
+    "&File": ("open", "open_folder", "open_project", "RECENT", None, "save", "save_as", None, "export", None, "quit"),
     "&Edit": ("undo", "redo", None, "clear", "confirm", "reject"),
     "&View": ("play", "next", "prev", "first", "last", "jump", None, "fit", "show_masks"),
     "&Tools": ("box", "point", "brush", "eraser", "bigger", "smaller", None,
@@ -95,8 +98,9 @@ MENUS = {
 }
 
 
-def add_toolbar_and_menus(window: QMainWindow, actions: Actions, tool_widget: QWidget) -> None:
-    """The window's toolbar (``tool_widget``, e.g. the brush size, after the tools) and menus."""
+def add_toolbar_and_menus(window: QMainWindow, actions: Actions, tool_widget: QWidget) -> QMenu:
+    """The window's toolbar (``tool_widget``, e.g. the brush size, after the tools) and menus;
+    returns the (empty) File ▸ Open recent menu for the caller to fill when it opens."""
     toolbar = QToolBar("Tools", window)
     toolbar.setObjectName("tools")
     for name in TOOLBAR:
@@ -107,10 +111,18 @@ def add_toolbar_and_menus(window: QMainWindow, actions: Actions, tool_widget: QW
         else:
             toolbar.addAction(actions.all[name])
     window.addToolBar(toolbar)
+    recent = QMenu("Open &recent", window)
+    recent.setObjectName("recent_menu")
     for title, names in MENUS.items():
         menu = window.menuBar().addMenu(title)
         for name in names:
-            menu.addSeparator() if name is None else menu.addAction(actions.all[name])
+            if name is None:
+                menu.addSeparator()
+            elif name == "RECENT":
+                menu.addMenu(recent)
+            else:
+                menu.addAction(actions.all[name])
+    return recent
 
 
 def shortcut_table() -> list[tuple[str, str]]:

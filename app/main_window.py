@@ -31,6 +31,7 @@ from app.export import ExportMasksJob, ExportSummary, confirmed_masks
 from app.labels import LabelPanel
 from app.learning import LearningPanel, add_dock
 from app.player import Player
+from app.projects import ProjectIO, remember_recent
 from app.readahead import AHEAD, ReadAhead
 from app.state import AnnotationState
 from app.status import JobStatus
@@ -49,6 +50,7 @@ from app.workers import (
 from evosam.errors import EvoSamError
 from evosam.models import SamBackend
 from evosam.models.cache import EmbeddingCache
+from evosam.project import Project
 
 Box = tuple[float, float, float, float]
 
@@ -136,12 +138,13 @@ class MainWindow(EditingMixin, QMainWindow):
         self.resizeDocks([dock], [280], Qt.Orientation.Horizontal)
         self.resizeDocks([dock, learning], [140, 600], Qt.Orientation.Vertical)
         self.teaching = Teaching(self, self.learning_panel)
+        self.projects = ProjectIO(self)
         self.brush_size = QSpinBox(self, minimum=1, maximum=200, value=int(self.canvas.brush_radius))
         self.brush_size.setPrefix("brush ")
         self.brush_size.setSuffix(" px")
         self.brush_size.setToolTip("Brush / eraser radius in frame pixels ([ and ])")
         self.brush_size.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # letters stay shortcuts, never typed into it
-        add_toolbar_and_menus(self, self.act, self.brush_size)
+        self.recent_menu = add_toolbar_and_menus(self, self.act, self.brush_size)
         self.job_status = JobStatus(self)
         self.model_info = QLabel("Loading model…", self)
         self.statusBar().addWidget(self.mask_info)
@@ -153,6 +156,8 @@ class MainWindow(EditingMixin, QMainWindow):
         a = self.act
         handlers = {
             "open": self._on_open, "open_folder": self._on_open_folder, "export": self._on_export, "quit": self.close,
+            "open_project": self.projects.open_dialog, "save": self.projects.save,
+            "save_as": self.projects.save_as_dialog,
             "play": self.player.toggle, "next": lambda: self.player.step(1), "prev": lambda: self.player.step(-1),
             "first": lambda: self.player.seek(0), "last": lambda: self.player.seek(self.player.frame_count - 1),
             "jump": self._on_jump, "fit": self.canvas.fit,
@@ -171,6 +176,7 @@ class MainWindow(EditingMixin, QMainWindow):
         a.brush.triggered.connect(lambda: self.set_tool(Tool.BRUSH))
         a.eraser.triggered.connect(lambda: self.set_tool(Tool.ERASER))
         self.brush_size.valueChanged.connect(self.canvas.set_brush_radius)
+        self.recent_menu.aboutToShow.connect(lambda: self.projects.fill_recent_menu(self.recent_menu))
         self.canvas.box_drawn.connect(self.prompt_box)
         self.canvas.point_clicked.connect(self.prompt_point)
         self.canvas.stroke_drawn.connect(self._on_stroke_drawn)
@@ -188,8 +194,13 @@ class MainWindow(EditingMixin, QMainWindow):
             worker.job_finished.connect(self._on_job_finished)
 
     # -- video ------------------------------------------------------------------------
-    def set_video(self, source: VideoSource, path: str | Path) -> None:
-        """Show a newly opened clip (annotations start empty); the worker opens its own reader."""
+    def set_video(
+        self, source: VideoSource, path: str | Path, project: Project | None = None, project_path: Path | None = None
+    ) -> None:
+        """Show a newly opened clip, empty or with a ``project``'s masks and head; the worker
+        opens its own reader. The clip autosaves (into ``project_path``, else untitled)."""
+        if self.state is not None:
+            self.projects.flush_quietly()  # the previous clip's work is on disk before it goes
         self._clip_id += 1  # results of jobs for the previous clip are ignored from now on
         for job in self._jobs:
             if isinstance(job, (EmbedJob, PredictJob, PropagateJob)):
@@ -203,21 +214,29 @@ class MainWindow(EditingMixin, QMainWindow):
         self._read_ahead.frame_ready.connect(self._on_frame_ready)
         self._ready = {}
         self.source, self.boxes, self.points = source, {}, {}
-        self.state = AnnotationState(source.frame_count, source.size)
-        self.label = self.state.labels[0].name
+        self.state = AnnotationState(source.frame_count, source.size) if project is None else project.to_state()
+        settings = {} if project is None else project.settings
+        names = [lab.name for lab in self.state.labels]
+        self.label = settings.get("label") if settings.get("label") in names else names[0]
         self.labels.set_labels(self.state.labels, self.label)
-        self.setWindowTitle(f"{Path(path).name} — EvoSAM Annotator")
+        self.projects.start(source, project_path, last=project)
+        if project is not None:
+            self.teaching.adopt(project.head)
+        else:
+            remember_recent(path)
+        self.setWindowTitle(f"{Path(project_path or path).name} — EvoSAM Annotator")
         self.submit(SetVideoJob(lambda: open_source(path, WORKER_FRAME_CACHE), source.fingerprint()))
         self.timeline.set_clip(source.frame_count, source.fps)
         self.player.set_clip(source.frame_count, source.fps)
+        self._refresh_marks()
         self._after_changes([])
+        frame = settings.get("frame")
+        if isinstance(frame, int) and 0 < frame < source.frame_count:
+            self.player.seek(frame)
         self.canvas.setFocus()
 
-    def _open_path(self, path: str) -> None:
-        if self.state is not None and any(True for _ in self.state.items()):
-            answer = QMessageBox.question(self, "Open another clip", "Discard the masks of this clip?")
-            if answer != QMessageBox.StandardButton.Yes:
-                return
+    def open_path(self, path: str) -> None:
+        """Open a video or frame folder in the background (this clip's work is autosaved)."""
         job = OpenVideoJob(lambda: open_source(path), path)  # a big folder takes seconds to index
         job.result.connect(self._on_video_opened)
         self.submit(job, self.io_worker)
@@ -228,12 +247,12 @@ class MainWindow(EditingMixin, QMainWindow):
     def _on_open(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open video", "", "Videos (*.mp4 *.avi *.mov *.mkv);;All files (*)")
         if path:
-            self._open_path(path)
+            self.open_path(path)
 
     def _on_open_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a folder of frames")
         if path:
-            self._open_path(path)
+            self.open_path(path)
 
     def _on_jump(self) -> None:
         n = self.player.frame_count
@@ -370,9 +389,11 @@ class MainWindow(EditingMixin, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.player.pause()
         self.hide()  # the wait below (the model call in progress) should not look like a hang
+        self.teaching.stop_after_pending()  # confirmations already handed to the head are taught
         self.worker.stop()
         self.io_worker.stop()
         self.teaching.stop()
+        self.projects.flush_quietly()
         if self._read_ahead is not None:
             self._read_ahead.stop()
         if self.source is not None:

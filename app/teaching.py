@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from app.learning import LearningPanel
 from app.state import Change, Status
 from app.teaching_jobs import (
+    AdoptHeadJob,
     HeadJob,
     HeadUpdate,
     LoadHeadJob,
@@ -31,6 +32,7 @@ from app.teaching_jobs import (
     UnteachJob,
 )
 from app.workers import ModelWorker
+from evosam.head import EvoHead
 from evosam.learning import Learner, Refiner
 
 if TYPE_CHECKING:
@@ -57,6 +59,8 @@ class Teaching(QObject):
         self.worker.job_finished.connect(window._on_job_finished)
         self.learner: Learner | None = None
         self.refine: Refiner | None = None  # the latest head snapshot, for proposals
+        self.head: EvoHead | None = None  # the latest head snapshot, for saving
+        self._pending_head: object = None  # a project's head (EvoHead or HeadFile) not adopted yet
         self._generation = itertools.count(1)
         self._wanted: dict[Hashable, int] = {}  # key -> generation of its latest teach request
         self._connect_panel()
@@ -64,8 +68,25 @@ class Teaching(QObject):
     def set_model(self, model_name: str) -> None:
         """A model was loaded: start a fresh head for it (a head is tied to its model)."""
         self.learner = Learner(model_name)
-        self.refine = None
+        self.refine, self.head = None, None
         self.panel.clear_records()
+        if self._pending_head is not None:
+            self._submit(AdoptHeadJob(self.learner, self._pending_head))
+
+    def adopt(self, head: object) -> None:
+        """Continue learning from a project's head (None: keep the current head). Until the
+        model is loaded and the head read, saving keeps the project's head as it was."""
+        if head is None:
+            return
+        self._pending_head = head
+        if self.learner is not None:
+            self._submit(AdoptHeadJob(self.learner, head))
+
+    def head_for_saving(self) -> object:
+        """What a project save stores: the head, or the project's head not adopted yet; None when untaught."""
+        if self._pending_head is not None:
+            return self._pending_head
+        return self.head if self.head is not None and self.head.taught_frames else None
 
     # -- confirmations -------------------------------------------------------------------
     def on_changes(self, clip: int, changes: Iterable[Change]) -> None:
@@ -101,7 +122,9 @@ class Teaching(QObject):
         self.window.submit(job, self.worker)
 
     def _on_head_update(self, update: HeadUpdate) -> None:
-        self.refine = update.refine
+        if isinstance(self.sender(), AdoptHeadJob):
+            self._pending_head = None
+        self.refine, self.head = update.refine, update.head
         if update.record is not None:
             self.panel.add_record(update.record)
             self.taught.emit(update.record)
@@ -170,6 +193,10 @@ class Teaching(QObject):
         path, _ = QFileDialog.getOpenFileName(self.window, "Load a head", "", HEAD_FILTER)
         if path:
             self.load(path)
+
+    def stop_after_pending(self, timeout_ms: int = 5000) -> None:
+        """Let the head worker finish the teachings it was given (closing the window)."""
+        self.worker.finish_pending(timeout_ms)
 
     def stop(self) -> None:
         self.worker.stop()

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from app.workers import Job, ModelContext
+from evosam.head import EvoHead
 from evosam.learning import Learner, Refiner, TeachRecord, teaching_box
 from evosam.models import Prediction
 
@@ -56,6 +57,7 @@ class HeadUpdate:
     (name -> taught frames), where confirmations go, what proposals use, and the
     teaching record when the change was a teaching."""
 
+    head: EvoHead
     refine: Refiner | None
     profiles: dict[str, int]
     profile: str
@@ -76,7 +78,9 @@ class HeadJob(Job):
         record, message = self.change()
         lr = self.learner
         profiles = {name: s.frames for name, s in lr.head.profiles.items()}
-        return HeadUpdate(lr.refiner(), profiles, lr.profile, lr.predict_with, lr.head.taught_frames, record, message)
+        return HeadUpdate(
+            lr.head, lr.refiner(), profiles, lr.profile, lr.predict_with, lr.head.taught_frames, record, message
+        )
 
     def change(self) -> tuple[TeachRecord | None, str]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -141,6 +145,24 @@ class ProfileJob(HeadJob):
             self.learner.set_profile(self.teach_into)
         if self.predict_with is not None:
             self.learner.set_predict_with(self.predict_with)
+        return None, ""
+
+
+class AdoptHeadJob(HeadJob):
+    """Take over a project's head (an ``EvoHead``, or a ``HeadFile`` loaded here)."""
+
+    text = "Loading the project's head"
+
+    def __init__(self, learner: Learner, head: object) -> None:
+        super().__init__(learner)
+        self.head = head
+
+    def change(self) -> tuple[None, str]:
+        lr = self.learner
+        head = self.head
+        if not isinstance(head, EvoHead):  # a HeadFile: read it for this model and feature set
+            head = EvoHead.load(head.path, lr.head.model_name, lr.head.config.features)
+        lr.adopt(head)
         return None, ""
 
 

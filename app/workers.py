@@ -258,6 +258,13 @@ class PropagateJob(Job):
 
 
 _WAKE = object()  # queue item that only wakes the thread for urgent jobs
+
+
+@dataclass(frozen=True)
+class _Marker:
+    """Queue item that tells when every job queued before it has run."""
+
+    done: threading.Event
 WORKER_NICE = 5  # the model thread (and the math threads it starts) yield the CPU to the GUI thread
 
 
@@ -313,6 +320,14 @@ class ModelWorker(QThread):
             for job in self._pending:
                 job.cancel()
 
+    def finish_pending(self, timeout_ms: int) -> None:
+        """Wait (GUI thread, at most ``timeout_ms``) until the queued jobs have run."""
+        if not self.isRunning():
+            return
+        done = threading.Event()
+        self._queue.put(_Marker(done))
+        done.wait(timeout_ms / 1000)
+
     def stop(self) -> None:
         """Cancel every job and end the thread (GUI thread). Waits for the model call in
         progress however long it takes (a big model on a CPU: a minute): destroying a thread
@@ -328,6 +343,8 @@ class ModelWorker(QThread):
             self._run_urgent()
             if isinstance(item, Job):
                 self._run_one(item)
+            elif isinstance(item, _Marker):
+                item.done.set()
         if self._ctx.reader is not None:
             self._ctx.reader.close()
 

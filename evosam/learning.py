@@ -131,7 +131,12 @@ class Learner:
         """Replace the head by a saved one built for the same model and features. The frames
         taught in this session can no longer be un-taught one by one (their statistics are
         now inside the loaded sums), so their record is cleared."""
-        head = EvoHead.load(path, self.head.model_name, self.head.config.features)
+        self.adopt(EvoHead.load(path, self.head.model_name, self.head.config.features))
+
+    def adopt(self, head: EvoHead) -> None:
+        """Continue from ``head`` (e.g. a project's); see ``load``."""
+        if head.model_name != self.head.model_name:
+            raise InputError(f"a head learned with {head.model_name} cannot refine {self.head.model_name}")
         self.head = head
         self._taught.clear()
         if head.profiles and self.profile not in head.profiles:

@@ -122,10 +122,10 @@ def test_playback_shows_frames_decoded_ahead_and_stops_at_the_end(qtbot, window)
 
 def test_open_runs_in_the_background_and_reports_bad_paths(qtbot, window, clip, tmp_path):
     clip_id = window._clip_id
-    window._open_path(str(clip))
+    window.open_path(str(clip))
     qtbot.waitUntil(lambda: window._clip_id == clip_id + 1, timeout=30000)
     assert window.state.frame_count == FRAMES and window.player.current == 0
-    window._open_path(str(tmp_path / "missing.mp4"))
+    window.open_path(str(tmp_path / "missing.mp4"))
     qtbot.waitUntil(lambda: any(b.isVisible() and "missing.mp4" in b.text()
                                 for b in window.findChildren(QMessageBox)), timeout=30000)
     assert window._clip_id == clip_id + 1
