@@ -100,7 +100,13 @@ def validate_box(box: tuple[float, float, float, float] | np.ndarray, frame_size
     h, w = frame_size
     if x1 <= 0 or y1 <= 0 or x0 >= w or y0 >= h:
         raise InputError(f"box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) lies outside the {w}x{h} frame")
-    return np.array([max(x0, 0.0), max(y0, 0.0), min(x1, w - 1.0), min(y1, h - 1.0)])
+    clipped = np.array([max(x0, 0.0), max(y0, 0.0), min(x1, w - 1.0), min(y1, h - 1.0)])
+    if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
+        raise InputError(
+            f"box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) covers no area inside the {w}x{h} frame "
+            "(a box needs at least 2x2 pixels of the frame)"
+        )
+    return clipped
 
 
 def resized_shape(frame_size: tuple[int, int], side: int) -> tuple[int, int]:
