@@ -33,7 +33,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(REGISTRY), help="model (default: %(default)s)")
     parser.add_argument("--checkpoint", default=None, metavar="PATH", help="checkpoint file (non-bundled models)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
+    parser.add_argument("--project", default=None, metavar="FOLDER",
+                        help="project folder (.evosam) to open, or to create for the video; it autosaves")
     return parser
+
+
+def open_project_args(args: argparse.Namespace):
+    """(project or None, project path or None, video path) from the arguments; a project
+    that exists is read and its video found and checked (ProjectError: one line)."""
+    from evosam.project import load_project, locate_video
+    from evosam.project.schema import MANIFEST
+
+    if args.project is None:
+        return None, None, args.video
+    path = Path(args.project)
+    if not (path / MANIFEST).is_file():
+        occupied = path.is_file() or (path.is_dir() and any(path.iterdir()))
+        if occupied:
+            raise InputError(f"{path}: not a project folder (no {MANIFEST}) and not empty")
+        return None, path, args.video  # a new project for the video
+    project = load_project(path)
+    return project, path, args.video or str(locate_video(path, project.video))
 
 
 def check_model_args(args: argparse.Namespace) -> None:
@@ -72,11 +92,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         check_model_args(args)
+        project, project_path, args.video = open_project_args(args)
         if args.video is None:
             from evosam.sample import default_sample_path
 
             args.video = str(default_sample_path())
         source = open_video(args.video)
+        if project is not None:
+            project.video.check(source)
         warm_imports(args.model)
     except EvoSamError as exc:
         if os.environ.get("EVOSAM_DEBUG"):
@@ -91,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication(sys.argv[:1])
     app.setApplicationName("EvoSAM Annotator")
     window = MainWindow(partial(load_model, args.model, checkpoint=args.checkpoint, device=args.device))
-    window.set_video(source, args.video)
+    window.set_video(source, args.video, project=project, project_path=project_path)
     window.show()
     return app.exec()
 

@@ -32,3 +32,24 @@ def test_missing_checkpoint_exits_2(capsys, clip, tmp_path, monkeypatch):
     monkeypatch.delenv("EVOSAM_DEBUG", raising=False)
     assert load_main().main([str(clip), "--checkpoint", str(tmp_path / "missing.pth")]) == 2
     assert "checkpoint file not found" in capsys.readouterr().err
+
+
+def test_bad_project_arguments_exit_2(capsys, clip, tmp_path, monkeypatch):
+    monkeypatch.delenv("EVOSAM_DEBUG", raising=False)
+    occupied = tmp_path / "notes"
+    occupied.mkdir()
+    (occupied / "todo.txt").write_text("x")
+    assert load_main().main([str(clip), "--project", str(occupied)]) == 2
+    assert "not a project folder" in capsys.readouterr().err
+    from evosam.annotations import AnnotationState
+    from evosam.project import Project, VideoRef, save_project
+    from evosam.video import open_video
+
+    with open_video(clip) as video:
+        ref = VideoRef.of(video)
+    moved = tmp_path / "moved.evosam"
+    gone = VideoRef(str(tmp_path / "gone"), ref.fingerprint, ref.frame_count, ref.size)
+    save_project(moved, Project.capture(gone, AnnotationState(ref.frame_count, ref.size)))
+    assert load_main().main(["--project", str(moved)]) == 2
+    err = capsys.readouterr().err
+    assert "video is missing" in err and err.count("\n") == 1
