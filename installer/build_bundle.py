@@ -152,10 +152,12 @@ def build_project_wheel(wheels: Path) -> Path:
 
 
 def download_rest(wheels: Path, project_wheel: Path) -> None:
-    """Every other dependency; local indexes first, then remote ones; sdists become wheels."""
+    """Every other dependency, from local copies where they exist, else from the remote index;
+    sdists become wheels. pip breaks a tie between equal files in favour of the index listed
+    last, so the local indexes go last."""
     local_idx, local_links, remote = pip_sources()
     reqs = [str(project_wheel)] + [str(p) for p in wheels.glob("torch*.whl")]
-    log(f"dependencies: pip download, looking in {', '.join(local_idx + local_links + remote)}")
+    log(f"dependencies: pip download, looking in {', '.join(remote + local_idx + local_links)} (local preferred)")
     pip(
         "download",
         "--progress-bar",
@@ -165,7 +167,7 @@ def download_rest(wheels: Path, project_wheel: Path) -> None:
         "--find-links",
         str(wheels),
         *reqs,
-        *index_args(local_idx + remote, local_links),
+        *index_args(remote + local_idx, local_links),
     )
     for sdist in [*wheels.glob("*.tar.gz"), *wheels.glob("*.zip")]:
         log(f"building a wheel from {sdist.name}")

@@ -113,7 +113,7 @@ Name=EvoSAM Annotator
 Comment=Annotate vessels in laparoscopic video with SAM
 Exec="$VENV/bin/evosam-annotator" %f
 Terminal=false
-Categories=Graphics;Science;MedicalSoftware;
+Categories=Science;MedicalSoftware;
 MimeType=video/mp4;video/x-msvideo;video/quicktime;video/x-matroska;
 EOF
   mv -f "$DESKTOP.tmp" "$DESKTOP"
