@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -31,6 +31,7 @@ from app.export import ExportMasksJob, ExportSummary, confirmed_masks
 from app.labels import LabelPanel
 from app.learning import LearningPanel, add_dock
 from app.player import Player
+from app.prefetch import Prefetcher
 from app.projects import ProjectIO, remember_recent
 from app.readahead import AHEAD, ReadAhead
 from app.state import AnnotationState
@@ -106,11 +107,9 @@ class MainWindow(EditingMixin, QMainWindow):
         self._propagation: PropagateJob | None = None
         self._clip_id = 0
         self._propagation_key: object = None
-        self._prefetch_job: Job | None = None
         self._read_ahead: ReadAhead | None = None  # decodes the next frames while playing
         self._ready: dict[int, np.ndarray] = {}  # frames it decoded, not shown yet
-        self._prefetch = QTimer(self, singleShot=True, interval=max(1, prefetch_ms))
-        self._prefetch_enabled = prefetch_ms > 0
+        self.prefetch = Prefetcher(self, prefetch_ms)
         self._build_ui()
         self._connect()
         self.player.is_ready = self._is_frame_ready
@@ -187,7 +186,6 @@ class MainWindow(EditingMixin, QMainWindow):
         self.labels.label_selected.connect(self._on_label_selected)
         self.labels.add_requested.connect(self._on_label_added)
         self.job_status.cancel_requested.connect(self._on_cancel)
-        self._prefetch.timeout.connect(self._on_prefetch)
         self.statusBar().messageChanged.connect(self._on_status_message)
         for worker in (self.worker, self.io_worker):
             worker.job_started.connect(self._on_job_started)
@@ -280,8 +278,7 @@ class MainWindow(EditingMixin, QMainWindow):
             self.statusBar().showMessage(str(exc), 5000)
         self.timeline.set_current(index)
         self._refresh_overlay()
-        if self._prefetch_enabled and not self.player.playing:
-            self._prefetch.start()
+        self.prefetch.on_frame_changed(index, self.player.playing)
 
     def _on_playing_changed(self, playing: bool) -> None:
         with QSignalBlocker(self.act.play):
@@ -344,13 +341,6 @@ class MainWindow(EditingMixin, QMainWindow):
 
     def _on_status_message(self, message: str) -> None:
         self.mask_info.setVisible(not message)  # a temporary message would otherwise be drawn over it
-
-    def _on_prefetch(self) -> None:
-        """Embed the frame the user stopped on, so that a box on it answers at once."""
-        if self._prefetch_job is not None:
-            self._prefetch_job.cancel()
-        if self.source is not None and not self._jobs:
-            self._prefetch_job = self.submit(EmbedJob(self.player.current))
 
     def _on_cancel(self) -> None:
         """Stop the running propagation and export (other jobs are short)."""

@@ -129,3 +129,19 @@ def test_open_runs_in_the_background_and_reports_bad_paths(qtbot, window, clip, 
     qtbot.waitUntil(lambda: any(b.isVisible() and "missing.mp4" in b.text()
                                 for b in window.findChildren(QMessageBox)), timeout=30000)
     assert window._clip_id == clip_id + 1
+
+
+def test_idle_window_embeds_the_current_frame_and_the_next_ones(qtbot, litemedsam, clip):
+    from app.main_window import MainWindow, open_source
+    from evosam.models.cache import EmbeddingCache
+
+    cache = EmbeddingCache(64 * 2**20)
+    win = MainWindow(lambda: litemedsam, prefetch_ms=20, cache=cache)
+    qtbot.addWidget(win)
+    win.set_video(open_source(clip), clip)
+    win.show()
+    qtbot.waitUntil(lambda: not win._jobs, timeout=30000)
+    win.player.seek(1)  # the user stops on frame 1: frames 1, 2, 3 get embedded (the clip ends there)
+    key = win.worker._ctx.video_key
+    qtbot.waitUntil(lambda: all(("litemedsam", key, i) in cache for i in (1, 2, 3)), timeout=60000)
+    win.close()
