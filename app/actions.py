@@ -14,7 +14,9 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "open_project": ("Open &project…", ("Ctrl+Alt+O",), "Open a saved project (a .evosam folder)", False),
     "save": ("&Save project", ("Ctrl+S",), "Save the project now (it also autosaves every second)", False),
     "save_as": ("Save project &as…", ("Ctrl+Shift+S",), "Save the project into a folder of your choice", False),
-    "export": ("&Export masks…", ("Ctrl+E",), "Write the confirmed masks as 0/255 PNGs, one folder per label", False),
+    "export": ("&Export mask dataset…", ("Ctrl+E",), "Confirmed masks and their frames as PNGs", False),
+    "export_coco": ("Export &COCO JSON…", (), "Confirmed masks as COCO RLE annotations", False),
+    "export_video": ("Export overlay &video…", (), "An mp4 of the clip with the confirmed masks drawn on it", False),
     "quit": ("&Quit", ("Ctrl+Q",), "Close the annotator", False),
     "play": ("&Play / pause", ("Space",), "Play or pause at the video's frame rate", True),
     "next": ("&Next frame", ("Right",), "Step one frame forward", False),
@@ -72,7 +74,7 @@ def build_actions(parent: QWidget) -> Actions:
         act.setObjectName(f"action_{name}")
         act.setShortcuts([QKeySequence(k) for k in keys])
         act.setStatusTip(tip)
-        act.setToolTip(f"{text.replace('&', '').rstrip('…')} ({keys[0]})")
+        act.setToolTip(f"{text.replace('&', '').rstrip('…')}" + (f" ({keys[0]})" if keys else ""))
         act.setCheckable(checkable)
         if name in TOOLBAR_TEXT:
             act.setIconText(TOOLBAR_TEXT[name])
@@ -89,7 +91,8 @@ def build_actions(parent: QWidget) -> Actions:
 TOOLBAR = ("prev", "play", "next", None, "box", "point", "brush", "eraser", "WIDGET", None, "undo", "redo", "clear",
            None, "confirm", "reject", None, "propagate_backward", "propagate_forward")
 MENUS = {
-    "&File": ("open", "open_folder", "open_project", "RECENT", None, "save", "save_as", None, "export", None, "quit"),
+    "&File": ("open", "open_folder", "open_project", "RECENT", None, "save", "save_as", None,
+              "export", "export_coco", "export_video", None, "quit"),
     "&Edit": ("undo", "redo", None, "clear", "confirm", "reject"),
     "&View": ("play", "next", "prev", "first", "last", "jump", None, "fit", "show_masks"),
     "&Tools": ("box", "point", "brush", "eraser", "bigger", "smaller", None,
@@ -127,7 +130,7 @@ def add_toolbar_and_menus(window: QMainWindow, actions: Actions, tool_widget: QW
 
 def shortcut_table() -> list[tuple[str, str]]:
     """(action, shortcuts) rows for Help ▸ Keyboard shortcuts, in menu order."""
-    rows = [(text.replace("&", "").rstrip("…"), ", ".join(keys)) for text, keys, _tip, _c in SPECS.values()]
+    rows = [(text.replace("&", "").rstrip("…"), ", ".join(keys)) for text, keys, _tip, _c in SPECS.values() if keys]
     rows.append(("Negative point (point tool)", "Shift+click"))
     rows.append(("Zoom / pan", "Wheel; middle or right drag, or hold Space and drag"))
     return rows

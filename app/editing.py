@@ -16,6 +16,7 @@ import numpy as np
 from app.canvas import Tool
 from app.state import Change, FrameMask, PackedMask, Status, paint_stroke
 from app.workers import PointJob, PredictJob, PredictResult, PropagateJob, PropagationSummary
+from evosam.annotations import provenance
 from evosam.errors import EvoSamError
 from evosam.propagate import FrameResult, frame_order
 
@@ -51,6 +52,11 @@ class EditingMixin(_Base):
             return
         self.labels.set_labels(self.state.labels, name)
         self._on_label_selected(name)
+
+    def proposal_source(self) -> str:
+        """Provenance of a model proposal now: e.g. ``litemedsam+head:12`` (see ``evosam.annotations``)."""
+        head = self.teaching.head
+        return provenance(self.model_name, head.taught_frames if head is not None else 0)
 
     def current_mask(self) -> FrameMask | None:
         """The current label's mask on the current frame."""
@@ -100,7 +106,8 @@ class EditingMixin(_Base):
             self.statusBar().showMessage("The model found nothing in that box; try a tighter box.", 5000)
         iou = None if np.isnan(res.iou) else res.iou
         text = "Box prompt" if isinstance(self.sender(), PredictJob) else "Point"
-        self._apply(res.frame, res.label, FrameMask(res.mask, Status.PROPOSED, iou), text)
+        source = "user+" + self.model_name if text == "Point" else self.proposal_source()
+        self._apply(res.frame, res.label, FrameMask(res.mask, Status.PROPOSED, iou, source=source), text)
 
     def _on_prediction_failed(self, _message: str) -> None:
         """The error itself is shown by the window; forget the box so it does not look pending."""
@@ -117,7 +124,7 @@ class EditingMixin(_Base):
         new = paint_stroke(None if old is None else old.mask, self.state.size, points, radius, paint)
         if old is None and not new.any():
             return
-        value = FrameMask(new, edited=True) if old is None else old.with_mask(new)
+        value = FrameMask(new, edited=True, source="user") if old is None else old.with_mask(new)
         self._apply(self.player.current, self.label, value, "Brush" if paint else "Eraser")
 
     def confirm(self) -> None:
@@ -213,7 +220,7 @@ class EditingMixin(_Base):
         existing = self.state.entry(res.index, job.label)
         if existing is not None and (existing.status != Status.PROPOSED or existing.edited):
             return  # never overwrite what the user confirmed, rejected or painted
-        value = FrameMask(res.mask, Status.PROPOSED, res.iou, res.flags)
+        value = FrameMask(res.mask, Status.PROPOSED, res.iou, res.flags, source=self.proposal_source())
         self._apply(res.index, job.label, value, "Propagation", merge_key=self._propagation_key)
 
     def _on_propagation_done(self, summary: PropagationSummary) -> None:

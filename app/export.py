@@ -1,54 +1,68 @@
-"""File ▸ Export masks: confirmed masks as 0/255 PNGs, one folder per label, files named
-by zero-padded frame index (``vessel/000012.png``). Runs as a job on the file thread."""
+"""File ▸ Export: the project's confirmed masks through the engine's exporters
+(``evosam.export``), as a job on the file thread, cancellable between files.
+
+- ``png``: a dataset folder, per label ``<label>/masks/000012.png`` (0/255) and the frames
+  in ``<label>/images/`` (the layout ``evosam bench continual`` reads);
+- ``coco``: one COCO JSON with RLE masks;
+- ``video``: an mp4 of the clip with the masks overlaid, for review with colleagues.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.state import Key, PackedMask, Status
 from app.workers import Job, ModelContext
-from evosam.imageio import write_mask_png
+from evosam.annotations import Status
+from evosam.export import export_coco, export_png, export_video
+from evosam.project import Project
+from evosam.video import open_video
 
-
-def folder_name(label: str) -> str:
-    """A label name made safe as one folder name (path separators and odd characters -> ``_``)."""
-    name = re.sub(r"[^\w\-. ]", "_", label).strip(" .")
-    return name or "label"
+KINDS = {"png": "mask dataset (PNG)", "coco": "COCO JSON", "video": "overlay video"}
 
 
 @dataclass(frozen=True)
 class ExportSummary:
-    folder: Path
-    written: int
-    total: int
+    """``out`` written with ``masks`` masks and ``frames`` frame images (0 when cancelled)."""
+
+    kind: str
+    out: Path
+    masks: int
+    frames: int
     cancelled: bool
 
 
-class ExportMasksJob(Job):
-    """Writes ``masks`` ((label, frame, packed mask) triples) under ``folder``, unpacking them
-    one at a time on the file thread; result: ``ExportSummary``."""
+class _Cancelled(Exception):
+    """Raised from the progress callback: the engine removes its temporary output."""
 
-    text = "Exporting masks"
 
-    def __init__(self, folder: str | Path, masks: list[tuple[str, int, PackedMask]]) -> None:
+class ExportJob(Job):
+    """Exports a captured ``project`` (immutable) to ``out``; result: ``ExportSummary``."""
+
+    text = "Exporting"
+
+    def __init__(self, kind: str, project: Project, out: str | Path, video_path: str | Path) -> None:
         super().__init__()
-        self.folder, self.masks = Path(folder), masks
+        if kind not in KINDS:
+            raise ValueError(f"unknown export kind {kind!r}")
+        self.kind, self.project, self.out, self.video_path = kind, project, Path(out), video_path
+        self.text = f"Exporting {KINDS[kind]}"
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.cancelled:
+            raise _Cancelled
+        self.progress.emit(done, total)
 
     def run(self, ctx: ModelContext) -> ExportSummary:
-        total, written = len(self.masks), 0
-        for label, frame, mask in self.masks:
-            if self.cancelled:
-                break
-            write_mask_png(self.folder / folder_name(label) / f"{frame:06d}.png", mask.unpack().mask)
-            written += 1
-            self.progress.emit(written, total)
-        return ExportSummary(self.folder, written, total, self.cancelled)
-
-
-def confirmed_masks(items: Iterable[tuple[Key, PackedMask]]) -> list[tuple[str, int, PackedMask]]:
-    """The confirmed masks of a state, by label then frame (immutable values, not copied)."""
-    out = [(label, frame, e) for (frame, label), e in items if e.status == Status.CONFIRMED]
-    return sorted(out, key=lambda t: (t[0], t[1]))
+        confirmed = (Status.CONFIRMED,)
+        try:
+            with open_video(self.video_path) as video:
+                if self.kind == "png":
+                    done = export_png(self.project, self.out, statuses=confirmed, video=video, progress=self._progress)
+                elif self.kind == "coco":
+                    done = export_coco(self.project, self.out, statuses=confirmed, progress=self._progress)
+                else:
+                    done = export_video(self.project, video, self.out, statuses=confirmed, progress=self._progress)
+        except _Cancelled:
+            return ExportSummary(self.kind, self.out, 0, 0, True)
+        return ExportSummary(self.kind, self.out, done.masks, done.frames, False)

@@ -27,14 +27,14 @@ from PySide6.QtWidgets import (
 from app.actions import Actions, add_toolbar_and_menus, build_actions, shortcut_html
 from app.canvas import Canvas, Tool
 from app.editing import EditingMixin
-from app.export import ExportMasksJob, ExportSummary, confirmed_masks
+from app.export import KINDS, ExportJob, ExportSummary
 from app.labels import LabelPanel
 from app.learning import LearningPanel, add_dock
 from app.player import Player
 from app.prefetch import Prefetcher
 from app.projects import ProjectIO, remember_recent
 from app.readahead import AHEAD, ReadAhead
-from app.state import AnnotationState
+from app.state import AnnotationState, Status
 from app.status import JobStatus
 from app.teaching import Teaching
 from app.timeline import Timeline
@@ -99,6 +99,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.boxes: dict[tuple[int, str], Box] = {}  # last box prompt per (frame, label), shown with its mask
         self.points: dict[tuple[int, str], list[tuple[float, float, bool]]] = {}  # clicked (x, y, positive)
         self.point_prompts = False  # the loaded model takes point prompts (else points act locally)
+        self.model_name = ""  # the loaded model's registry name (provenance of proposals)
         self.worker = ModelWorker(cache, parent=self)  # the one thread for every model call
         self.io_worker = ModelWorker(parent=self, name="FileWorker")  # exports never wait behind the model
         self.player = Player(self)
@@ -154,7 +155,9 @@ class MainWindow(EditingMixin, QMainWindow):
     def _connect(self) -> None:
         a = self.act
         handlers = {
-            "open": self._on_open, "open_folder": self._on_open_folder, "export": self._on_export, "quit": self.close,
+            "open": self._on_open, "open_folder": self._on_open_folder, "quit": self.close,
+            "export": lambda: self._on_export("png"), "export_coco": lambda: self._on_export("coco"),
+            "export_video": lambda: self._on_export("video"),
             "open_project": self.projects.open_dialog, "save": self.projects.save,
             "save_as": self.projects.save_as_dialog,
             "play": self.player.toggle, "next": lambda: self.player.step(1), "prev": lambda: self.player.step(-1),
@@ -327,13 +330,14 @@ class MainWindow(EditingMixin, QMainWindow):
             self.job_status.clear()
             return
         job = self._running[-1]
-        self.job_status.show_job(job.text, isinstance(job, (PropagateJob, ExportMasksJob)),
+        self.job_status.show_job(job.text, isinstance(job, (PropagateJob, ExportJob)),
                                  len(self._jobs) - len(self._running))
 
     def _on_model_loaded(self, description: str) -> None:
         self.model_info.setText(description)
         self.teaching.set_model(self.sender().model_name)
         self.point_prompts = self.sender().point_prompts
+        self.model_name = self.sender().model_name
 
     def _on_model_failed(self, message: str) -> None:
         self.model_info.setText("No model loaded")
@@ -345,28 +349,30 @@ class MainWindow(EditingMixin, QMainWindow):
     def _on_cancel(self) -> None:
         """Stop the running propagation and export (other jobs are short)."""
         for job in self._jobs:
-            if isinstance(job, (PropagateJob, ExportMasksJob)) and not job.cancelled:
+            if isinstance(job, (PropagateJob, ExportJob)) and not job.cancelled:
                 job.cancel()
                 self.statusBar().showMessage(f"Cancelling: {job.text.lower()}…", 3000)
 
-    def export_masks(self, folder: str | Path) -> ExportMasksJob | None:
-        """Write the confirmed masks under ``folder`` in the background."""
-        masks = confirmed_masks(self.state.items()) if self.state is not None else []
-        if not masks:
+    def export(self, kind: str, out: str | Path) -> ExportJob | None:
+        """Export the confirmed masks (``kind``: png, coco or video) to ``out`` in the background."""
+        if self.state is None or not any(e.status == Status.CONFIRMED for _, e in self.state.items()):
             self.statusBar().showMessage("No confirmed masks to export: confirm masks with Enter first.", 5000)
             return None
-        job = ExportMasksJob(folder, masks)
+        job = ExportJob(kind, self.projects.capture(), out, self.projects.video_path)
         job.result.connect(self._on_exported)
         return self.submit(job, self.io_worker)
 
-    def _on_export(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export confirmed masks to folder")
-        if folder:
-            self.export_masks(folder)
+    def _on_export(self, kind: str) -> None:
+        ask = {"png": ("Export mask dataset to a new folder", ""), "coco": ("Export COCO JSON", "COCO (*.json)"),
+               "video": ("Export overlay video", "Video (*.mp4)")}[kind]
+        out, _ = QFileDialog.getSaveFileName(self, *ask)
+        if out:
+            self.export(kind, out)
 
     def _on_exported(self, summary: ExportSummary) -> None:
-        verb = "Export cancelled after" if summary.cancelled else "Exported"
-        self.statusBar().showMessage(f"{verb} {summary.written} of {summary.total} masks to {summary.folder}", 8000)
+        what = f"{summary.masks} masks" + (f" and {summary.frames} frames" if summary.frames else "")
+        text = "Export cancelled" if summary.cancelled else f"Exported {what} ({KINDS[summary.kind]}) to {summary.out}"
+        self.statusBar().showMessage(text, 8000)
         self.exported.emit(summary)
 
     def show_error(self, message: str) -> None:
@@ -383,7 +389,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self.worker.stop()
         self.io_worker.stop()
         self.teaching.stop()
-        self.projects.flush_quietly()
+        self.projects.close()
         if self._read_ahead is not None:
             self._read_ahead.stop()
         if self.source is not None:

@@ -4,8 +4,10 @@ Every clip is autosaved from the moment it is opened: into the project folder th
 (File ▸ Save project as…), or, until then, into an untitled project in the user data folder
 (``<data>/autosave/<video>-<fingerprint>.evosam``), so that a crash loses at most a few
 seconds of work. The engine (``evosam.project``) does the writing; ticks run on the GUI
-thread from a 1 s timer (a journal append takes milliseconds); opening a project, which
-reads every mask, runs on the file worker.
+thread from a 1 s timer capture the state (immutable values, no copies) and hand it to the
+file worker, which appends to the journal or writes a full save; opening a project, which
+reads every mask, runs there too. Explicit saves (Ctrl+S, closing) write from the GUI
+thread once the worker is idle.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMenu
 
-from app.workers import Job, ModelContext
+from app.workers import Job, ModelContext, ModelWorker
 from evosam.errors import EvoSamError
 from evosam.paths import user_config_dir, user_data_dir
 from evosam.project import Autosaver, Project, VideoRef, load_project, locate_video
@@ -84,6 +86,22 @@ class OpenProjectJob(Job):
         return project, source, video_path
 
 
+class AutosaveJob(Job):
+    """File worker: one autosave tick with a project captured on the GUI thread (a full save
+    encodes PNGs and writes the head: hundreds of ms the window must not wait for). Only this
+    worker touches the ``Autosaver`` while the window runs; result: what the tick did."""
+
+    text = "Autosaving"
+
+    def __init__(self, saver: Autosaver, project: Project) -> None:
+        super().__init__()
+        self.saver, self.project = saver, project
+
+    def run(self, ctx: ModelContext) -> str | None:
+        self.saver.capture = lambda: self.project
+        return self.saver.tick()
+
+
 class ProjectIO(QObject):
     """``saved(path)`` after every full save or explicit save; ``opened(path)`` after a project opened."""
 
@@ -97,6 +115,8 @@ class ProjectIO(QObject):
         self.untitled = True
         self.autosaver: Autosaver | None = None
         self._ref: VideoRef | None = None
+        self._pending: AutosaveJob | None = None
+        self.worker = ModelWorker(parent=window, name="SaveWorker")  # the only toucher of the Autosaver meanwhile
         self._timer = QTimer(self, interval=autosave_ms)
         self._timer.timeout.connect(self.tick)
         self._timer.start()
@@ -107,21 +127,49 @@ class ProjectIO(QObject):
         self._ref = VideoRef.of(source)
         self.untitled = project_path is None
         self.path = untitled_path(self._ref) if project_path is None else Path(project_path)
+        self._idle_worker()
+        self._pending = None
         self.autosaver = Autosaver(self.path, self._capture, last=last)
+
+    @property
+    def video_path(self) -> str:
+        """The open clip's video (file or frame folder)."""
+        return self._ref.path
+
+    def capture(self) -> Project:
+        """The project as it stands (immutable: safe to hand to a worker)."""
+        return self._capture()
 
     def _capture(self) -> Project:
         w = self.window
         settings = {"label": w.label, "frame": w.player.current}
         return Project.capture(self._ref, w.state, w.teaching.head_for_saving(), settings)
 
-    def tick(self) -> None:
-        if self.autosaver is None or self.window.state is None:
-            return
-        try:
-            if self.autosaver.tick() == "save":
-                self.saved.emit(str(self.path))
-        except EvoSamError as exc:
-            self.window.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
+    def tick(self) -> AutosaveJob | None:
+        """Capture the state here (cheap) and let the file worker persist it if due."""
+        if self.autosaver is None or self.window.state is None or self._pending is not None:
+            return None
+        job = AutosaveJob(self.autosaver, self._capture())
+        job.result.connect(self._on_autosaved)
+        job.error.connect(lambda message: self.window.statusBar().showMessage(f"Autosave failed: {message}", 8000))
+        job.finished.connect(self._on_autosave_finished)
+        self._pending = job
+        return self.worker.submit(job)  # its own thread: no status-bar flicker, never behind an export
+
+    def _on_autosaved(self, what: str | None) -> None:
+        if what == "save" and self.sender() is self._pending:
+            self.saved.emit(str(self.path))
+
+    def _on_autosave_finished(self) -> None:
+        if self.sender() is self._pending:
+            self._pending = None
+
+    def _idle_worker(self) -> None:
+        """Let a running autosave finish before the GUI thread writes the project itself."""
+        if self.worker.isRunning():
+            self.worker.finish_pending(30000)
+        if self.autosaver is not None:
+            self.autosaver.capture = self._capture
 
     # -- user commands -------------------------------------------------------------------
     def save(self) -> bool:
@@ -137,6 +185,7 @@ class ProjectIO(QObject):
         path = Path(path)
         if path.suffix != SUFFIX:
             path = path.with_name(path.name + SUFFIX)
+        self._idle_worker()
         self.path, self.untitled = path, False
         self.autosaver = Autosaver(path, self._capture)
         ok = self._flush(f"Saved project {path}")
@@ -145,6 +194,7 @@ class ProjectIO(QObject):
         return ok
 
     def _flush(self, message: str) -> bool:
+        self._idle_worker()
         try:
             self.autosaver.flush()
         except EvoSamError as exc:
@@ -185,10 +235,18 @@ class ProjectIO(QObject):
     def flush_quietly(self) -> None:
         """Save pending changes (closing, switching clips); failures go to the status bar."""
         if self.autosaver is not None and self.window.state is not None:
+            self._idle_worker()
             try:
                 self.autosaver.flush()
             except EvoSamError as exc:
                 self.window.statusBar().showMessage(f"Save failed: {exc}", 8000)
+
+    def close(self) -> None:
+        """Closing the window: let the last autosave finish, stop the thread, save what is left."""
+        self._timer.stop()
+        self._idle_worker()
+        self.worker.stop()
+        self.flush_quietly()
 
     def fill_recent_menu(self, menu: QMenu) -> None:
         menu.clear()

@@ -9,6 +9,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
+from app.canvas import Tool
 from app.state import FrameMask, Status
 from evosam.masks import dice
 
@@ -180,3 +181,12 @@ def test_point_tool_removes_and_adds(qtbot, window):
     window.undo()
     window.undo()
     assert np.array_equal(window.current_mask().mask, before)
+
+
+def test_masks_record_what_made_them(qtbot, window):
+    draw_box(qtbot, window, 0)
+    assert window.state.entry(0, "vessel").source == "litemedsam"
+    window.set_tool(Tool.BRUSH)
+    window.player.seek(2)
+    drag(window, [(20, 20), (30, 30)])
+    assert window.state.entry(2, "vessel").source == "user"

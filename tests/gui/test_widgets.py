@@ -79,18 +79,32 @@ def test_model_error_is_shown_not_raised(qtbot, window):
 
 
 def test_export_writes_confirmed_masks_only(qtbot, window, tmp_path):
-    from evosam.imageio import read_mask
+    import json
+
+    from pycocotools import mask as rle
+
+    from evosam.imageio import read_mask, read_rgb
 
     window.state.apply(0, "vessel", FrameMask(blob_mask(0), Status.CONFIRMED), "test")
     window.state.apply(1, "vessel", FrameMask(blob_mask(1)), "test")  # proposed: not exported
     window._on_label_added("a/b")
     window.state.apply(2, "a/b", FrameMask(blob_mask(2), Status.CONFIRMED), "test")
-    with qtbot.waitSignal(window.exported, timeout=30000) as done:
-        window.export_masks(tmp_path / "out")
-    assert (done.args[0].written, done.args[0].cancelled) == (2, False)
-    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png")) == [
-        "a_b/000002.png", "vessel/000000.png"]
-    assert (read_mask(tmp_path / "out" / "vessel" / "000000.png") == blob_mask(0)).all()
+    with qtbot.waitSignal(window.exported, timeout=60000) as done:
+        window.export("png", tmp_path / "out")
+    assert (done.args[0].masks, done.args[0].frames, done.args[0].cancelled) == (2, 2, False)
+    files = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png"))
+    vessel = [f for f in files if f.startswith("vessel/")]
+    assert vessel == ["vessel/images/000000.png", "vessel/masks/000000.png"] and len(files) == 4
+    assert (read_mask(tmp_path / "out" / "vessel" / "masks" / "000000.png") == blob_mask(0)).all()
+    assert read_rgb(tmp_path / "out" / "vessel" / "images" / "000000.png").shape == (*blob_mask(0).shape, 3)
+    with qtbot.waitSignal(window.exported, timeout=60000):
+        window.export("coco", tmp_path / "coco.json")
+    coco = json.loads((tmp_path / "coco.json").read_text())
+    masks = [rle.decode(a["segmentation"]) for a in coco["annotations"]]
+    assert len(masks) == 2 and any((m.astype(bool) == blob_mask(0)).all() for m in masks)
+    with qtbot.waitSignal(window.exported, timeout=60000) as done:
+        window.export("video", tmp_path / "review.mp4")
+    assert (tmp_path / "review.mp4").stat().st_size > 0 and not done.args[0].cancelled
 
 
 def test_model_load_failure_is_reported_and_prompts_explain_it(qtbot, clip):
@@ -103,9 +117,9 @@ def test_model_load_failure_is_reported_and_prompts_explain_it(qtbot, clip):
     win = MainWindow(broken, prefetch_ms=0)
     qtbot.addWidget(win)
     win.set_video(open_source(clip), clip)
-    qtbot.waitUntil(lambda: win.model_info.text() == "No model loaded", timeout=30000)
-    qtbot.waitUntil(lambda: not win._jobs, timeout=30000)
-    with qtbot.waitSignal(win.statusBar().messageChanged, timeout=30000,
+    qtbot.waitUntil(lambda: win.model_info.text() == "No model loaded", timeout=90000)  # a loaded CI machine
+    qtbot.waitUntil(lambda: not win._jobs, timeout=90000)
+    with qtbot.waitSignal(win.statusBar().messageChanged, timeout=90000,
                           check_params_cb=lambda m: m.startswith("no model loaded: x.pth")):
         win.prompt_box(blob_box(0))
     win.close()
@@ -143,5 +157,5 @@ def test_idle_window_embeds_the_current_frame_and_the_next_ones(qtbot, litemedsa
     qtbot.waitUntil(lambda: not win._jobs, timeout=30000)
     win.player.seek(1)  # the user stops on frame 1: frames 1, 2, 3 get embedded (the clip ends there)
     key = win.worker._ctx.video_key
-    qtbot.waitUntil(lambda: all(("litemedsam", key, i) in cache for i in (1, 2, 3)), timeout=60000)
+    qtbot.waitUntil(lambda: all(("litemedsam", key, i) in cache for i in (1, 2, 3)), timeout=90000)
     win.close()
