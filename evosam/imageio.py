@@ -70,19 +70,29 @@ def write_mask_png(path: str | Path, mask: np.ndarray) -> None:
     write_bytes_atomic(p, buf.tobytes())
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder; never leaves a partial file."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise InputError(f"{path.parent}: cannot write there ({exc.strerror or exc})") from None
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder, fsync, ``os.replace``.
+    Raises OSError; the temp file is removed on failure, ``path`` is old or new, never partial."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """``write_atomic``, creating the folder, with a one-line InputError naming the path."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{path.parent}: cannot write there ({exc.strerror or exc})") from None
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        where = path.parent if not path.parent.is_dir() or not os.access(path.parent, os.W_OK) else path
+        raise InputError(f"{where}: cannot write {'there ' if where != path else ''}({exc.strerror or exc})") from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -13,6 +12,7 @@ import numpy as np
 
 from evosam.annotations import PackedMask
 from evosam.errors import ProjectError
+from evosam.imageio import write_atomic  # noqa: F401  (re-exported: one atomic writer)
 
 
 def why(exc: OSError) -> str:
@@ -33,21 +33,6 @@ def fsync_dir(folder: Path) -> None:
             raise
     finally:
         os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder, fsync, ``os.replace``.
-    Raises OSError; the temp file is removed on failure, ``path`` is old or new, never partial."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def mask_digest(packed: PackedMask) -> str:

@@ -23,3 +23,35 @@ def blob_box(frame: int, margin: int = 6) -> tuple[float, float, float, float]:
     cx += BLOB_STEP * frame
     ax, ay = BLOB_AXES
     return (cx - ax - margin, cy - ay - margin, cx + ax + margin, cy + ay + margin)
+
+
+class TickGaps:
+    """Records the gaps between the ticks of a 10 ms precise timer on the GUI thread (how
+    long the event loop stalls): ``with TickGaps() as gaps: ...`` then ``gaps.worst`` (s)."""
+
+    def __enter__(self) -> TickGaps:
+        import time
+
+        from PySide6.QtCore import Qt, QTimer
+
+        self.gaps: list[float] = []
+        self._clock = time.perf_counter
+        self._last = self._clock()
+        self._timer = QTimer()
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(10)
+        self._timer.timeout.connect(self._on_tick)
+        self._timer.start()
+        return self
+
+    def _on_tick(self) -> None:
+        now = self._clock()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.stop()
+
+    @property
+    def worst(self) -> float:
+        return max(self.gaps[1:] or self.gaps)  # the first gap may include the call that started the work

@@ -269,7 +269,7 @@ def test_read_only_and_full_output_leave_nothing(tmp_path, capsys, monkeypatch):
     with monkeypatch.context() as m:  # a read-only output folder (chmod does not bind root)
         m.setattr("evosam.export.common.tempfile.mkdtemp", denied)
         m.setattr("evosam.export.common.tempfile.mkstemp", denied)
-        m.setattr("evosam.project.files.tempfile.mkstemp", denied)
+        m.setattr("evosam.imageio.tempfile.mkstemp", denied)
         cli_error(capsys, ["export", str(root), "--format", "png", "--out", str(tmp_path / "ds")], "Permission denied")
         cli_error(
             capsys, ["export", str(root), "--format", "coco", "--out", str(tmp_path / "c.json")], "Permission denied"

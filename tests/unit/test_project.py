@@ -200,7 +200,7 @@ def test_save_refuses_a_foreign_folder_and_reports_write_errors(frames, tmp_path
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("evosam.project.files.os.fsync", full)
+    monkeypatch.setattr("evosam.imageio.os.fsync", full)
     with pytest.raises(ProjectError) as err:
         save_project(root, changed)
     assert "No space left on device" in str(err.value) and "last save is intact" in str(err.value)
@@ -218,7 +218,7 @@ def test_read_only_folder_is_one_line_and_the_old_save_survives(frames, tmp_path
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr("evosam.project.files.tempfile.mkstemp", read_only)
+    monkeypatch.setattr("evosam.imageio.tempfile.mkstemp", read_only)
     with pytest.raises(ProjectError, match="Read-only file system"):
         save_project(root, Project(project.video, project.labels, masks, None, {}))
     monkeypatch.undo()
