@@ -115,9 +115,10 @@ class MainWindow(EditingMixin, QMainWindow):
         self._connect()
         self.player.is_ready = self._is_frame_ready
         self._after_changes([])
-        load = self.submit(LoadModelJob(model_factory))
+        load = LoadModelJob(model_factory)  # connected before it is queued: a fast load must not be missed
         load.result.connect(self._on_model_loaded)
         load.error.connect(self._on_model_failed)
+        self.submit(load)
 
     # -- construction ------------------------------------------------------------------
     def _build_ui(self) -> None:

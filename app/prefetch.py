@@ -47,9 +47,10 @@ class Prefetcher(QObject):
         if w._jobs:
             self._timer.start()  # the user's jobs come first: look again after the delay
             return
-        self._job = w.submit(EmbedJob(self._next_frame))
-        self._job.finished.connect(self._on_done)
+        self._job = EmbedJob(self._next_frame)
+        self._job.finished.connect(self._on_done)  # before it is queued: a cached frame finishes at once
         self._next_frame += 1
+        w.submit(self._job)
 
     def _on_done(self) -> None:
         if self.sender() is self._job and not self._job.cancelled:
