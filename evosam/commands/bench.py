@@ -14,6 +14,7 @@ BENCHMARKS = {
     "continual": "continual learning over tasks: accuracy matrix, ACC and BWT per method",
     "annotate": "a simulated annotator: corrections needed with and without the head",
     "speed": "milliseconds per stage, propagation frames/s and peak memory on this machine",
+    "memory": "a long video (made, 1 h 1080p by default) opens and scrubs with bounded memory",
 }
 
 
