@@ -106,26 +106,25 @@ def add_toolbar_and_menus(window: QMainWindow, actions: Actions, tool_widget: QW
     returns the (empty) File ▸ Open recent menu for the caller to fill when it opens."""
     toolbar = QToolBar("Tools", window)
     toolbar.setObjectName("tools")
-    for name in TOOLBAR:
-        if name is None:
-            toolbar.addSeparator()
-        elif name == "WIDGET":
-            toolbar.addWidget(tool_widget)
-        else:
-            toolbar.addAction(actions.all[name])
+    _fill(toolbar, TOOLBAR, actions, {"WIDGET": lambda: toolbar.addWidget(tool_widget)})
     window.addToolBar(toolbar)
     recent = QMenu("Open &recent", window)
     recent.setObjectName("recent_menu")
     for title, names in MENUS.items():
         menu = window.menuBar().addMenu(title)
-        for name in names:
-            if name is None:
-                menu.addSeparator()
-            elif name == "RECENT":
-                menu.addMenu(recent)
-            else:
-                menu.addAction(actions.all[name])
+        _fill(menu, names, actions, {"RECENT": lambda menu=menu: menu.addMenu(recent)})
     return recent
+
+
+def _fill(target: QToolBar | QMenu, names: tuple, actions: Actions, special: dict) -> None:
+    """Add the named actions to ``target``: None is a separator, names in ``special`` call it."""
+    for name in names:
+        if name is None:
+            target.addSeparator()
+        elif name in special:
+            special[name]()
+        else:
+            target.addAction(actions.all[name])
 
 
 def shortcut_table() -> list[tuple[str, str]]:
