@@ -46,12 +46,7 @@ H264_CLIP = (
     "c3Q="
 )
 
-QT_CHILD = """
-import sys
-from PySide6.QtGui import QGuiApplication
-app = QGuiApplication(sys.argv[:1])
-print(app.platformName())
-"""
+QT_PROBE_MODULE = "app.qt_probe"  # the GUI package owns every Qt import
 
 
 def probe(fn: Callable[[], Report]) -> Report:
@@ -104,11 +99,14 @@ def _qt_version() -> str | None:
 
 
 def start_qt_probe() -> subprocess.Popen[str] | None:
-    """Start a child that opens a QGuiApplication (no window) and prints its platform; None without PySide6."""
-    if importlib.util.find_spec("PySide6") is None:
+    """Start ``python -m app.qt_probe`` (a QGuiApplication, no window, prints its platform);
+    None without PySide6 or without the GUI package."""
+    if importlib.util.find_spec("PySide6") is None or importlib.util.find_spec("app") is None:
         return None
+    root = Path(importlib.util.find_spec("app").origin).resolve().parents[1]
     return subprocess.Popen(
-        [sys.executable, "-c", QT_CHILD],
+        [sys.executable, "-m", QT_PROBE_MODULE],
+        cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
