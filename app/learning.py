@@ -63,6 +63,8 @@ class LearningPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.records: list[TeachRecord] = []
+        self.taught = 0
+        self._profiles_text = "none yet"
         self.plot = pg.PlotWidget(background="w")
         self.plot.setObjectName("learning_plot")
         self.plot.setMinimumHeight(160)
@@ -148,7 +150,7 @@ class LearningPanel(QWidget):
     def _show_summary(self, profiles: dict[str, int] | None) -> None:
         if profiles is not None:
             self._profiles_text = ", ".join(f"{n} {c}" for n, c in profiles.items()) or "none yet"
-        lines = [f"<b>{self.taught}</b> frames taught (profiles: {getattr(self, '_profiles_text', 'none yet')})"]
+        lines = [f"<b>{self.taught}</b> frames taught (profiles: {self._profiles_text})"]
         if self.records:
             sam = running_mean([r.dice_sam for r in self.records])[-1]
             head = running_mean([r.dice_head for r in self.records])[-1]

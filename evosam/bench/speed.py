@@ -11,6 +11,7 @@ resident memory (and peak GPU memory on CUDA).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import statistics
@@ -96,8 +97,13 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         preds = [backend.predict(e, box=b) for e, b in zip(embs, boxes, strict=False)]
         predict_ms = median_ms(lambda: backend.predict(embs[0], box=boxes[0]), n)
         learner = Learner(backend.name)
-        i = iter(range(10**9))
-        teach_ms = median_ms(lambda: _teach(learner, next(i) % n, frames, preds, truth, boxes), n)
+        order = itertools.count()  # each timed call teaches the next frame (keys cycle over n)
+
+        def teach_next() -> None:
+            k = next(order) % n
+            learner.teach(("speed", k), frames[k], preds[k], truth[k], boxes[k])
+
+        teach_ms = median_ms(teach_next, n)
         h, w = frames[0].shape[:2]
         whole = (0.0, 0.0, w - 1.0, h - 1.0)
         full = backend.predict(embs[0], box=whole)
@@ -123,10 +129,6 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     if backend.device.type == "cuda":
         out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 0)
     return out
-
-
-def _teach(learner: Learner, k: int, frames, preds, truth, boxes) -> None:
-    learner.teach(("speed", k), frames[k], preds[k], truth[k], boxes[k])
 
 
 def run(args: argparse.Namespace) -> int:
