@@ -89,6 +89,7 @@ class LearningPanel(QWidget):
             ("save", "Save head…"), ("load", "Load head…"))}
         self._layout()
         self._connect()
+        self._redraw()
         self.set_state({}, "default", ALL_PROFILES, 0)
 
     def _layout(self) -> None:
@@ -145,6 +146,7 @@ class LearningPanel(QWidget):
         x = np.arange(1, len(self.records) + 1)
         self.sam_curve.setData(x, [r.dice_sam for r in self.records])
         self.head_curve.setData(x, [r.dice_head for r in self.records])
+        self.plot.setXRange(0.5, max(10, len(self.records)) + 0.5)  # whole confirmations, never 0.2 of one
         self._show_summary(None)
 
     def _show_summary(self, profiles: dict[str, int] | None) -> None:
