@@ -133,16 +133,21 @@ def unite_pieces(
     return dataclasses.replace(pred, logits=logits)
 
 
-def limit_growth(pred: Prediction, carried: np.ndarray, max_growth: float) -> Prediction:
-    """Drop mask pixels farther than ``max_growth`` x the carried mask's box diagonal from it:
-    after flow compensation a structure grows little per frame, while a leak into a
-    neighbour would otherwise feed a larger box to the next frame."""
+def growth_region(carried: np.ndarray, max_growth: float) -> np.ndarray | None:
+    """Pixels within ``max_growth`` x the box diagonal of the bool (H, W) ``carried`` mask
+    (bool (H, W)); None when ``carried`` is empty. After flow compensation a structure grows
+    little per frame, while a leak into a neighbour would otherwise feed a larger box to
+    the next frame."""
     box = mask_box(carried)
     if box is None:
-        return pred
+        return None
     radius = max(2, int(round(max_growth * np.hypot(box[2] - box[0] + 1, box[3] - box[1] + 1))))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    allowed = cv2.dilate(carried.astype(np.uint8), kernel) > 0
+    return cv2.dilate(carried.astype(np.uint8), kernel) > 0
+
+
+def limit_growth(pred: Prediction, allowed: np.ndarray) -> Prediction:
+    """Drop mask pixels outside the bool (H, W) ``allowed`` region (their logits go below 0)."""
     return dataclasses.replace(pred, logits=np.where(allowed, pred.logits, np.minimum(pred.logits, -1.0)))
 
 
@@ -181,9 +186,14 @@ def propagate(
         emb = embed(index)
         pred, box = best_candidate(backend, emb, (prev_mask, memory), config)
         pred = unite_pieces(backend, emb, pred, prev_mask, config.component_fraction)
-        if config.max_growth > 0:
-            pred = limit_growth(pred, prev_mask | memory, config.max_growth)
-        mask = pred.mask if refine is None or box is None else np.asarray(refine(rgb, pred, box), dtype=bool)
+        allowed = growth_region(prev_mask | memory, config.max_growth) if config.max_growth > 0 else None
+        if allowed is not None:
+            pred = limit_growth(pred, allowed)
+        mask = pred.mask
+        if refine is not None and box is not None:
+            mask = np.asarray(refine(rgb, pred, box), dtype=bool)
+            if allowed is not None:  # the refined proposal is held to the same growth limit
+                mask &= allowed
         flags = quality_flags(mask, pred.iou, prev_mask, config)
         yield FrameResult(index, mask, pred.iou, box, flags, pred)
         if "empty" not in flags:

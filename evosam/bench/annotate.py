@@ -1,8 +1,9 @@
 """``evosam bench annotate``: a simulated annotator walks a clip.
 
 Frame 0 is annotated from its ground truth. On every later frame the tool proposes a mask
-(propagation from the last confirmed mask; with ``evosam`` the head then refines SAM's
-answer inside the prompt box). The annotator accepts a proposal whose Dice against the
+(propagation from the last confirmed mask; with ``evosam`` the head refines SAM's answer
+inside the prompt box, held to the propagation's growth limit, exactly as the GUI
+propagates). The annotator accepts a proposal whose Dice against the
 ground truth is at least ``--accept``; otherwise it corrects it (one correction: the ground
 truth becomes the confirmed mask). Every confirmed mask teaches the head. Frames whose
 ground truth lacks the label are skipped.
@@ -60,10 +61,9 @@ def walk(
     for i in progress(range(1, len(truth)), len(truth) - 1, label):
         if not truth[i].any():
             continue
-        result = next(propagate(backend, video.frame, embed, range(i, i + 1), confirmed))
+        refine = head.predict if use_head else None  # as the GUI propagates: the head refines each frame
+        result = next(propagate(backend, video.frame, embed, range(i, i + 1), confirmed, refine=refine))
         proposal = result.mask
-        if use_head:
-            proposal = head.predict(video.frame(i), result.prediction, result.box)
         score = dice(proposal, truth[i])
         scores.append(score)
         if score < accept:

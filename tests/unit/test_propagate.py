@@ -116,3 +116,24 @@ def test_refine_hook_gives_the_proposals_and_prompts_the_next_frame(litemedsam, 
     for res in refined:
         assert np.array_equal(res.mask, keep_left_half(frames[res.index], res.prediction, res.box))
     assert refined[1].box != plain[1].box  # frame 2 was prompted from the refined frame-1 mask
+
+
+def test_a_refined_proposal_is_held_to_the_growth_limit(litemedsam, clip):
+    """A refiner that paints far outside the carried mask (a head leaking into a neighbour)
+    gets the same growth limit as SAM: the leak is dropped, so it cannot grow the next box."""
+    frames, labels, embeddings = clip
+    start = labels[0] == 22  # the gallbladder, far from the top-left corner
+
+    def add_far_blob(rgb, pred, box):
+        out = pred.mask.copy()
+        out[:40, :40] = True  # the top-left corner
+        return out
+
+    def first(config: PropagationConfig):
+        read, embed = frames.__getitem__, embeddings.__getitem__
+        return next(propagate(litemedsam, read, embed, range(1, 2), start, config, refine=add_far_blob))
+
+    res = first(PropagationConfig())
+    assert not res.mask[:40, :40].any()
+    assert np.array_equal(res.mask, res.prediction.mask)  # the rest of the refined mask is kept
+    assert first(PropagationConfig(max_growth=0)).mask[:40, :40].all()
