@@ -41,7 +41,13 @@ class WalkResult:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", required=True, metavar="DIR", help="folder of frames (or a video file)")
     p.add_argument("--masks", required=True, metavar="DIR", help="ground-truth masks with the frames' stems")
-    p.add_argument("--label", type=int, default=None, metavar="ID", help="class id (default: any non-zero pixel)")
+    p.add_argument(
+        "--label",
+        type=int,
+        action="append",
+        metavar="ID",
+        help="class id, repeatable: each label is walked on its own, then totalled (default: any non-zero pixel)",
+    )
     p.add_argument("--accept", type=float, default=0.9, help="Dice at which a proposal is accepted (default 0.9)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N frames")
     add_model_arguments(p)
@@ -77,33 +83,54 @@ def walk(
     return WalkResult(len(scores), corrections, float(np.mean(scores)) if scores else float("nan"), seconds)
 
 
+def total(results: list[WalkResult]) -> WalkResult:
+    """The walks of several labels as one: frames and corrections summed, means weighted by frames."""
+    frames = sum(r.frames for r in results)
+    weighted = lambda key: sum(getattr(r, key) * r.frames for r in results) / max(1, frames)  # noqa: E731
+    return WalkResult(frames, sum(r.corrections for r in results), weighted("mean_dice"), weighted("seconds_per_frame"))
+
+
+def saved_fraction(sam: WalkResult, evo: WalkResult) -> float:
+    return 1 - evo.corrections / sam.corrections if sam.corrections else 0.0
+
+
 def run(args: argparse.Namespace) -> int:
     backend = model_from_args(args)
     cache = EmbeddingCache(max_bytes=2 * 2**30)
+    labels = args.label or [None]
+    walks: dict[str, tuple[WalkResult, WalkResult]] = {}
     with open_video(args.frames) as video:
         count = min(video.frame_count, args.limit or video.frame_count)
         raw = read_label_masks(Path(args.masks), video, count)
-        truth = [(m == args.label) if args.label is not None else (m > 0) for m in raw]
-        if not truth[0].any():
-            raise InputError(f"{args.masks}: the first frame's ground truth holds no {args.label or 'object'}")
         embed = lambda i: cache.get_or_compute(i, lambda: backend.embed(video.frame(i)))  # noqa: E731
-        sam = walk(backend, video, truth, args.accept, embed, use_head=False)
-        evo = walk(backend, video, truth, args.accept, embed, use_head=True)
-    saved = 1 - evo.corrections / sam.corrections if sam.corrections else 0.0
+        for label in labels:
+            truth = [(m == label) if label is not None else (m > 0) for m in raw]
+            if not truth[0].any():
+                raise InputError(f"{args.masks}: the first frame's ground truth holds no {label or 'object'}")
+            sam = walk(backend, video, truth, args.accept, embed, use_head=False)
+            walks["any" if label is None else str(label)] = (sam, walk(backend, video, truth, args.accept, embed, True))
+    sam, evo = (total([w[k] for w in walks.values()]) for k in (0, 1))
     print(f"annotate benchmark ({backend.describe()}), accept at Dice >= {args.accept}")
-    print(f"{'method':>10} {'frames':>7} {'corrections':>12} {'mean Dice':>10} {'s/frame':>8}")
-    for name, r in (("sam", sam), ("evosam", evo)):
-        print(f"{name:>10} {r.frames:>7} {r.corrections:>12} {r.mean_dice:>10.3f} {r.seconds_per_frame:>8.2f}")
-    print(f"corrections saved by the head: {100 * saved:.0f}%")
+    print(f"{'label':>6} {'method':>8} {'frames':>7} {'corrections':>12} {'mean Dice':>10} {'s/frame':>8} {'saved':>6}")
+    rows = list(walks.items()) + ([("all", (sam, evo))] if len(walks) > 1 else [])
+    for label, (s, e) in rows:
+        for name, r in (("sam", s), ("evosam", e)):
+            saved = f"{100 * saved_fraction(s, e):5.0f}%" if name == "evosam" else ""
+            print(
+                f"{label:>6} {name:>8} {r.frames:>7} {r.corrections:>12} {r.mean_dice:>10.3f}"
+                f" {r.seconds_per_frame:>8.2f} {saved:>6}"
+            )
+    print(f"corrections saved by the head: {100 * saved_fraction(sam, evo):.0f}%")
     if args.json:
         print(
             json.dumps(
                 {
                     "corrections_sam": sam.corrections,
                     "corrections_evosam": evo.corrections,
-                    "saved_fraction": round(saved, 4),
+                    "saved_fraction": round(saved_fraction(sam, evo), 4),
                     "sam": asdict(sam),
                     "evosam": asdict(evo),
+                    "labels": {k: {"sam": asdict(s), "evosam": asdict(e)} for k, (s, e) in walks.items()},
                 }
             )
         )

@@ -60,3 +60,26 @@ def test_bench_annotate_json_on_the_sample():
     # SAM alone gives a blob on a thin vessel tree: every frame needs correcting
     assert result["corrections_sam"] == 3
     assert result["evosam"]["mean_dice"] > result["sam"]["mean_dice"] + 0.3
+
+
+def test_bench_annotate_walks_each_label_and_totals_them():
+    clip = shared_data("cholecseg8k_clip")
+    proc = run_cli("bench", "annotate", "--frames", str(clip / "frames"), "--masks", str(clip / "masks"),
+                   "--label", "22", "--label", "31", "--limit", "3", "--device", "cpu", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    per_label = result["labels"]
+    assert set(per_label) == {"22", "31"}
+    for method in ("sam", "evosam"):
+        assert [per_label[k][method]["frames"] for k in ("22", "31")] == [2, 2]
+        assert result[method]["frames"] == 4
+        assert result[method]["corrections"] == sum(per_label[k][method]["corrections"] for k in per_label)
+    assert result["corrections_sam"] == result["sam"]["corrections"]
+    assert "   all      sam" in proc.stdout  # the totals row of the table
+
+
+def test_bench_annotate_refuses_a_label_missing_from_the_first_frame():
+    clip = shared_data("cholecseg8k_clip")
+    proc = run_cli("bench", "annotate", "--frames", str(clip / "frames"), "--masks", str(clip / "masks"),
+                   "--label", "99", "--limit", "2", "--device", "cpu")
+    assert proc.returncode != 0 and "holds no 99" in proc.stderr and "Traceback" not in proc.stderr
