@@ -44,9 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--label",
         type=int,
-        action="append",
+        nargs="+",
+        action="extend",
         metavar="ID",
-        help="class id, repeatable: each label is walked on its own, then totalled (default: any non-zero pixel)",
+        help="class id(s): each is walked on its own, then totalled (default: any non-zero pixel)",
     )
     p.add_argument("--accept", type=float, default=0.9, help="Dice at which a proposal is accepted (default 0.9)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N frames")

@@ -65,7 +65,7 @@ def test_bench_annotate_json_on_the_sample():
 def test_bench_annotate_walks_each_label_and_totals_them():
     clip = shared_data("cholecseg8k_clip")
     proc = run_cli("bench", "annotate", "--frames", str(clip / "frames"), "--masks", str(clip / "masks"),
-                   "--label", "22", "--label", "31", "--limit", "3", "--device", "cpu", "--json")
+                   "--label", "22", "31", "--limit", "3", "--device", "cpu", "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     per_label = result["labels"]
