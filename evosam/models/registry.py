@@ -156,7 +156,8 @@ def load_model(
     """Build the backend for ``name``. ``checkpoint`` overrides the bundled weights or the file
     found in the user checkpoints folder;
     ``random_init`` skips weights entirely (tests and speed benchmarks of architectures);
-    ``half`` runs the image encoder in float16 (default: on CUDA only)."""
+    ``half`` runs the image encoder in half precision: float16 on CUDA, bfloat16 on a CPU
+    (default: on CUDA, and on a CPU with native bf16; see ``SamBackend``)."""
     if name not in REGISTRY:
         raise InputError(f"unknown model {name!r}; choose one of: {', '.join(REGISTRY)}")
     entry = REGISTRY[name]

@@ -186,19 +186,39 @@ def test_mobilesam_random_weights_embed_and_predict():
     assert backend.predict(emb, box=(10, 10, 60, 50)).logits.shape == (90, 160)
 
 
-def test_cpu_half_precision_keeps_the_float32_masks(litemedsam, chole_frame):
-    """bf16 on a CPU that has it (the default there) changes no mask materially."""
-    from evosam.models.backend import cpu_has_bf16
+def test_cpu_half_precision_keeps_the_float32_masks(chole_frame):
+    """bf16 on the CPU (the default where it is native; asked for here, emulated elsewhere)
+    changes no mask materially."""
+    from evosam.models.backend import cpu_can_bf16
 
-    if not cpu_has_bf16():
-        pytest.skip("this CPU has no native bfloat16: the encoder runs in float32")
+    if not cpu_can_bf16():
+        pytest.skip("oneDNN runs no bfloat16 on this CPU")
     frame, labels = chole_frame
-    assert litemedsam.half and "CPU bf16" in litemedsam.describe()
+    fast = load_model("litemedsam", device="cpu", half=True)
+    assert fast.half and "CPU bf16" in fast.describe()
     exact = load_model("litemedsam", device="cpu", half=False)
     assert not exact.half and exact.describe() == "LiteMedSAM · CPU"
-    fast_emb, exact_emb = litemedsam.embed(frame), exact.embed(frame)
+    fast_emb, exact_emb = fast.embed(frame), exact.embed(frame)
     assert fast_emb.features.dtype == torch.float32
     for label in (21, 22, 31):
         box = prompt_box(labels == label)
-        fast, ref = litemedsam.predict(fast_emb, box=box), exact.predict(exact_emb, box=box)
-        assert dice(fast.mask, ref.mask) >= 0.99, label
+        got, ref = fast.predict(fast_emb, box=box), exact.predict(exact_emb, box=box)
+        assert dice(got.mask, ref.mask) >= 0.99, label
+
+
+def test_bf16_is_the_cpu_default_only_where_it_is_native(monkeypatch):
+    """oneDNN emulates bf16 on plain AVX-512, slower than float32: the default needs the
+    CPU's AVX512-BF16 or AMX flag."""
+    from evosam.models import backend
+
+    monkeypatch.setattr(backend, "cpu_can_bf16", lambda: True)
+    assert not backend.cpu_has_bf16({"avx512f", "avx512bw", "avx512_vnni"})
+    assert backend.cpu_has_bf16({"avx512f", "avx512_bf16"})
+    assert backend.cpu_has_bf16({"amx_bf16", "amx_tile"})
+    assert not backend.cpu_has_bf16(set())  # flags unknown (not Linux): float32, the safe choice
+    monkeypatch.setattr(backend, "cpu_can_bf16", lambda: False)
+    assert not backend.cpu_has_bf16({"avx512_bf16"})
+    monkeypatch.setattr(backend, "cpu_has_bf16", lambda flags=None: False)
+    assert not load_model("mobilesam_vit_t", random_init=True, device="cpu").half
+    monkeypatch.setattr(backend, "cpu_has_bf16", lambda flags=None: True)
+    assert load_model("mobilesam_vit_t", random_init=True, device="cpu").half
