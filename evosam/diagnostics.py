@@ -71,14 +71,18 @@ def probe_python() -> Report:
 
 
 def probe_torch() -> Report:
-    """torch version, its CUDA build, and whether a CUDA device is usable here."""
+    """torch version, its CUDA build, whether a CUDA device is usable here, and whether the
+    CPU runs bfloat16 natively (then the CPU encoder runs in bf16, else float32)."""
     import torch
+
+    from evosam.models.backend import cpu_has_bf16
 
     info: Report = {
         "version": torch.__version__,
         "cuda_build": torch.version.cuda,
         "cuda_available": bool(torch.cuda.is_available()),
         "threads": torch.get_num_threads(),
+        "cpu_bf16": cpu_has_bf16(),
     }
     if info["cuda_available"]:
         info["devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]

@@ -55,12 +55,14 @@ def format_report(report: Report) -> list[str]:
     )
     cuda = f"yes: {', '.join(tch.get('devices', []))}" if tch.get("cuda_available") else "no (runs on the CPU)"
     build = f"CUDA {tch.get('cuda_build')} build" if tch.get("cuda_build") else "CPU build"
+    bf16 = "native bfloat16: encoder in bf16" if tch.get("cpu_bf16") else "no native bfloat16: encoder in float32"
     lines += _section(
         report,
         "torch",
         [
             _line("torch", f"{tch.get('version')} ({build}), torchvision {tch.get('torchvision')}"),
             _line("cuda", cuda),
+            _line("cpu", f"{tch.get('threads')} threads; {bf16}"),
         ],
     )
     if qt.get("starts") is True:

@@ -34,6 +34,7 @@ def test_doctor_json_has_every_section(tmp_path):
     assert not any("error" in report[k] for k in SECTIONS), report
     assert report["python"]["version"].startswith("3.")
     assert report["torch"]["version"] and isinstance(report["torch"]["cuda_available"], bool)
+    assert isinstance(report["torch"]["cpu_bf16"], bool)
     assert report["qt"]["starts"] is True and report["qt"]["platform"] == "offscreen"
     assert report["opencv"]["decodes_h264_mp4"] is True and report["opencv"]["writes_mp4v_mp4"] is True
     assert "FFMPEG" in report["opencv"]["file_readers"]
@@ -48,8 +49,8 @@ def test_doctor_text_names_what_support_asks(tmp_path):
     proc = run_doctor(EVOSAM_HOME=str(tmp_path), QT_QPA_PLATFORM="offscreen")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for needle in ("python ", "torch ", "cuda ", "qt ", "PySide6", "opencv ", "H.264 yes", "litemedsam", "ready",
-                   "checkpoints ", str(tmp_path / "config")):
+    for needle in ("python ", "torch ", "cuda ", "bfloat16: encoder", "qt ", "PySide6", "opencv ", "H.264 yes",
+                   "litemedsam", "ready", "checkpoints ", str(tmp_path / "config")):
         assert needle in out, (needle, out)
 
 
