@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import platform
 import resource
 import statistics
 import time
@@ -26,6 +27,7 @@ from evosam.commands.common import add_model_arguments, model_from_args, progres
 from evosam.errors import InputError
 from evosam.imageio import read_mask
 from evosam.learning import Learner, teaching_box
+from evosam.models.backend import cpu_info
 from evosam.propagate import propagate
 from evosam.video import open_video
 
@@ -124,7 +126,8 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     out: dict[str, object] = {
         "embed_ms": round(embed_ms, 1), "predict_ms": round(predict_ms, 1), "teach_ms": round(teach_ms, 1),
         "head_predict_ms": round(head_ms, 1), "propagate_fps": round(fps, 2), "peak_rss_mb": round(peak_rss_mb(), 0),
-        "device": backend.describe(), "frame_size": [h, w], "frames": n,
+        "device": backend.describe(), "cpu": cpu_info("model name") or platform.machine(), "frame_size": [h, w],
+        "frames": n,
     }
     if backend.device.type == "cuda":
         out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 0)
@@ -134,7 +137,8 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
 def run(args: argparse.Namespace) -> int:
     result = measure(args)
     h, w = result["frame_size"]
-    print(f"speed benchmark: {result['device']}, {w}x{h} frames, {result['frames']} per stage (medians)")
+    machine = f"{result['device']} ({result['cpu']})"
+    print(f"speed benchmark: {machine}, {w}x{h} frames, {result['frames']} per stage (medians)")
     rows = [("embed (image encoder)", "embed_ms", "ms"), ("predict (decoder, box)", "predict_ms", "ms"),
             ("teach one frame (head)", "teach_ms", "ms"), ("head predict, whole frame", "head_predict_ms", "ms"),
             ("propagation end to end", "propagate_fps", "frames/s"), ("peak resident memory", "peak_rss_mb", "MB")]

@@ -34,16 +34,23 @@ class ModelSpec:
     point_prompts: bool = True  # False: trained on boxes alone (its decoder degrades with points)
 
 
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags as Linux reports them (``/proc/cpuinfo``); empty elsewhere."""
+def cpu_info(field: str) -> str | None:
+    """A field of the first processor in Linux's ``/proc/cpuinfo`` (e.g. ``flags``, ``model
+    name``); None elsewhere or when absent."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
             for line in f:
-                if line.startswith("flags"):
-                    return set(line.partition(":")[2].split())
+                key, sep, value = line.partition(":")
+                if sep and key.strip() == field:
+                    return value.strip()
     except OSError:
         pass
-    return set()
+    return None
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux reports them; empty elsewhere."""
+    return set((cpu_info("flags") or "").split())
 
 
 def cpu_can_bf16() -> bool:
