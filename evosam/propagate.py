@@ -193,7 +193,7 @@ def propagate(
         if refine is not None and box is not None:
             mask = np.asarray(refine(rgb, pred, box), dtype=bool)
             if allowed is not None:  # the refined proposal is held to the same growth limit
-                mask &= allowed
+                mask = mask & allowed  # a new array: the refiner's own is left as it returned it
         flags = quality_flags(mask, pred.iou, prev_mask, config)
         yield FrameResult(index, mask, pred.iou, box, flags, pred)
         if "empty" not in flags:

@@ -87,7 +87,10 @@ def walk(
 def total(results: list[WalkResult]) -> WalkResult:
     """The walks of several labels as one: frames and corrections summed, means weighted by frames."""
     frames = sum(r.frames for r in results)
-    weighted = lambda key: sum(getattr(r, key) * r.frames for r in results) / max(1, frames)  # noqa: E731
+
+    def weighted(key: str) -> float:
+        return sum(getattr(r, key) * r.frames for r in results) / max(1, frames)
+
     return WalkResult(frames, sum(r.corrections for r in results), weighted("mean_dice"), weighted("seconds_per_frame"))
 
 

@@ -87,8 +87,9 @@ class SamBackend:
         self.spec = spec
         self.device = resolve_device(device)
         # Half precision for the image encoder (float16 on CUDA, bfloat16 on a CPU with native
-        # bf16 instructions: 3-4x faster, masks Dice >= 0.995 against float32); the light
-        # decoder stays in float32. ``half=True`` asks for it wherever it runs at all (on a
+        # bf16 instructions: with channels-last, LiteMedSAM's encoder 1778 -> 754 ms on an AMD
+        # EPYC with AVX512-BF16, masks Dice >= 0.995 against float32); the light decoder stays
+        # in float32. ``half=True`` asks for it wherever it runs at all (on a
         # CPU without native bf16, emulated: same masks, slower).
         if half is None:
             self.half = self.device.type == "cuda" or cpu_has_bf16()
