@@ -18,8 +18,9 @@ from pathlib import Path
 
 import torch  # noqa: F401  - before PySide6, see the module docstring
 
+from evosam.commands.common import add_model_arguments
 from evosam.errors import EvoSamError, InputError
-from evosam.models import DEFAULT_MODEL, REGISTRY, load_model, resolve_device
+from evosam.models import REGISTRY, load_model, resolve_device
 from evosam.models.registry import find_checkpoint
 from evosam.paths import checkpoints_dir
 
@@ -30,9 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Annotate vessels in a recorded video with SAM.")
     parser.add_argument("video", nargs="?", default=None, metavar="VIDEO_OR_FRAME_FOLDER",
                         help="video file or folder of frame images (default: the bundled sample clip)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(REGISTRY), help="model (default: %(default)s)")
-    parser.add_argument("--checkpoint", default=None, metavar="PATH", help="checkpoint file (non-bundled models)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
+    add_model_arguments(parser)
     parser.add_argument("--project", default=None, metavar="FOLDER",
                         help="project folder (.evosam) to open, or to create for the video; it autosaves")
     return parser
@@ -113,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication(sys.argv[:1])
     app.setApplicationName("EvoSAM Annotator")
-    window = MainWindow(partial(load_model, args.model, checkpoint=args.checkpoint, device=args.device))
+    factory = partial(load_model, args.model, checkpoint=args.checkpoint, device=args.device, runtime=args.runtime)
+    window = MainWindow(factory)
     window.set_video(source, args.video, project=project, project_path=project_path)
     window.show()
     return app.exec()

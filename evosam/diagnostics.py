@@ -72,10 +72,12 @@ def probe_python() -> Report:
 
 def probe_torch() -> Report:
     """torch version, its CUDA build, whether a CUDA device is usable here, and whether the
-    CPU runs bfloat16 natively (then the CPU encoder runs in bf16, else float32)."""
+    CPU runs bfloat16 natively (then the CPU encoder runs in bf16 on PyTorch, else float32 on
+    OpenVINO where it is installed)."""
     import torch
 
     from evosam.models.backend import cpu_has_bf16
+    from evosam.models.openvino_encoder import openvino_version
 
     info: Report = {
         "version": torch.__version__,
@@ -83,6 +85,7 @@ def probe_torch() -> Report:
         "cuda_available": bool(torch.cuda.is_available()),
         "threads": torch.get_num_threads(),
         "cpu_bf16": cpu_has_bf16(),
+        "openvino": openvino_version(),
     }
     if info["cuda_available"]:
         info["devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
@@ -212,8 +215,8 @@ def probe_models() -> Report:
 
 
 def probe_paths() -> Report:
-    """Where settings, data, checkpoints and the sample clip live."""
-    from evosam.paths import checkpoints_dir, user_config_dir, user_data_dir
+    """Where settings, data, checkpoints, rebuildable caches and the sample clip live."""
+    from evosam.paths import checkpoints_dir, user_cache_dir, user_config_dir, user_data_dir
     from evosam.sample import default_sample_path
 
     sample = default_sample_path()
@@ -222,6 +225,7 @@ def probe_paths() -> Report:
         "data": str(user_data_dir()),
         "checkpoints": str(checkpoints_dir()),
         "checkpoints_exists": checkpoints_dir().is_dir(),
+        "cache": str(user_cache_dir()),
         "sample": str(sample),
         "sample_exists": sample.is_file(),
     }

@@ -6,9 +6,10 @@ what           Linux default                               Windows default
 config         ``~/.config/evosam-annotator``              ``%LOCALAPPDATA%\\evosam-annotator``
 data           ``~/.local/share/evosam-annotator``         ``%LOCALAPPDATA%\\evosam-annotator``
 checkpoints    ``<data>/checkpoints``                      ``<data>\\checkpoints``
+cache          ``~/.cache/evosam-annotator``               ``%LOCALAPPDATA%\\evosam-annotator\\Cache``
 =============  ==========================================  ==============================
 
-``EVOSAM_HOME=DIR`` moves everything under ``DIR/config`` and ``DIR/data`` (tests, portable
+``EVOSAM_HOME=DIR`` moves everything under ``DIR/config``, ``DIR/data`` and ``DIR/cache`` (tests, portable
 installs). Nothing here creates a folder: callers that write call ``mkdir`` themselves.
 """
 
@@ -48,3 +49,11 @@ def user_data_dir() -> Path:
 def checkpoints_dir() -> Path:
     """Folder searched for user-supplied model checkpoints (file names: ``REGISTRY[...].checkpoint_hint``)."""
     return user_data_dir() / "checkpoints"
+
+
+def user_cache_dir() -> Path:
+    """Folder of files EvoSAM can rebuild (e.g. the OpenVINO-converted image encoder)."""
+    home = _home()
+    if home is not None:
+        return home / "cache"
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))

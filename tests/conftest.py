@@ -34,3 +34,17 @@ def litemedsam():
     from evosam.models import load_model
 
     return load_model("litemedsam", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def chole_frame():
+    """A CholecSeg8k frame (480, 854, 3) RGB uint8 and its label image (480, 854): 21 liver,
+    22 gallbladder, 31 grasper."""
+    import cv2
+
+    from evosam.imageio import read_rgb
+
+    root = shared_data("cholecseg8k_clip")
+    frame = read_rgb(root / "frames" / "000561.png")
+    labels = cv2.imread(str(root / "masks" / "000561.png"), cv2.IMREAD_UNCHANGED)
+    return frame, labels

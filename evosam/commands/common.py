@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from evosam.models import DEFAULT_MODEL, REGISTRY, SamBackend, load_model
+from evosam.models.backend import RUNTIMES
 
 T = TypeVar("T")
 
@@ -20,10 +21,17 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--checkpoint", default=None, metavar="PATH", help="checkpoint file (needed for non-bundled models)"
     )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
+    parser.add_argument(
+        "--runtime",
+        default="auto",
+        choices=RUNTIMES,
+        help="what runs the image encoder on the CPU (default: %(default)s: OpenVINO where the encoder runs "
+        "float32, else PyTorch)",
+    )
 
 
 def model_from_args(args: argparse.Namespace) -> SamBackend:
-    return load_model(args.model, checkpoint=args.checkpoint, device=args.device)
+    return load_model(args.model, checkpoint=args.checkpoint, device=args.device, runtime=args.runtime)
 
 
 def progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:

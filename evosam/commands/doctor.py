@@ -55,7 +55,12 @@ def format_report(report: Report) -> list[str]:
     )
     cuda = f"yes: {', '.join(tch.get('devices', []))}" if tch.get("cuda_available") else "no (runs on the CPU)"
     build = f"CUDA {tch.get('cuda_build')} build" if tch.get("cuda_build") else "CPU build"
-    bf16 = "native bfloat16: encoder in bf16" if tch.get("cpu_bf16") else "no native bfloat16: encoder in float32"
+    if tch.get("cpu_bf16"):
+        bf16 = "native bfloat16: encoder in bf16 (PyTorch)"
+    elif tch.get("openvino"):
+        bf16 = f"no native bfloat16: encoder in float32 (OpenVINO {tch['openvino']})"
+    else:
+        bf16 = "no native bfloat16: encoder in float32 (PyTorch; OpenVINO not installed)"
     lines += _section(
         report,
         "torch",
@@ -114,6 +119,7 @@ def format_report(report: Report) -> list[str]:
                 "checkpoints",
                 f"{paths.get('checkpoints')}{'' if paths.get('checkpoints_exists') else ' (not created yet)'}",
             ),
+            _line("cache", paths.get("cache", "")),
             _line("sample", f"{paths.get('sample')}{'' if paths.get('sample_exists') else ' (MISSING)'}"),
         ],
     )

@@ -152,12 +152,16 @@ def load_model(
     device: str = "auto",
     random_init: bool = False,
     half: bool | None = None,
+    runtime: str = "auto",
 ) -> SamBackend:
     """Build the backend for ``name``. ``checkpoint`` overrides the bundled weights or the file
     found in the user checkpoints folder;
     ``random_init`` skips weights entirely (tests and speed benchmarks of architectures);
     ``half`` runs the image encoder in half precision: float16 on CUDA, bfloat16 on a CPU
-    (default: on CUDA, and on a CPU with native bf16; see ``SamBackend``)."""
+    (default: on CUDA, and on a CPU with native bf16; see ``SamBackend``);
+    ``runtime`` runs the image encoder on the CPU with ``torch`` or ``openvino`` (``auto``:
+    OpenVINO where it is installed and the encoder runs float32; its converted model is cached
+    per set of weights, never for ``random_init``)."""
     if name not in REGISTRY:
         raise InputError(f"unknown model {name!r}; choose one of: {', '.join(REGISTRY)}")
     entry = REGISTRY[name]
@@ -173,4 +177,4 @@ def load_model(
         if checkpoint is None:
             checkpoint = bundled_checkpoint(name)
         load_into(net, checkpoint, entry.spec.display_name)
-    return SamBackend(net, entry.spec, device, half=half)
+    return SamBackend(net, entry.spec, device, half=half, runtime=runtime, cache_encoder=not random_init)

@@ -35,12 +35,14 @@ def test_doctor_json_has_every_section(tmp_path):
     assert report["python"]["version"].startswith("3.")
     assert report["torch"]["version"] and isinstance(report["torch"]["cuda_available"], bool)
     assert isinstance(report["torch"]["cpu_bf16"], bool)
+    assert report["torch"]["openvino"] is None or report["torch"]["openvino"][0].isdigit()
     assert report["qt"]["starts"] is True and report["qt"]["platform"] == "offscreen"
     assert report["opencv"]["decodes_h264_mp4"] is True and report["opencv"]["writes_mp4v_mp4"] is True
     assert "FFMPEG" in report["opencv"]["file_readers"]
     models = {m["name"]: m for m in report["models"]["available"]}
     assert models["litemedsam"]["ready"] and not models["sam_vit_b"]["ready"]
     assert report["paths"]["checkpoints"] == str(tmp_path / "data" / "checkpoints")
+    assert report["paths"]["cache"] == str(tmp_path / "cache")
     assert report["paths"]["sample_exists"] is True
     assert elapsed < 30, f"doctor took {elapsed:.1f} s"  # ~3.5 s on a 2-core CPU; generous for a loaded CI
 

@@ -8,23 +8,11 @@ import pytest
 import torch
 
 from evosam.errors import CheckpointError, InputError
-from evosam.imageio import read_rgb
 from evosam.masks import dice, prompt_box
 from evosam.models import REGISTRY, Points, load_model
 from evosam.models.backend import ModelSpec, SamBackend
 from evosam.models.cache import EmbeddingCache
 from evosam.models.checkpoint import load_into, load_state_dict
-from tests.conftest import shared_data
-
-
-@pytest.fixture(scope="module")
-def chole_frame():
-    import cv2
-
-    root = shared_data("cholecseg8k_clip")
-    frame = read_rgb(root / "frames" / "000561.png")
-    labels = cv2.imread(str(root / "masks" / "000561.png"), cv2.IMREAD_UNCHANGED)
-    return frame, labels
 
 
 def test_litemedsam_segments_real_laparoscopic_structures(litemedsam, chole_frame):
@@ -180,7 +168,7 @@ def test_sixteen_bit_and_gray_frames_are_converted(litemedsam):
 
 
 def test_mobilesam_random_weights_embed_and_predict():
-    backend = load_model("mobilesam_vit_t", random_init=True, device="cpu")
+    backend = load_model("mobilesam_vit_t", random_init=True, device="cpu", runtime="torch")
     emb = backend.embed(np.full((90, 160, 3), 80, np.uint8))
     assert emb.features.shape == (1, 256, 64, 64)
     assert backend.predict(emb, box=(10, 10, 60, 50)).logits.shape == (90, 160)
@@ -196,7 +184,7 @@ def test_cpu_half_precision_keeps_the_float32_masks(chole_frame):
     frame, labels = chole_frame
     fast = load_model("litemedsam", device="cpu", half=True)
     assert fast.half and "CPU bf16" in fast.describe()
-    exact = load_model("litemedsam", device="cpu", half=False)
+    exact = load_model("litemedsam", device="cpu", half=False, runtime="torch")
     assert not exact.half and exact.describe() == "LiteMedSAM · CPU"
     fast_emb, exact_emb = fast.embed(frame), exact.embed(frame)
     assert fast_emb.features.dtype == torch.float32
@@ -219,6 +207,6 @@ def test_bf16_is_the_cpu_default_only_where_it_is_native(monkeypatch):
     monkeypatch.setattr(backend, "cpu_can_bf16", lambda: False)
     assert not backend.cpu_has_bf16({"avx512_bf16"})
     monkeypatch.setattr(backend, "cpu_has_bf16", lambda flags=None: False)
-    assert not load_model("mobilesam_vit_t", random_init=True, device="cpu").half
+    assert not load_model("mobilesam_vit_t", random_init=True, device="cpu", runtime="torch").half
     monkeypatch.setattr(backend, "cpu_has_bf16", lambda flags=None: True)
-    assert load_model("mobilesam_vit_t", random_init=True, device="cpu").half
+    assert load_model("mobilesam_vit_t", random_init=True, device="cpu", runtime="torch").half

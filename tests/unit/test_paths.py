@@ -13,7 +13,7 @@ import torch
 from evosam.errors import CheckpointError
 from evosam.models import REGISTRY, load_model
 from evosam.models.registry import available_models, find_checkpoint
-from evosam.paths import APP_NAME, checkpoints_dir, user_config_dir, user_data_dir
+from evosam.paths import APP_NAME, checkpoints_dir, user_cache_dir, user_config_dir, user_data_dir
 from tests.conftest import REPO
 
 
@@ -22,6 +22,7 @@ def test_evosam_home_moves_every_folder(tmp_path, monkeypatch):
     assert user_config_dir() == tmp_path / "config"
     assert user_data_dir() == tmp_path / "data"
     assert checkpoints_dir() == tmp_path / "data" / "checkpoints"
+    assert user_cache_dir() == tmp_path / "cache"
     assert not (tmp_path / "data").exists(), "looking a folder up must not create it"
 
 
@@ -31,6 +32,7 @@ def test_default_folders_are_the_platform_user_folders(monkeypatch):
     monkeypatch.delenv("EVOSAM_HOME", raising=False)
     assert user_config_dir() == Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
     assert user_data_dir() == Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    assert user_cache_dir() == Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
     assert checkpoints_dir().parent == user_data_dir() and checkpoints_dir().name == "checkpoints"
     if sys.platform.startswith("linux"):
         monkeypatch.delenv("XDG_DATA_HOME", raising=False)

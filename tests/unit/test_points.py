@@ -58,7 +58,8 @@ def test_points_outside_the_frame_are_refused(litemedsam):
 def test_point_trained_models_get_the_points_with_the_box():
     from evosam.models.registry import load_model
 
-    backend = load_model("mobilesam_vit_t", random_init=True, device="cpu")  # weights do not matter here
+    # Random weights: they do not matter here
+    backend = load_model("mobilesam_vit_t", random_init=True, device="cpu", runtime="torch")
     assert backend.spec.point_prompts
     emb = backend.embed(np.full((90, 160, 3), 80, np.uint8))
     pts = Points(np.array([[30.0, 30.0], [50.0, 40.0]]), np.array([1, 0]))

@@ -1,0 +1,145 @@
+"""The image encoder compiled by OpenVINO for the CPU.
+
+On a CPU without native bfloat16 PyTorch runs LiteMedSAM's encoder in float32 at about
+1.4-1.8 s per frame on two cores; OpenVINO's CPU plugin runs the same float32 graph in
+0.85-0.92 s with outputs equal to 4e-6 (docs/benchmarks.md). The network is converted from
+its PyTorch module once per set of weights (about 17 s for LiteMedSAM) and cached as
+OpenVINO IR, an XML graph and a weights file (data, not code), under
+``evosam.paths.user_cache_dir() / "openvino"``; later loads compile the cached IR in about 1 s.
+Randomly initialised networks are converted in memory and never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from evosam.paths import user_cache_dir
+
+CACHE_VERSION = 1  # bump when the conversion below changes what a cached IR holds
+CACHE_ENTRIES_KEPT = 3  # least recently used IR folders beyond this are deleted
+IR_NAME = "encoder.xml"
+
+
+def openvino_version() -> str | None:
+    """The installed OpenVINO's version, or None when it cannot be imported."""
+    try:
+        import openvino
+    except Exception:  # a missing or broken install: the caller falls back to PyTorch
+        return None
+    return str(openvino.get_version()).split("-")[0]
+
+
+def weights_digest(module: torch.nn.Module) -> str:
+    """A digest of a module's parameters and buffers (names, dtypes, shapes and values)."""
+    h = hashlib.blake2b(digest_size=16)
+    for name, tensor in sorted(module.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def cache_key(model_name: str, input_side: int, digest: str) -> str:
+    """Names the IR folder: what was converted, from which weights, by which OpenVINO."""
+    text = json.dumps([CACHE_VERSION, openvino_version(), model_name, input_side, digest])
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+class OpenVinoEncoder:
+    """Callable like the PyTorch encoder: (1, 3, S, S) float32 -> features (1, C, h, w) float32.
+
+    Holds one inference request: like ``SamBackend``, one owner thread. OpenVINO releases
+    Python's GIL while it computes (a GUI thread keeps running)."""
+
+    def __init__(self, compiled, precision: str) -> None:
+        self._request = compiled.create_infer_request()
+        self.precision = precision  # "f32" or "bf16"
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        out = self._request.infer([x.detach().float().cpu().contiguous().numpy()])[0]
+        return torch.from_numpy(np.array(out, dtype=np.float32, copy=True))
+
+
+def _convert(encoder: torch.nn.Module, input_side: int):
+    """Trace the PyTorch encoder into an OpenVINO model (float32 weights kept)."""
+    import openvino as ov
+
+    example = torch.zeros(1, 3, input_side, input_side)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about the networks' shape asserts
+        return ov.convert_model(encoder, example_input=example)
+
+
+def _save_atomically(model, folder: Path) -> None:
+    """Write the IR into a private folder, then rename it into place (no half-written entry)."""
+    import openvino as ov
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{folder.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        ov.save_model(model, str(tmp / IR_NAME), compress_to_fp16=False)
+        os.replace(tmp, folder)
+    except OSError:
+        if not (folder / IR_NAME).is_file():  # not another process winning the same race
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _prune(root: Path, keep: Path) -> None:
+    """Delete the least recently used IR folders beyond ``CACHE_ENTRIES_KEPT``."""
+    entries = sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in [p for p in entries if p != keep][CACHE_ENTRIES_KEPT - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def compile_encoder(
+    encoder: torch.nn.Module,
+    model_name: str,
+    input_side: int,
+    precision: str = "f32",
+    cache: bool = True,
+    cache_root: Path | None = None,
+) -> OpenVinoEncoder:
+    """Compile ``encoder`` (a float32 module on the CPU, in eval mode) for OpenVINO's CPU plugin.
+
+    ``precision``: ``f32`` (same results as PyTorch float32) or ``bf16``. ``cache``: keep the
+    converted IR on disk, keyed by the weights (False for random weights). A cached entry that
+    OpenVINO cannot read is deleted and converted again. Raises what OpenVINO raises when the
+    network cannot be converted or compiled; the caller falls back to PyTorch."""
+    import openvino as ov
+
+    core = ov.Core()
+    config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
+    if not cache:
+        return OpenVinoEncoder(core.compile_model(_convert(encoder, input_side), "CPU", config), precision)
+    root = Path(cache_root) if cache_root is not None else user_cache_dir() / "openvino"
+    folder = root / cache_key(model_name, input_side, weights_digest(encoder))
+    if (folder / IR_NAME).is_file():
+        try:
+            compiled = core.compile_model(str(folder / IR_NAME), "CPU", config)
+            os.utime(folder)  # most recently used
+            return OpenVinoEncoder(compiled, precision)
+        except Exception as exc:  # noqa: BLE001 - a damaged entry: convert again
+            warnings.warn(f"{folder}: cached OpenVINO encoder unreadable ({exc}); converting again", stacklevel=2)
+            shutil.rmtree(folder, ignore_errors=True)
+    model = _convert(encoder, input_side)
+    try:
+        _save_atomically(model, folder)
+        _prune(root, keep=folder)
+    except OSError as exc:  # a read-only or full cache folder costs the next start a conversion, nothing else
+        warnings.warn(f"{root}: cannot cache the OpenVINO encoder ({exc})", stacklevel=2)
+    return OpenVinoEncoder(core.compile_model(model, "CPU", config), precision)
