@@ -21,7 +21,7 @@ import torch  # noqa: F401  - before PySide6, see the module docstring
 from evosam.commands.common import add_model_arguments
 from evosam.errors import EvoSamError, InputError
 from evosam.models import REGISTRY, load_model, resolve_device
-from evosam.models.registry import find_checkpoint
+from evosam.models.registry import find_checkpoint, load_note
 from evosam.paths import checkpoints_dir
 
 PROG = "evosam-annotator"
@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication(sys.argv[:1])
     app.setApplicationName("EvoSAM Annotator")
     factory = partial(load_model, args.model, checkpoint=args.checkpoint, device=args.device, runtime=args.runtime)
-    window = MainWindow(factory)
+    note = load_note(args.device, args.runtime)
+    window = MainWindow(factory, load_text=f"Loading model ({note})" if note else "Loading model")
     window.set_video(source, args.video, project=project, project_path=project_path)
     window.show()
     return app.exec()

@@ -87,9 +87,14 @@ class MainWindow(EditingMixin, QMainWindow):
     exported = Signal(object)  # ExportSummary
 
     def __init__(
-        self, model_factory: Callable[[], SamBackend], prefetch_ms: int = 400, cache: EmbeddingCache | None = None
+        self,
+        model_factory: Callable[[], SamBackend],
+        prefetch_ms: int = 400,
+        cache: EmbeddingCache | None = None,
+        load_text: str = LoadModelJob.text,
     ) -> None:
-        """``cache``: embeddings by (model, video fingerprint, frame); one is made when not given."""
+        """``cache``: embeddings by (model, video fingerprint, frame); one is made when not given.
+        ``load_text``: the status while the model loads (e.g. what a first start prepares)."""
         super().__init__()
         self.setWindowTitle("EvoSAM Annotator")
         self.resize(1280, 820)
@@ -115,7 +120,7 @@ class MainWindow(EditingMixin, QMainWindow):
         self._connect()
         self.player.is_ready = self._is_frame_ready
         self._after_changes([])
-        load = LoadModelJob(model_factory)  # connected before it is queued: a fast load must not be missed
+        load = LoadModelJob(model_factory, load_text)  # connected before it is queued: a fast load must not be missed
         load.result.connect(self._on_model_loaded)
         load.error.connect(self._on_model_failed)
         self.submit(load)

@@ -101,9 +101,10 @@ class LoadModelJob(Job):
 
     text = "Loading model"
 
-    def __init__(self, factory: Callable[[], SamBackend]) -> None:
+    def __init__(self, factory: Callable[[], SamBackend], text: str = text) -> None:
         super().__init__()
         self._factory = factory
+        self.text = text
         self.model_name = ""  # the registry name, once loaded
         self.point_prompts = False  # whether the model was trained with point prompts
 

@@ -95,13 +95,17 @@ def _save_atomically(model, folder: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def cached_entries(cache_root: Path | None = None) -> list[Path]:
+    """The converted-encoder folders in the cache (default root: the user cache folder)."""
+    root = Path(cache_root) if cache_root is not None else user_cache_dir() / "openvino"
+    if not root.is_dir():
+        return []
+    return [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+
+
 def _prune(root: Path, keep: Path) -> None:
     """Delete the least recently used IR folders beyond ``CACHE_ENTRIES_KEPT``."""
-    entries = sorted(
-        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
+    entries = sorted(cached_entries(root), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in [p for p in entries if p != keep][CACHE_ENTRIES_KEPT - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
 

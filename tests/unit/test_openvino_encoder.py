@@ -133,3 +133,14 @@ def test_auto_keeps_pytorch_where_the_encoder_runs_bf16(monkeypatch):
 def test_an_unknown_runtime_is_refused():
     with pytest.raises(InputError, match="runtime 'tensorrt'"):
         tiny_backend(runtime="tensorrt")
+
+
+@needs_openvino
+def test_a_first_start_says_that_it_converts_the_encoder(tmp_path, monkeypatch):
+    from evosam.models.registry import load_note
+
+    monkeypatch.setenv("EVOSAM_HOME", str(tmp_path))
+    assert "converting the image encoder for OpenVINO" in load_note("cpu", "openvino")
+    assert load_note("cpu", "torch") == ""
+    (tmp_path / "cache" / "openvino" / "0123abcd").mkdir(parents=True)  # a converted encoder is cached
+    assert load_note("cpu", "openvino") == ""
