@@ -189,5 +189,5 @@ def load_note(device: str = "auto", runtime: str = "auto") -> str:
     on_cpu = resolve_device(device).type == "cpu"
     wanted = runtime == "openvino" or (runtime == "auto" and not cpu_has_bf16())
     if on_cpu and wanted and openvino_version() is not None and not cached_entries():
-        return "first start: converting the image encoder for OpenVINO (about 20 s, once)"
+        return "first start: converting the image encoder for OpenVINO, about 20 s, once"
     return ""
