@@ -4,7 +4,8 @@ On a clip (default: the bundled sample) with a start mask (default: the sample's
 truth of frame 0, or ``--masks``): median milliseconds of the image encoder (``embed``), the
 mask decoder for a box (``predict``), teaching the head one confirmed frame (``teach``), the
 head's prediction over a whole frame (``head_predict``), and end-to-end propagation frames
-per second (read + embed + predict + head refinement, fresh embeddings), with the peak
+per second (read + embed + predict + head refinement, fresh embeddings, ``--batch`` frames
+per encoder call with the next frames decoded meanwhile), with the peak
 resident memory (and peak GPU memory on CUDA).
 """
 
@@ -23,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from evosam.commands.common import add_model_arguments, model_from_args, progress
+from evosam.ahead import EmbeddingsAhead
+from evosam.commands.common import add_batch_argument, add_model_arguments, batch_from_args, model_from_args, progress
 from evosam.errors import InputError
 from evosam.imageio import read_mask
 from evosam.learning import Learner, teaching_box
@@ -40,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="masks named like the frames or by index (default: the sample's ground truth)")
     p.add_argument("--count", type=int, default=8, metavar="N", help="frames to time per stage (default 8)")
     add_model_arguments(p)
+    add_batch_argument(p)
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -113,21 +116,17 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         head.predict(frames[0], full, whole)  # solve the weights once (as the app does)
         head_ms = median_ms(lambda: head.predict(frames[1], full, whole), n)
         refine = learner.refiner()
+        walk, batch = range(1, n + 1), batch_from_args(args, backend)
         started = time.perf_counter()
-        done = sum(
-            1
-            for _ in progress(
-                propagate(backend, video.frame, lambda k: backend.embed(video.frame(k)), range(1, n + 1), truth[0],
-                          refine=refine),
-                n, "propagating",
-            )
-        )
+        with EmbeddingsAhead(backend, video.frame, walk, batch) as ahead:  # embeds `batch` frames per call
+            results = propagate(backend, ahead.frame, ahead.embedding, walk, truth[0], refine=refine)
+            done = sum(1 for _ in progress(results, n, "propagating"))
         fps = done / (time.perf_counter() - started)
     out: dict[str, object] = {
         "embed_ms": round(embed_ms, 1), "predict_ms": round(predict_ms, 1), "teach_ms": round(teach_ms, 1),
         "head_predict_ms": round(head_ms, 1), "propagate_fps": round(fps, 2), "peak_rss_mb": round(peak_rss_mb(), 0),
         "device": backend.describe(), "cpu": cpu_info("model name") or platform.machine(), "frame_size": [h, w],
-        "frames": n,
+        "frames": n, "batch": batch,
     }
     if backend.device.type == "cuda":
         out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 0)
@@ -138,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
     result = measure(args)
     h, w = result["frame_size"]
     machine = f"{result['device']} ({result['cpu']})"
-    print(f"speed benchmark: {machine}, {w}x{h} frames, {result['frames']} per stage (medians)")
+    print(f"speed benchmark: {machine}, {w}x{h} frames, {result['frames']} per stage (medians), "
+          f"propagation {result['batch']} frame(s) per encoder call")
     rows = [("embed (image encoder)", "embed_ms", "ms"), ("predict (decoder, box)", "predict_ms", "ms"),
             ("teach one frame (head)", "teach_ms", "ms"), ("head predict, whole frame", "head_predict_ms", "ms"),
             ("propagation end to end", "propagate_fps", "frames/s"), ("peak resident memory", "peak_rss_mb", "MB")]

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
+from evosam.errors import InputError
 from evosam.models import DEFAULT_MODEL, REGISTRY, SamBackend, load_model
 from evosam.models.backend import RUNTIMES
 
@@ -28,6 +29,24 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="what runs the image encoder on the CPU (default: %(default)s: OpenVINO where the encoder runs "
         "float32, else PyTorch)",
     )
+
+
+def add_batch_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--batch", type=int, default=None, metavar="N",
+        help="frames per image-encoder call while propagating (default: 8 on CUDA, 1 on the CPU)",
+    )
+
+
+def batch_from_args(args: argparse.Namespace, backend: SamBackend) -> int:
+    """``--batch`` checked (one line on a bad value), or the device's default."""
+    from evosam.ahead import default_batch
+
+    if args.batch is None:
+        return default_batch(backend)
+    if not 1 <= args.batch <= 256:
+        raise InputError(f"--batch {args.batch}: use 1 to 256 frames")
+    return args.batch
 
 
 def model_from_args(args: argparse.Namespace) -> SamBackend:

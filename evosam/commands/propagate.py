@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evosam.commands.common import add_model_arguments, model_from_args, progress
+from evosam.ahead import EmbeddingsAhead
+from evosam.commands.common import add_batch_argument, add_model_arguments, batch_from_args, model_from_args, progress
 from evosam.errors import InputError
 from evosam.imageio import read_mask, write_mask_png
 from evosam.models import validate_box
@@ -28,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", type=int, default=None, metavar="M", help="last frame to propagate to (default: clip end)")
     p.add_argument("--backward", action="store_true", help="walk towards the first frame")
     add_model_arguments(p)
+    add_batch_argument(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder for the masks")
     p.set_defaults(func=run)
 
@@ -49,11 +51,12 @@ def run(args: argparse.Namespace) -> int:
             init = backend.predict(backend.embed(start_frame), box=box).mask
         write_mask_png(out / f"{video.frame_name(args.start)}.png", init)
         flagged = []
-        results = propagate(backend, video.frame, lambda i: backend.embed(video.frame(i)), frames, init)
-        for result in progress(results, len(frames), "propagating"):
-            write_mask_png(out / f"{video.frame_name(result.index)}.png", result.mask)
-            if result.flagged:
-                flagged.append(f"{result.index}({','.join(result.flags)})")
+        with EmbeddingsAhead(backend, video.frame, frames, batch_from_args(args, backend)) as ahead:
+            results = propagate(backend, ahead.frame, ahead.embedding, frames, init)
+            for result in progress(results, len(frames), "propagating"):
+                write_mask_png(out / f"{video.frame_name(result.index)}.png", result.mask)
+                if result.flagged:
+                    flagged.append(f"{result.index}({','.join(result.flags)})")
     print(
         f"{out}: wrote {len(frames) + 1} masks, frames {args.start}..{frames[-1] if len(frames) else args.start}"
         f"; flagged: {' '.join(flagged) if flagged else 'none'}"

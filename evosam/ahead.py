@@ -1,0 +1,103 @@
+"""Embeddings of a walk through a video, computed a batch ahead of the propagation.
+
+A propagation's prompts depend on the previous frame's mask, but its embeddings do not:
+they can be computed ahead, ``batch`` frames per encoder call (on a GPU a batch keeps the
+device busy), while one reader thread decodes the next batch's frames. The reader thread is
+the only one that touches the video reader (OpenCV readers are not thread-safe).
+
+    with EmbeddingsAhead(backend, video.frame, frames, batch=8) as ahead:
+        for result in propagate(backend, ahead.frame, ahead.embedding, frames, init_mask):
+            ...
+
+Memory: at most two batches of frames and one batch of embeddings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+
+from evosam.models import Embedding, SamBackend
+
+FrameReader = Callable[[int], np.ndarray]
+
+
+def default_batch(backend: SamBackend) -> int:
+    """Frames per encoder call: 8 on CUDA, 1 on the CPU (batches do not speed a CPU up)."""
+    return 8 if backend.device.type == "cuda" else 1
+
+
+class EmbeddingsAhead:
+    """``frame(index)`` and ``embedding(index)`` for the indices of a walk (``order``), in
+    batches of ``batch`` consecutive walk positions; other indices are read and embedded
+    on demand. Asking out of order works (the batch holding the index is computed)."""
+
+    def __init__(self, backend: SamBackend, read_frame: FrameReader, order: Sequence[int], batch: int = 1) -> None:
+        self.backend = backend
+        self.batch = max(1, int(batch))
+        self._read = read_frame
+        self._order = list(order)
+        self._position = {index: i for i, index in enumerate(self._order)}
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evosam-frame-reader")
+        self._pending: dict[int, Future] = {}  # batch number -> frames being read
+        self._batch_no = -1
+        self._frames: dict[int, np.ndarray] = {}
+        self._embeddings: dict[int, Embedding] = {}
+
+    def __enter__(self) -> EmbeddingsAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the reader thread (a read in progress finishes first)."""
+        for future in self._pending.values():
+            future.cancel()
+        self._reader.shutdown(wait=True)
+
+    def frame(self, index: int) -> np.ndarray:
+        """RGB uint8 (H, W, 3) of ``index``."""
+        batch_no = self._batch_of(index)
+        if batch_no is None:
+            return self._reader.submit(self._read, index).result()
+        self._load(batch_no, embed=False)
+        return self._frames[index]
+
+    def embedding(self, index: int) -> Embedding:
+        """The embedding of ``index`` (its batch is encoded at the first request)."""
+        batch_no = self._batch_of(index)
+        if batch_no is None:
+            return self.backend.embed(self.frame(index))
+        self._load(batch_no, embed=True)
+        return self._embeddings[index]
+
+    def _batch_of(self, index: int) -> int | None:
+        position = self._position.get(index)
+        return None if position is None else position // self.batch
+
+    def _indices(self, batch_no: int) -> list[int]:
+        return self._order[batch_no * self.batch : (batch_no + 1) * self.batch]
+
+    def _read_batch(self, batch_no: int) -> Future:
+        if batch_no not in self._pending:
+            indices = self._indices(batch_no)
+            self._pending[batch_no] = self._reader.submit(lambda: [self._read(i) for i in indices])
+        return self._pending[batch_no]
+
+    def _load(self, batch_no: int, embed: bool) -> None:
+        """Make ``batch_no`` the current batch (its frames, and its embeddings if ``embed``)."""
+        if batch_no != self._batch_no:
+            frames = self._read_batch(batch_no).result()
+            self._pending = {k: f for k, f in self._pending.items() if k > batch_no}
+            self._frames = dict(zip(self._indices(batch_no), frames, strict=True))
+            self._embeddings = {}
+            self._batch_no = batch_no
+            if self._indices(batch_no + 1):
+                self._read_batch(batch_no + 1)  # the reader decodes ahead while this batch is encoded
+        if embed and not self._embeddings:
+            indices = list(self._frames)
+            self._embeddings = dict(zip(indices, self.backend.embed_batch([self._frames[i] for i in indices]),
+                                        strict=True))
