@@ -29,6 +29,7 @@ from evosam.commands.common import add_batch_argument, add_model_arguments, batc
 from evosam.errors import InputError
 from evosam.imageio import read_mask
 from evosam.learning import Learner, teaching_box
+from evosam.models import load_model
 from evosam.models.backend import cpu_info
 from evosam.propagate import propagate
 from evosam.video import open_video
@@ -43,6 +44,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--count", type=int, default=8, metavar="N", help="frames to time per stage (default 8)")
     add_model_arguments(p)
     add_batch_argument(p)
+    p.add_argument("--random-weights", action="store_true",
+                   help="time the architecture with random weights (no checkpoint needed; speed does not depend "
+                   "on the weights, the masks are meaningless)")
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -84,7 +88,10 @@ def start_masks(source: str | None, masks: str | None, count: int) -> list[np.nd
 
 
 def measure(args: argparse.Namespace) -> dict[str, object]:
-    backend = model_from_args(args)
+    if args.random_weights:
+        backend = load_model(args.model, device=args.device, random_init=True, runtime=args.runtime)
+    else:
+        backend = model_from_args(args)
     n = max(2, args.count)
     truth = start_masks(args.frames, args.masks, n)
     if args.frames is None:
@@ -126,7 +133,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         "embed_ms": round(embed_ms, 1), "predict_ms": round(predict_ms, 1), "teach_ms": round(teach_ms, 1),
         "head_predict_ms": round(head_ms, 1), "propagate_fps": round(fps, 2), "peak_rss_mb": round(peak_rss_mb(), 0),
         "device": backend.describe(), "cpu": cpu_info("model name") or platform.machine(), "frame_size": [h, w],
-        "frames": n, "batch": batch,
+        "frames": n, "batch": batch, "random_weights": bool(args.random_weights),
     }
     if backend.device.type == "cuda":
         out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 0)
@@ -136,7 +143,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
 def run(args: argparse.Namespace) -> int:
     result = measure(args)
     h, w = result["frame_size"]
-    machine = f"{result['device']} ({result['cpu']})"
+    machine = f"{result['device']}{' random weights' if result['random_weights'] else ''} ({result['cpu']})"
     print(f"speed benchmark: {machine}, {w}x{h} frames, {result['frames']} per stage (medians), "
           f"propagation {result['batch']} frame(s) per encoder call")
     rows = [("embed (image encoder)", "embed_ms", "ms"), ("predict (decoder, box)", "predict_ms", "ms"),

@@ -37,3 +37,22 @@ def test_gpu_masks_match_cpu_float32(cuda_backend, cpu_float32):
             box = prompt_box(truth)
             gpu, cpu = cuda_backend.predict(gpu_emb, box=box), cpu_float32.predict(cpu_emb, box=box)
             assert dice(gpu.mask, cpu.mask) >= 0.99, (name, label)
+
+
+def test_gpu_batches_give_the_single_frame_masks(cuda_backend):
+    """Eight frames through the encoder in one call (how propagation runs on CUDA) give the
+    masks of one frame per call."""
+    import cv2
+
+    root = shared_data("cholecseg8k_clip")
+    names = sorted(p.name for p in (root / "frames").iterdir())[:8]
+    frames = [read_rgb(root / "frames" / n) for n in names]
+    batch = cuda_backend.embed_batch(frames)
+    for name, frame, emb in zip(names, frames, batch, strict=True):
+        labels = cv2.imread(str(root / "masks" / name), cv2.IMREAD_UNCHANGED)
+        single = cuda_backend.embed(frame)
+        for label in (21, 31):
+            if (labels == label).any():
+                box = prompt_box(labels == label)
+                got, ref = cuda_backend.predict(emb, box=box), cuda_backend.predict(single, box=box)
+                assert dice(got.mask, ref.mask) >= 0.99, (name, label)
