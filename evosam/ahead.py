@@ -9,7 +9,8 @@ the only one that touches the video reader (OpenCV readers are not thread-safe).
         for result in propagate(backend, ahead.frame, ahead.embedding, frames, init_mask):
             ...
 
-Memory: at most two batches of frames and one batch of embeddings.
+Memory: two batches of frames (the current one and the next being read) and one batch of
+embeddings; going back to an earlier batch can hold one more batch of frames.
 """
 
 from __future__ import annotations

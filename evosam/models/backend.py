@@ -136,6 +136,10 @@ class SamBackend:
             if runtime == "openvino":
                 warnings.warn("OpenVINO is not installed: the image encoder runs on PyTorch", stacklevel=3)
             return None
+        if self.half and not cpu_has_bf16():  # OpenVINO's emulated bf16 did not compile in 8 minutes
+            warnings.warn("OpenVINO runs bf16 only on a CPU with native bf16: the image encoder runs on PyTorch",
+                          stacklevel=3)
+            return None
         try:
             precision = "bf16" if self.half else "f32"
             return compile_encoder(self.net.image_encoder, self.spec.name, self.spec.input_side, precision, cache)

@@ -130,6 +130,15 @@ def test_auto_keeps_pytorch_where_the_encoder_runs_bf16(monkeypatch):
     assert tiny_backend(half=True, runtime="auto").runtime == "torch"
 
 
+def test_openvino_bf16_needs_a_cpu_with_native_bf16(monkeypatch):
+    """Emulated bf16 did not finish compiling in 8 minutes: PyTorch runs it instead."""
+    monkeypatch.setattr(ove, "openvino_version", lambda: "2026.4.1")
+    monkeypatch.setattr("evosam.models.backend.cpu_can_bf16", lambda: True)
+    monkeypatch.setattr("evosam.models.backend.cpu_has_bf16", lambda flags=None: False)
+    with pytest.warns(UserWarning, match="only on a CPU with native bf16"):
+        assert tiny_backend(half=True, runtime="openvino").runtime == "torch"
+
+
 def test_an_unknown_runtime_is_refused():
     with pytest.raises(InputError, match="runtime 'tensorrt'"):
         tiny_backend(runtime="tensorrt")
