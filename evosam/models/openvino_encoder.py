@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 import warnings
 from pathlib import Path
@@ -104,10 +105,14 @@ def cached_entries(cache_root: Path | None = None) -> list[Path]:
 
 
 def _prune(root: Path, keep: Path) -> None:
-    """Delete the least recently used IR folders beyond ``CACHE_ENTRIES_KEPT``."""
+    """Delete the least recently used IR folders beyond ``CACHE_ENTRIES_KEPT``, and temporary
+    folders older than an hour (left by a conversion that was killed)."""
     entries = sorted(cached_entries(root), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in [p for p in entries if p != keep][CACHE_ENTRIES_KEPT - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
+    for tmp in root.glob(".*.tmp"):
+        if time.time() - tmp.stat().st_mtime > 3600:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def compile_encoder(

@@ -4,6 +4,9 @@ that falls back to PyTorch, with a warning, wherever OpenVINO cannot run."""
 
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -80,9 +83,15 @@ def test_a_damaged_cache_entry_is_converted_again(tmp_path):
 
 @needs_openvino
 def test_the_cache_keeps_only_the_most_recently_used_entries(tmp_path):
+    killed = tmp_path / ".0123abcd.999-deadbeef.tmp"  # a conversion killed two hours ago
+    fresh = tmp_path / ".4567cdef.998-feedbeef.tmp"  # one running now in another process
+    for folder, age in ((killed, 7200), (fresh, 0)):
+        folder.mkdir()
+        os.utime(folder, (time.time() - age, time.time() - age))
     for seed in range(ove.CACHE_ENTRIES_KEPT + 2):
         ove.compile_encoder(tiny_encoder(seed), "tiny", 32, cache_root=tmp_path)
-    assert len(entries(tmp_path)) == ove.CACHE_ENTRIES_KEPT
+    assert len(ove.cached_entries(tmp_path)) == ove.CACHE_ENTRIES_KEPT
+    assert not killed.exists() and fresh.exists()
 
 
 @needs_openvino
