@@ -29,7 +29,6 @@ from evosam.commands.common import add_batch_argument, add_model_arguments, batc
 from evosam.errors import InputError
 from evosam.imageio import read_mask
 from evosam.learning import Learner, teaching_box
-from evosam.models import load_model
 from evosam.models.backend import cpu_info
 from evosam.propagate import propagate
 from evosam.video import open_video
@@ -88,10 +87,7 @@ def start_masks(source: str | None, masks: str | None, count: int) -> list[np.nd
 
 
 def measure(args: argparse.Namespace) -> dict[str, object]:
-    if args.random_weights:
-        backend = load_model(args.model, device=args.device, random_init=True, runtime=args.runtime)
-    else:
-        backend = model_from_args(args)
+    backend = model_from_args(args, random_init=args.random_weights)
     n = max(2, args.count)
     truth = start_masks(args.frames, args.masks, n)
     if args.frames is None:

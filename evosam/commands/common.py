@@ -49,8 +49,10 @@ def batch_from_args(args: argparse.Namespace, backend: SamBackend) -> int:
     return args.batch
 
 
-def model_from_args(args: argparse.Namespace) -> SamBackend:
-    return load_model(args.model, checkpoint=args.checkpoint, device=args.device, runtime=args.runtime)
+def model_from_args(args: argparse.Namespace, random_init: bool = False) -> SamBackend:
+    """The backend the model arguments name; ``random_init``: its architecture without weights."""
+    return load_model(args.model, checkpoint=args.checkpoint, device=args.device, runtime=args.runtime,
+                      random_init=random_init)
 
 
 def progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:

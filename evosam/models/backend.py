@@ -72,6 +72,14 @@ def cpu_has_bf16(flags: set[str] | None = None) -> bool:
     return bool({"avx512_bf16", "amx_bf16"} & flags) and cpu_can_bf16()
 
 
+def wants_openvino(runtime: str, device: torch.device, half: bool) -> bool:
+    """Whether ``runtime`` asks OpenVINO to run the image encoder: only on the CPU; ``auto``
+    where the encoder runs float32 (no native bf16), ``openvino`` always."""
+    if runtime not in RUNTIMES:
+        raise InputError(f"runtime {runtime!r}: use {', '.join(RUNTIMES)}")
+    return device.type == "cpu" and (runtime == "openvino" or (runtime == "auto" and not half))
+
+
 def resolve_device(device: str = "auto") -> torch.device:
     """``auto`` picks CUDA when available, else the CPU."""
     if device == "auto":
@@ -125,10 +133,7 @@ class SamBackend:
     def _compile_openvino(self, runtime: str, cache: bool):
         """The encoder compiled by OpenVINO when ``runtime`` asks for it and it works, else None
         (PyTorch runs it; a failure is a warning, never an error)."""
-        if runtime not in RUNTIMES:
-            raise InputError(f"runtime {runtime!r}: use {', '.join(RUNTIMES)}")
-        wanted = runtime == "openvino" or (runtime == "auto" and not self.half)
-        if self.device.type != "cpu" or not wanted:
+        if not wants_openvino(runtime, self.device, self.half):
             return None
         from evosam.models.openvino_encoder import compile_encoder, openvino_version
 
@@ -191,10 +196,8 @@ class SamBackend:
         if not frames:
             return []
         inputs = [self.preprocess(f) for f in frames]
-        if self._openvino is not None:
-            features = [self._encode(x) for x, _ in inputs]
-        else:  # one call; each embedding gets its own storage (a view would keep the batch alive)
-            features = [f[None].clone() for f in self._encode(torch.cat([x for x, _ in inputs]))]
+        # each embedding gets its own storage (a view would keep the whole batch alive)
+        features = [f[None].clone() for f in self._encode(torch.cat([x for x, _ in inputs]))]
         return [
             Embedding(feat, tuple(frame.shape[:2]), size, self.spec.name)
             for feat, frame, (_, size) in zip(features, frames, inputs, strict=True)

@@ -56,7 +56,7 @@ def cache_key(model_name: str, input_side: int, digest: str) -> str:
 
 
 class OpenVinoEncoder:
-    """Callable like the PyTorch encoder: (1, 3, S, S) float32 -> features (1, C, h, w) float32.
+    """Callable like the PyTorch encoder: (B, 3, S, S) float32 -> features (B, C, h, w) float32.
 
     Holds one inference request: like ``SamBackend``, one owner thread. OpenVINO releases
     Python's GIL while it computes (a GUI thread keeps running)."""
@@ -66,8 +66,10 @@ class OpenVinoEncoder:
         self.precision = precision  # "f32" or "bf16"
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        out = self._request.infer([x.detach().float().cpu().contiguous().numpy()])[0]
-        return torch.from_numpy(np.array(out, dtype=np.float32, copy=True))
+        """A batch runs frame by frame: the model is compiled for one (the CPU gains nothing from batches)."""
+        x = x.detach().float().cpu().contiguous().numpy()
+        outs = [np.array(self._request.infer([x[i : i + 1]])[0], dtype=np.float32, copy=True) for i in range(len(x))]
+        return torch.from_numpy(outs[0] if len(outs) == 1 else np.concatenate(outs))
 
 
 def _convert(encoder: torch.nn.Module, input_side: int):

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from evosam.errors import CheckpointError, InputError
-from evosam.models.backend import ModelSpec, SamBackend, resolve_device
+from evosam.models.backend import ModelSpec, SamBackend, cpu_has_bf16, resolve_device, wants_openvino
 from evosam.models.checkpoint import load_into
 from evosam.paths import checkpoints_dir
 
@@ -183,11 +183,9 @@ def load_model(
 def load_note(device: str = "auto", runtime: str = "auto") -> str:
     """What a load will do besides reading weights, for a status line: a first start on a CPU
     converts the image encoder for OpenVINO (nothing cached yet, about 20 s); else ''."""
-    from evosam.models.backend import cpu_has_bf16
     from evosam.models.openvino_encoder import cached_entries, openvino_version
 
-    on_cpu = resolve_device(device).type == "cpu"
-    wanted = runtime == "openvino" or (runtime == "auto" and not cpu_has_bf16())
-    if on_cpu and wanted and openvino_version() is not None and not cached_entries():
+    default_half = cpu_has_bf16()  # SamBackend's default on the CPU
+    if wants_openvino(runtime, resolve_device(device), default_half) and openvino_version() and not cached_entries():
         return "first start: converting the image encoder for OpenVINO, about 20 s, once"
     return ""

@@ -53,6 +53,8 @@ def test_the_converted_encoder_is_cached_by_weights_and_reused(tmp_path, monkeyp
     first = ove.compile_encoder(net, "tiny", 32, cache_root=tmp_path)
     with torch.inference_mode():
         np.testing.assert_allclose(first(x).numpy(), net(x).numpy(), atol=1e-5)
+        pair = torch.cat([x, torch.rand(1, 3, 32, 32)])  # a batch runs frame by frame
+        np.testing.assert_allclose(first(pair).numpy(), net(pair).numpy(), atol=1e-5)
     (entry,) = entries(tmp_path)  # one folder, no temporary left behind
     assert (entry / ove.IR_NAME).is_file() and not entry.name.startswith(".")
 
