@@ -121,7 +121,7 @@ class SamBackend:
         self._openvino = self._compile_openvino(runtime, cache_encoder)
         if self._openvino is not None:
             self.runtime = "openvino"
-            net.image_encoder = None  # OpenVINO holds its own copy of the weights (vit_b: 360 MB saved)
+            net.image_encoder = None  # OpenVINO holds its own copy (ViT-B: 358 MB of weights)
         elif self.device.type == "cpu":  # oneDNN's convolutions run 1.5x faster channels-last (same results)
             net.image_encoder.to(memory_format=torch.channels_last)
         self.image_encoder = net.image_encoder
