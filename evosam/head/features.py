@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import cv2
@@ -68,10 +70,21 @@ class FeatureConfig:
         return FeatureConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
 
 
-def _bank(rgb: np.ndarray, config: FeatureConfig, out: np.ndarray) -> np.ndarray:
+def _bank(
+    rgb: np.ndarray,
+    config: FeatureConfig,
+    out: np.ndarray,
+    green: np.ndarray | None = None,
+    lines: Future | None = None,
+) -> np.ndarray:
     """The bank of one RGB uint8 crop (h, w, 3) into ``out``, channels-first float32
-    (n_bank, h, w), standardised; returns ``out``."""
-    green = green_channel(rgb, config.clahe)
+    (n_bank, h, w), standardised; returns ``out``. ``green``: the crop's ``green_channel``
+    if already computed; ``lines``: its line channels (the last ``len(line_lengths)``)
+    already being computed in another thread (``_bank_lines``)."""
+    if green is None:
+        green = green_channel(rgb, config.clahe)
+    if lines is None and config.line_lengths:
+        lines = _inline(_bank_lines, green, config, out)
     colour = cv2.GaussianBlur(rgb.astype(np.float32) * np.float32(1 / 255), (0, 0), 1.0)
     for c in range(3):
         out[c] = colour[..., c]
@@ -82,29 +95,64 @@ def _bank(rgb: np.ndarray, config: FeatureConfig, out: np.ndarray) -> np.ndarray
     for size in config.tophat_sizes:
         black_tophat(green, size, out[k])
         k += 1
-    line_responses(1.0 - green, config.line_lengths, config.line_angles, out[k:])
-    return standardise(out)
+    standardise(out[:k])
+    if lines is not None:
+        lines.result()
+    return out
+
+
+def _bank_lines(green: np.ndarray, config: FeatureConfig, out: np.ndarray) -> None:
+    """The bank's line channels (its last ``len(line_lengths)``) of a green (h, w) image
+    (``green_channel``) into ``out`` (n_bank, h, w), standardised."""
+    lines = out[config.n_bank - len(config.line_lengths) :]
+    line_responses(1.0 - green, config.line_lengths, config.line_angles, lines)
+    standardise(lines)
+
+
+def _inline(fn: Callable[..., None], *args: object) -> Future:
+    """``fn(*args)`` run now, as a finished Future (for a path that has no second thread)."""
+    done: Future = Future()
+    fn(*args)
+    done.set_result(None)
+    return done
+
+
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="evosam-filters")
 
 
 def filter_bank(rgb: np.ndarray, config: FeatureConfig, out: np.ndarray | None = None) -> np.ndarray:
     """Low-level channels of an RGB uint8 crop (h, w, 3): channels-first float32 (k, h, w),
     standardised, written into ``out`` when given; with ``config.context`` the same bank at
-    half resolution follows, upsampled (k = n_bank, or 2 n_bank with context)."""
+    half resolution follows, upsampled (k = n_bank, or 2 n_bank with context).
+
+    The costliest parts run in two pool threads beside the caller (OpenCV and numpy release
+    the GIL): the line detectors at full resolution and the half-resolution bank. Every
+    channel is computed and standardised on its own, so the result does not depend on the
+    threads."""
     h, w = rgb.shape[:2]
     n = config.n_bank
     if out is None:
         out = np.empty((n * (2 if config.context else 1), h, w), np.float32)
-    _bank(rgb, config, out[:n])
-    if not config.context:
-        return out
-    if min(h, w) < 16:  # too small to halve: repeat the fine bank so the layout stays fixed
-        out[n:] = out[:n]
-        return out
-    half = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    coarse = _bank(half, config, np.empty((n, h // 2, w // 2), np.float32))
-    for k in range(n):
-        cv2.resize(coarse[k], (w, h), dst=out[n + k], interpolation=cv2.INTER_LINEAR)
+    green = green_channel(rgb, config.clahe)
+    lines = _POOL.submit(_bank_lines, green, config, out[:n]) if config.line_lengths else None
+    coarse = _POOL.submit(_context_bank, rgb, config, out[n:]) if config.context else None
+    _bank(rgb, config, out[:n], green, lines)
+    if coarse is not None:
+        coarse.result()
     return out
+
+
+def _context_bank(rgb: np.ndarray, config: FeatureConfig, out: np.ndarray) -> None:
+    """The bank of an RGB uint8 crop (h, w, 3) at half resolution, upsampled into ``out``
+    float32 (n_bank, h, w); a crop too small to halve repeats the full-resolution bank."""
+    h, w = rgb.shape[:2]
+    if min(h, w) < 16:
+        _bank(rgb, config, out)
+        return
+    half = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    coarse = _bank(half, config, np.empty((config.n_bank, h // 2, w // 2), np.float32))
+    for k in range(config.n_bank):
+        cv2.resize(coarse[k], (w, h), dst=out[k], interpolation=cv2.INTER_LINEAR)
 
 
 def sam_channels_at(pred: Prediction, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -8,12 +8,13 @@ array is ``[row, col]``; crops are RGB uint8 (h, w, 3).
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
-_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+_PER_THREAD = threading.local()  # OpenCV's CLAHE keeps working buffers: one object per thread
 
 
 def standardise(x: np.ndarray) -> np.ndarray:
@@ -31,7 +32,14 @@ def standardise(x: np.ndarray) -> np.ndarray:
 def green_channel(rgb: np.ndarray, clahe: bool) -> np.ndarray:
     """Green channel float32 (h, w) in [0, 1], contrast-equalised (CLAHE) if asked."""
     green = np.ascontiguousarray(rgb[..., 1])
-    return (_CLAHE.apply(green) if clahe else green).astype(np.float32) / 255.0
+    return (_clahe().apply(green) if clahe else green).astype(np.float32) / 255.0
+
+
+def _clahe() -> cv2.CLAHE:
+    """This thread's CLAHE (clip limit 2, 8 x 8 tiles)."""
+    if not hasattr(_PER_THREAD, "clahe"):
+        _PER_THREAD.clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+    return _PER_THREAD.clahe
 
 
 def _hypot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -82,25 +90,49 @@ def line_responses(img: np.ndarray, lengths: tuple[int, ...], n_angles: int, out
     float32 (len(lengths), h, w), on a float32 (h, w) image where lines are bright: for each
     length L, the best mean along a centred L-pixel line over ``n_angles`` orientations
     minus the L x L window mean. The lines of one angle are nested, so one running sum of
-    shifted views serves every length."""
+    shifted views serves every length. Strips of rows are done one after another, so the
+    running sums stay in the CPU's cache (every pixel gets the same arithmetic)."""
     if not lengths:
         return
     r = max(lengths) // 2
     h, w = img.shape
     pad = cv2.copyMakeBorder(img, r, r, r, r, cv2.BORDER_REFLECT_101)
-    by_radius = {length // 2: length for length in lengths}
-    best: dict[int, np.ndarray] = {}
-    acc = np.empty_like(img)
-    for k in range(n_angles):
-        offsets = _line_offsets(r, float(np.pi * k / n_angles))
-        acc.fill(0.0)
-        for i, (dy, dx, t) in enumerate(offsets):
-            cv2.add(acc, pad[r + dy : r + dy + h, r + dx : r + dx + w], dst=acc)
-            next_t = offsets[i + 1][2] if i + 1 < len(offsets) else r + 1
-            # the line of half-length R holds the offsets up to R; rounding may skip some |t|
-            for radius, length in by_radius.items():
-                if t <= radius < next_t:
-                    mean = acc * np.float32(1.0 / (i + 1))
-                    best[length] = mean if length not in best else cv2.max(best[length], mean, dst=best[length])
+    plans = [_line_plan(r, float(np.pi * a / n_angles), lengths) for a in range(n_angles)]
+    rows = max(8, _STRIP_PIXELS // max(w, 1))
+    acc, mean = np.empty((min(rows, h), w), np.float32), np.empty((min(rows, h), w), np.float32)
+    for y0 in range(0, h, rows):
+        y1 = min(h, y0 + rows)
+        strip_acc, strip_mean, best = acc[: y1 - y0], mean[: y1 - y0], out[:, y0:y1]
+        started = [False] * len(lengths)
+        for plan in plans:
+            strip_acc.fill(0.0)
+            for dy, dx, ends in plan:
+                cv2.add(strip_acc, pad[r + dy + y0 : r + dy + y1, r + dx : r + dx + w], dst=strip_acc)
+                for k, scale in ends:  # the line of length ``lengths[k]`` is complete: its mean
+                    if started[k]:
+                        np.multiply(strip_acc, scale, out=strip_mean)
+                        cv2.max(best[k], strip_mean, dst=best[k])
+                    else:
+                        np.multiply(strip_acc, scale, out=best[k])
+                        started[k] = True
     for k, n in enumerate(lengths):
-        cv2.subtract(best[n], cv2.blur(img, (n, n), borderType=cv2.BORDER_REFLECT_101), dst=out[k])
+        cv2.subtract(out[k], cv2.blur(img, (n, n), borderType=cv2.BORDER_REFLECT_101), dst=out[k])
+
+
+_STRIP_PIXELS = 65536  # pixels per strip of ``line_responses`` (256 KB per float32 buffer)
+
+
+def _line_plan(
+    radius: int, angle: float, lengths: tuple[int, ...]
+) -> list[tuple[int, int, list[tuple[int, np.float32]]]]:
+    """Steps (dy, dx, ends) summing the line at ``angle`` outwards from its centre: after
+    adding offset (dy, dx), the lines listed in ``ends`` as (index into ``lengths``, 1 / their
+    pixel count) are complete. Rounding may skip some |t|: the line of half-length R holds
+    the offsets up to R."""
+    offsets = _line_offsets(radius, angle)
+    plan = []
+    for i, (dy, dx, t) in enumerate(offsets):
+        next_t = offsets[i + 1][2] if i + 1 < len(offsets) else radius + 1
+        ends = [(k, np.float32(1.0 / (i + 1))) for k, length in enumerate(lengths) if t <= length // 2 < next_t]
+        plan.append((dy, dx, ends))
+    return plan

@@ -1,8 +1,12 @@
 """The head's image filters: the fast nested line detector equals its definition, Hessian
-channels see dark lines, and the bank is standardised, deterministic and shaped as stated."""
+channels see dark lines, and the bank is standardised, deterministic (also computed from several
+threads at once) and shaped as stated."""
+
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
+import pytest
 
 from evosam.head.features import FeatureConfig, filter_bank
 from evosam.head.filters import _line_offsets, hessian_channels, line_responses
@@ -21,11 +25,12 @@ def reference_line_response(img: np.ndarray, length: int, n_angles: int) -> np.n
     return best - cv2.blur(img, (length, length), borderType=cv2.BORDER_REFLECT_101)
 
 
-def test_nested_line_detector_equals_the_definition():
+@pytest.mark.parametrize("shape", [(50, 60), (2300, 61)])  # the second spans several row strips
+def test_nested_line_detector_equals_the_definition(shape):
     rng = np.random.default_rng(0)
-    img = cv2.GaussianBlur(rng.random((50, 60)).astype(np.float32), (0, 0), 1.5)
+    img = cv2.GaussianBlur(rng.random(shape).astype(np.float32), (0, 0), 1.5)
     lengths = (5, 9, 15)
-    out = np.empty((3, 50, 60), np.float32)
+    out = np.empty((3, *shape), np.float32)
     line_responses(img, lengths, 12, out)
     for k, length in enumerate(lengths):
         np.testing.assert_allclose(out[k], reference_line_response(img, length, 12), atol=1e-5)
@@ -55,3 +60,16 @@ def test_bank_is_standardised_deterministic_and_channels_first():
     np.testing.assert_array_equal(filter_bank(rgb, config), bank)
     tiny = filter_bank(rgb[:10, :12], config)  # too small to halve: the fine bank repeated
     np.testing.assert_array_equal(tiny[: config.n_bank], tiny[config.n_bank :])
+
+
+def test_bank_is_the_same_when_threads_compute_banks_at_once():
+    """The bank's pool threads are shared by every caller (the GUI's teaching and model
+    workers may both compute features): concurrent banks must equal sequential ones."""
+    rng = np.random.default_rng(2)
+    crops = [rng.integers(0, 255, (90 + 7 * i, 120 - 5 * i, 3), dtype=np.uint8) for i in range(6)]
+    config = FeatureConfig()
+    alone = [filter_bank(c, config) for c in crops]
+    with ThreadPoolExecutor(max_workers=4) as callers:
+        together = list(callers.map(lambda c: filter_bank(c, config), crops))
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(a, b)
