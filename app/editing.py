@@ -73,9 +73,24 @@ class EditingMixin(_Base):
         self.canvas.show_box(box)
         self.canvas.show_points([])
         job = PredictJob(frame, self.label, box, self.teaching.refine)
+        job.draft.connect(self._on_draft)
         job.result.connect(self._on_prediction)
         job.error.connect(self._on_prediction_failed)
         return self.submit(job, urgent=True)
+
+    def _on_draft(self, res: PredictResult) -> None:
+        """SAM's mask for a box, shown while the head refines it (the state is not changed:
+        the refined mask, or on failure the old overlay, replaces it)."""
+        job = self.sender()
+        try:
+            if self.state is None or not self.is_current(job):
+                return
+            if res.frame == self.player.current and res.label == self.label:
+                self.canvas.set_mask(res.mask, self.state.label(res.label).color)
+                self.statusBar().showMessage("SAM's mask; the head is refining it…", 2000)
+                self.draft_shown.emit(res)
+        finally:
+            job.draft_handled()
 
     def prompt_point(self, x: float, y: float, positive: bool) -> PointJob | None:
         """Add a positive (negative) point at (x, y) frame pixels and refine the current mask.
@@ -116,6 +131,7 @@ class EditingMixin(_Base):
             del self.boxes[(job.frame, job.label)]
             if job.frame == self.player.current:
                 self.canvas.show_box(None)
+                self._refresh_overlay()  # a draft may be showing
 
     def _on_stroke_drawn(self, points: list[tuple[float, float]], radius: float, paint: bool) -> None:
         if self.state is None:

@@ -80,9 +80,11 @@ def open_source(path: str | Path, cache_bytes: int | None = None) -> VideoSource
 
 
 class MainWindow(EditingMixin, QMainWindow):
-    """``annotation_changed(frames)`` after every change of the state (frames touched)."""
+    """``annotation_changed(frames)`` after every change of the state (frames touched);
+    ``draft_shown(PredictResult)`` when SAM's mask for a box is on screen while the head refines it."""
 
     annotation_changed = Signal(list)
+    draft_shown = Signal(object)  # PredictResult
     propagation_finished = Signal(object)  # PropagationSummary
     exported = Signal(object)  # ExportSummary
 

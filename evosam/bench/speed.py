@@ -3,7 +3,9 @@
 On a clip (default: the bundled sample) with a start mask (default: the sample's ground
 truth of frame 0, or ``--masks``): median milliseconds of the image encoder (``embed``), the
 mask decoder for a box (``predict``), teaching the head one confirmed frame (``teach``), the
-head's prediction over a whole frame (``head_predict``), and end-to-end propagation frames
+head's prediction over a whole frame (``head_predict``), the interactive answer to a drawn box
+once the frame's embedding is cached (``box``: the decoder, then the taught head refining
+inside the box, as the app's box prompt does), and end-to-end propagation frames
 per second (read + embed + predict + head refinement, fresh embeddings, ``--batch`` frames
 per encoder call with the next frames decoded meanwhile), with the peak
 resident memory (and peak GPU memory on CUDA).
@@ -28,12 +30,13 @@ from evosam.ahead import EmbeddingsAhead
 from evosam.commands.common import add_batch_argument, add_model_arguments, batch_from_args, model_from_args, progress
 from evosam.errors import InputError
 from evosam.imageio import read_mask
-from evosam.learning import Learner, teaching_box
+from evosam.learning import Box, Learner, Refiner, teaching_box
+from evosam.models import Embedding, SamBackend
 from evosam.models.backend import cpu_info
 from evosam.propagate import propagate
 from evosam.video import open_video
 
-KEYS = ("embed_ms", "predict_ms", "teach_ms", "head_predict_ms", "propagate_fps", "peak_rss_mb")
+KEYS = ("embed_ms", "predict_ms", "teach_ms", "head_predict_ms", "box_ms", "propagate_fps", "peak_rss_mb")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -119,6 +122,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         head.predict(frames[0], full, whole)  # solve the weights once (as the app does)
         head_ms = median_ms(lambda: head.predict(frames[1], full, whole), n)
         refine = learner.refiner()
+        box_ms = median_ms(lambda: answer_box(backend, refine, frames, embs, boxes, next(order) % n), n)
         walk, batch = range(1, n + 1), batch_from_args(args, backend)
         started = time.perf_counter()
         with EmbeddingsAhead(backend, video.frame, walk, batch) as ahead:  # embeds `batch` frames per call
@@ -127,13 +131,23 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         fps = done / (time.perf_counter() - started)
     out: dict[str, object] = {
         "embed_ms": round(embed_ms, 1), "predict_ms": round(predict_ms, 1), "teach_ms": round(teach_ms, 1),
-        "head_predict_ms": round(head_ms, 1), "propagate_fps": round(fps, 2), "peak_rss_mb": round(peak_rss_mb(), 0),
+        "head_predict_ms": round(head_ms, 1), "box_ms": round(box_ms, 1),
+        "propagate_fps": round(fps, 2), "peak_rss_mb": round(peak_rss_mb(), 0),
         "device": backend.describe(), "cpu": cpu_info("model name") or platform.machine(), "frame_size": [h, w],
         "frames": n, "batch": batch, "random_weights": bool(args.random_weights),
     }
     if backend.device.type == "cuda":
         out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 0)
     return out
+
+
+def answer_box(
+    backend: SamBackend, refine: Refiner, frames: list[np.ndarray], embs: list[Embedding], boxes: list[Box], k: int
+) -> np.ndarray:
+    """The app's answer to a box drawn on frame ``k`` whose embedding is cached: SAM's mask
+    for the box, refined by the taught head inside it (bool (H, W))."""
+    pred = backend.predict(embs[k], box=boxes[k])
+    return refine(frames[k], pred, boxes[k])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -144,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
           f"propagation {result['batch']} frame(s) per encoder call")
     rows = [("embed (image encoder)", "embed_ms", "ms"), ("predict (decoder, box)", "predict_ms", "ms"),
             ("teach one frame (head)", "teach_ms", "ms"), ("head predict, whole frame", "head_predict_ms", "ms"),
+            ("box -> proposal, emb. cached", "box_ms", "ms"),
             ("propagation end to end", "propagate_fps", "frames/s"), ("peak resident memory", "peak_rss_mb", "MB")]
     if "peak_gpu_mb" in result:
         rows.append(("peak GPU memory", "peak_gpu_mb", "MB"))

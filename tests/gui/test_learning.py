@@ -50,6 +50,25 @@ def test_confirm_teaches_and_proposals_use_the_head(qtbot, window):
     assert window.job_status.text.text() == ""
 
 
+def test_box_answer_shows_sams_mask_while_the_head_refines(qtbot, window):
+    """With a taught head, a box is answered in two steps: SAM's mask on screen at once (the
+    state untouched), then the head's refinement as the proposal."""
+    confirm_truth(qtbot, window, 0)
+    window.player.seek(2)
+    box = (50.0, 45.0, 150.0, 115.0)
+    seen = []  # (draft, the state's mask then, the overlay outline then)
+    outline = window.canvas._outline_item
+    window.draft_shown.connect(lambda res: seen.append((res, window.current_mask(), outline.path())))
+    with qtbot.waitSignal(window.annotation_changed, timeout=TIMEOUT_MS):
+        window.prompt_box(box)
+    assert len(seen) == 1
+    draft, state_then, outline = seen[0]
+    sam = window.worker._ctx.backend.predict(window.worker._ctx.embedding(2), box=box)
+    assert np.array_equal(draft.mask, sam.mask) and draft.frame == 2 and draft.box == box
+    assert state_then is None and not outline.isEmpty()  # shown, not yet applied
+    assert np.array_equal(window.current_mask().mask, window.teaching.refine(window.source.frame(2), sam, box))
+
+
 def test_undo_and_reject_unteach_exactly(qtbot, window):
     confirm_truth(qtbot, window, 0)
     confirm_truth(qtbot, window, 1)

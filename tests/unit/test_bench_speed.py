@@ -11,7 +11,7 @@ def test_speed_benchmark_prints_a_table_and_json():
     lines = proc.stdout.strip().splitlines()
     assert "speed benchmark: LiteMedSAM · CPU" in lines[0]
     result = json.loads(lines[-1])
-    for key in ("embed_ms", "predict_ms", "teach_ms", "head_predict_ms", "propagate_fps", "peak_rss_mb"):
+    for key in ("embed_ms", "predict_ms", "teach_ms", "head_predict_ms", "box_ms", "propagate_fps", "peak_rss_mb"):
         assert result[key] > 0, key
     assert result["device"].startswith("LiteMedSAM · CPU") and result["frame_size"] == [360, 640]
     assert result["cpu"]  # the processor the figures came from
