@@ -81,16 +81,12 @@ class EditingMixin(_Base):
     def _on_draft(self, res: PredictResult) -> None:
         """SAM's mask for a box, shown while the head refines it (the state is not changed:
         the refined mask, or on failure the old overlay, replaces it)."""
-        job = self.sender()
-        try:
-            if self.state is None or not self.is_current(job):
-                return
-            if res.frame == self.player.current and res.label == self.label:
-                self.canvas.set_mask(res.mask, self.state.label(res.label).color)
-                self.statusBar().showMessage("SAM's mask; the head is refining it…", 2000)
-                self.draft_shown.emit(res)
-        finally:
-            job.draft_handled()
+        if self.state is None or not self.is_current(self.sender()):
+            return
+        if res.frame == self.player.current and res.label == self.label:
+            self.canvas.set_mask(res.mask, self.state.label(res.label).color)
+            self.statusBar().showMessage("SAM's mask; the head is refining it…", 2000)
+            self.draft_shown.emit(res)
 
     def prompt_point(self, x: float, y: float, positive: bool) -> PointJob | None:
         """Add a positive (negative) point at (x, y) frame pixels and refine the current mask.

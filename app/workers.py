@@ -178,22 +178,14 @@ class PredictJob(Job):
     """Box prompt on one frame, refined by ``refine`` (the head) when given; result: ``PredictResult``.
 
     With a head, SAM's own mask is emitted first as ``draft`` (a ``PredictResult``), so the
-    user sees an answer as soon as the decoder has one; the refined mask follows as ``result``.
-    The head waits (at most ``DRAFT_WAIT_S``) until the receiver calls ``draft_handled``: its
-    threads would otherwise compete with the GUI thread that paints the draft."""
+    user sees an answer as soon as the decoder has one; the refined mask follows as ``result``."""
 
     draft = Signal(object)
     text = "Segmenting"
-    DRAFT_WAIT_S = 0.2
 
     def __init__(self, frame: int, label: str, box: Box, refine: Refiner | None = None) -> None:
         super().__init__()
         self.frame, self.label, self.box, self.refine = frame, label, box, refine
-        self._draft_handled = threading.Event()
-
-    def draft_handled(self) -> None:
-        """The draft is on screen (or was ignored): the head may start."""
-        self._draft_handled.set()
 
     def run(self, ctx: ModelContext) -> PredictResult:
         emb = ctx.embedding(self.frame)
@@ -201,7 +193,6 @@ class PredictJob(Job):
         if self.refine is None:
             return PredictResult(self.frame, self.label, self.box, pred.mask, float(pred.iou))
         self.draft.emit(PredictResult(self.frame, self.label, self.box, pred.mask, float(pred.iou)))
-        self._draft_handled.wait(self.DRAFT_WAIT_S)
         mask = self.refine(ctx.reader.frame(self.frame), pred, self.box)
         return PredictResult(self.frame, self.label, self.box, mask, float(pred.iou))
 
