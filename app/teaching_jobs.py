@@ -48,7 +48,7 @@ class TeachInputJob(Job):
     def run(self, ctx: ModelContext) -> TeachInput:
         box = teaching_box(self.mask)
         pred = ctx.require_backend().predict(ctx.embedding(self.frame), box=box)
-        return TeachInput(self.key, self.generation, ctx.reader.frame(self.frame), self.mask, box, pred)
+        return TeachInput(self.key, self.generation, ctx.frame(self.frame), self.mask, box, pred)
 
 
 @dataclass(frozen=True)

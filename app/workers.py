@@ -25,6 +25,7 @@ from typing import Protocol
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
+from evosam.ahead import EmbeddingsAhead, default_batch
 from evosam.errors import EvoSamError
 from evosam.learning import Refiner
 from evosam.models import Embedding, Points, SamBackend
@@ -54,18 +55,30 @@ class ModelContext:
     reader: FrameReader | None = None
     video_key: Hashable = None
     between_steps: Callable[[], None] = lambda: None  # long jobs call this between steps (runs urgent jobs)
+    # a propagation's read-ahead thread shares the reader with the jobs run between its steps
+    reader_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def require_backend(self) -> SamBackend:
         if self.backend is None:
             raise EvoSamError(f"no model loaded{': ' + self.load_error if self.load_error else ''}")
         return self.backend
 
+    def frame(self, index: int) -> np.ndarray:
+        """RGB uint8 (H, W, 3) of the open video (OpenCV readers are not thread-safe: one read at a time)."""
+        if self.reader is None:
+            raise EvoSamError("no video is open")
+        with self.reader_lock:
+            return self.reader.frame(index)
+
+    def embedding_key(self, index: int) -> Hashable:
+        """The embedding cache's key of frame ``index`` of the open video for the loaded model."""
+        return (self.require_backend().name, self.video_key, index)
+
     def embedding(self, index: int) -> Embedding:
         backend = self.require_backend()
         if self.reader is None:
             raise EvoSamError("no video is open")
-        key = (backend.name, self.video_key, index)
-        return self.cache.get_or_compute(key, lambda: backend.embed(self.reader.frame(index)))
+        return self.cache.get_or_compute(self.embedding_key(index), lambda: backend.embed(self.frame(index)))
 
 
 class Job(QObject):
@@ -193,7 +206,7 @@ class PredictJob(Job):
         if self.refine is None:
             return PredictResult(self.frame, self.label, self.box, pred.mask, float(pred.iou))
         self.draft.emit(PredictResult(self.frame, self.label, self.box, pred.mask, float(pred.iou)))
-        mask = self.refine(ctx.reader.frame(self.frame), pred, self.box)
+        mask = self.refine(ctx.frame(self.frame), pred, self.box)
         return PredictResult(self.frame, self.label, self.box, mask, float(pred.iou))
 
 
@@ -244,6 +257,7 @@ class PropagateJob(Job):
         self.label, self.frames, self.refine = label, frames, refine
         self.init_mask = np.array(init_mask, dtype=bool)
         self.config = config or PropagationConfig()
+        self.batch: int | None = None  # frames per encoder call (None: ``default_batch``, 8 on CUDA, 1 on a CPU)
 
     def run(self, ctx: ModelContext) -> PropagationSummary:
         backend = ctx.require_backend()
@@ -251,17 +265,21 @@ class PropagateJob(Job):
             raise EvoSamError("no video is open")
         total, done, flagged = len(self.frames), 0, 0
         self.progress.emit(0, total)
-        results = propagate(
-            backend, ctx.reader.frame, ctx.embedding, self.frames, self.init_mask, self.config,
-            should_stop=lambda: self.cancelled, refine=self.refine,
-        )
-        for res in results:
-            res = FrameResult(res.index, res.mask, res.iou, res.box, res.flags)  # drop the heavy Prediction
-            done += 1
-            flagged += res.flagged
-            self.frame_done.emit(res)
-            self.progress.emit(done, total)
-            ctx.between_steps()  # a box prompt drawn meanwhile is answered now, not after the whole run
+        batch = self.batch or default_batch(backend)
+        # frames are decoded a batch ahead on a reader thread; a batch's uncached frames go
+        # through the encoder in one call (8 on CUDA), and land in the app's embedding cache
+        with EmbeddingsAhead(backend, ctx.frame, self.frames, batch, ctx.cache, ctx.embedding_key) as ahead:
+            results = propagate(
+                backend, ahead.frame, ahead.embedding, self.frames, self.init_mask, self.config,
+                should_stop=lambda: self.cancelled, refine=self.refine,
+            )
+            for res in results:
+                res = FrameResult(res.index, res.mask, res.iou, res.box, res.flags)  # drop the heavy Prediction
+                done += 1
+                flagged += res.flagged
+                self.frame_done.emit(res)
+                self.progress.emit(done, total)
+                ctx.between_steps()  # a box prompt drawn meanwhile is answered now, not after the whole run
         return PropagationSummary(self.label, done, total, flagged, self.cancelled)
 
 

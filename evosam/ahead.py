@@ -10,17 +10,20 @@ the only one that touches the video reader (OpenCV readers are not thread-safe).
             ...
 
 Memory: two batches of frames (the current one and the next being read) and one batch of
-embeddings; going back to an earlier batch can hold one more batch of frames.
+embeddings; going back to an earlier batch can hold one more batch of frames. With a
+``cache`` (the app's embedding cache), embeddings found there are used and only the missing
+frames of a batch go through the encoder; new embeddings are put there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
 from evosam.models import Embedding, SamBackend
+from evosam.models.cache import EmbeddingCache
 
 FrameReader = Callable[[int], np.ndarray]
 
@@ -33,11 +36,23 @@ def default_batch(backend: SamBackend) -> int:
 class EmbeddingsAhead:
     """``frame(index)`` and ``embedding(index)`` for the indices of a walk (``order``), in
     batches of ``batch`` consecutive walk positions; other indices are read and embedded
-    on demand. Asking out of order works (the batch holding the index is computed)."""
+    on demand. Asking out of order works (the batch holding the index is computed).
+    ``cache``, ``cache_key(index)``: an embedding cache to use and fill (both or neither)."""
 
-    def __init__(self, backend: SamBackend, read_frame: FrameReader, order: Sequence[int], batch: int = 1) -> None:
+    def __init__(
+        self,
+        backend: SamBackend,
+        read_frame: FrameReader,
+        order: Sequence[int],
+        batch: int = 1,
+        cache: EmbeddingCache | None = None,
+        cache_key: Callable[[int], Hashable] | None = None,
+    ) -> None:
+        if (cache is None) != (cache_key is None):
+            raise ValueError("EmbeddingsAhead needs both cache and cache_key, or neither")
         self.backend = backend
         self.batch = max(1, int(batch))
+        self._cache, self._cache_key = cache, cache_key
         self._read = read_frame
         self._order = list(order)
         self._position = {index: i for i, index in enumerate(self._order)}
@@ -71,9 +86,19 @@ class EmbeddingsAhead:
         """The embedding of ``index`` (its batch is encoded at the first request)."""
         batch_no = self._batch_of(index)
         if batch_no is None:
-            return self.backend.embed(self.frame(index))
+            return self._embed_all([index], {index: self.frame(index)})[index]
         self._load(batch_no, embed=True)
         return self._embeddings[index]
+
+    def _embed_all(self, indices: list[int], frames: dict[int, np.ndarray]) -> dict[int, Embedding]:
+        """Embeddings of ``indices`` (RGB ``frames`` by index): the cache's, the rest encoded in one call."""
+        found = {i: self._cache.get(self._cache_key(i)) for i in indices} if self._cache is not None else {}
+        missing = [i for i in indices if found.get(i) is None]
+        new = dict(zip(missing, self.backend.embed_batch([frames[i] for i in missing]), strict=True))
+        if self._cache is not None:
+            for i, emb in new.items():
+                self._cache.put(self._cache_key(i), emb)
+        return {i: found.get(i) or new[i] for i in indices}
 
     def _batch_of(self, index: int) -> int | None:
         position = self._position.get(index)
@@ -99,6 +124,4 @@ class EmbeddingsAhead:
             if self._indices(batch_no + 1):
                 self._read_batch(batch_no + 1)  # the reader decodes ahead while this batch is encoded
         if embed and not self._embeddings:
-            indices = list(self._frames)
-            self._embeddings = dict(zip(indices, self.backend.embed_batch([self._frames[i] for i in indices]),
-                                        strict=True))
+            self._embeddings = self._embed_all(list(self._frames), self._frames)

@@ -71,6 +71,31 @@ def test_propagate_forward_then_undo(qtbot, window):
     assert window.state.get(3, "vessel") is not None
 
 
+@pytest.mark.fresh_embeddings  # the encoder really runs, in batches
+def test_propagation_job_batches_the_encoder_and_fills_the_cache(qtbot, window):
+    """The window's propagation embeds its walk a batch ahead (8 frames per encoder call on
+    CUDA; here 2, on the CPU) into the app's embedding cache; a second run, frame by frame,
+    takes every embedding from that cache and gives the same masks."""
+    from app.workers import PropagateJob
+
+    def run(batch: int) -> list:
+        job = PropagateJob("vessel", range(1, FRAMES), blob_mask(0))
+        job.batch = batch
+        got: list = []
+        job.frame_done.connect(got.append)
+        with qtbot.waitSignal(job.finished, timeout=TIMEOUT_MS):
+            window.submit(job)
+        return got
+
+    batched = run(2)
+    ctx = window.worker._ctx
+    assert all(ctx.embedding_key(i) in ctx.cache for i in range(1, FRAMES))
+    single = run(1)  # now every embedding comes from the cache
+    assert [r.index for r in batched] == list(range(1, FRAMES)) == [r.index for r in single]
+    for a, b in zip(batched, single, strict=True):
+        assert np.array_equal(a.mask, b.mask)
+
+
 @pytest.mark.fresh_embeddings  # frames must take real model time for the race to be one-sided
 def test_propagation_can_be_cancelled(qtbot, window):
     window.state.apply(0, "vessel", FrameMask(blob_mask(0)), "test")

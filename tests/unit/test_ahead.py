@@ -72,7 +72,7 @@ def test_the_walk_is_embedded_in_batches_and_read_on_one_thread(litemedsam, samp
         got = list(propagate(litemedsam, ahead.frame, ahead.embedding, walk, masks[0]))
         assert ahead.embedding(0).frame_size == (360, 640)  # outside the walk: read and embedded on demand
         assert ahead.embedding(2).frame_size == (360, 640)  # back to an earlier batch: computed again
-    assert rec.batches == [3, 1, 3]
+    assert rec.batches == [3, 1, 1, 3]
     assert len(rec.reader_threads) == 1 and threading.current_thread().name not in rec.reader_threads
     plain = list(propagate(litemedsam, video.frame, lambda i: litemedsam.embed(video.frame(i)), walk, masks[0]))
     for a, b in zip(got, plain, strict=True):
@@ -84,3 +84,21 @@ def test_batch_defaults_and_bad_values(litemedsam, tmp_path):
     proc = run_cli("propagate", str(default_sample_path()), "--box", "1", "1", "20", "20", "--start", "0",
                    "--batch", "0", "--out", str(tmp_path / "o"))
     assert_one_line_error(proc, "--batch 0")
+
+
+def test_a_cache_is_used_and_filled(litemedsam, sample):
+    """With the app's embedding cache: cached frames skip the encoder, the others are put there."""
+    from evosam.models.cache import EmbeddingCache
+
+    video, _ = sample
+    rec = Recorder(litemedsam, video)
+    cache = EmbeddingCache(64 * 2**20)
+    known = litemedsam.embed(video.frame(2))
+    cache.put(("clip", 2), known)
+    with pytest.raises(ValueError, match="both cache and cache_key"):
+        EmbeddingsAhead(rec, rec.read, range(1, 5), 3, cache=cache)
+    with EmbeddingsAhead(rec, rec.read, range(1, 5), 3, cache, lambda i: ("clip", i)) as ahead:
+        assert ahead.embedding(2) is known
+        assert ahead.embedding(4) is not None and ahead.embedding(0) is not None  # next batch; outside the walk
+    assert rec.batches == [2, 1, 1]  # frames 1 and 3 (2 was cached), then 4, then 0
+    assert all(("clip", i) in cache for i in range(5))
