@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from evosam.errors import InputError
 from evosam.imageio import as_rgb_uint8
+from evosam.models.decoder import decode_all
 from evosam.models.types import Embedding, Points, Prediction, crop_and_resize, resized_shape, validate_box
 
 Normalization = Literal["imagenet", "minmax"]
@@ -280,22 +281,7 @@ class SamBackend:
 
         Returns low-res logits (1, 1, m, m), predicted IoU, and features (1, C, m, m).
         """
-        dec = self.mask_decoder
-        image_emb = image_emb.float()
-        tokens = torch.cat([dec.iou_token.weight, dec.mask_tokens.weight], dim=0)
-        tokens = torch.cat((tokens[None].expand(sparse.size(0), -1, -1), sparse.to(tokens.dtype)), dim=1)
-        src = image_emb + dense
-        pos = self.prompt_encoder.get_dense_pe()
-        b, c, h, w = src.shape
-        hs, src = dec.transformer(src, pos, tokens)
-        mask_tokens_out = hs[:, 1 : 1 + dec.num_mask_tokens, :]
-        upscaled = dec.output_upscaling(src.transpose(1, 2).reshape(b, c, h, w))
-        hyper = torch.stack([mlp(mask_tokens_out[:, i, :]) for i, mlp in enumerate(dec.output_hypernetworks_mlps)], 1)
-        masks = (hyper @ upscaled.flatten(2)).view(b, -1, *upscaled.shape[-2:])
-        iou = dec.iou_prediction_head(hs[:, 0, :])
-        if multimask:
-            k = int(torch.argmax(iou[0, 1:])) + 1
-        else:
-            k = 0
+        masks, iou, upscaled = decode_all(self.prompt_encoder, self.mask_decoder, image_emb, sparse, dense)
+        k = int(torch.argmax(iou[0, 1:])) + 1 if multimask else 0
         # The chosen mask is a linear readout of ``upscaled``: keep both for the head.
         return masks[:, k : k + 1], float(iou[0, k]), upscaled
