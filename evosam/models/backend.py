@@ -128,6 +128,8 @@ class SamBackend:
         self.image_encoder = net.image_encoder
         self.prompt_encoder = net.prompt_encoder
         self.mask_decoder = net.mask_decoder
+        # with the encoder on OpenVINO, box prompts are decoded there too (1.3x; points stay on PyTorch)
+        self._box_decoder = self._compile_box_decoder(cache_encoder) if self._openvino is not None else None
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
 
@@ -152,6 +154,21 @@ class SamBackend:
         except Exception as exc:  # noqa: BLE001 - any conversion failure: PyTorch still runs the network
             warnings.warn(f"OpenVINO could not compile the {self.spec.display_name} encoder ({exc}); "
                           "the image encoder runs on PyTorch", stacklevel=3)
+            return None
+
+    def _compile_box_decoder(self, cache: bool):
+        """The box-prompt decoder compiled by OpenVINO, or None (PyTorch decodes; a failure is a warning)."""
+        from evosam.models.decoder import BoxDecoder
+        from evosam.models.openvino_encoder import compile_box_decoder
+
+        pe = self.prompt_encoder
+        shape = (1, pe.embed_dim, *pe.image_embedding_size)
+        try:
+            return compile_box_decoder(BoxDecoder(pe, self.mask_decoder).eval(), self.spec.name, self.spec.input_side,
+                                       shape, cache)
+        except Exception as exc:  # noqa: BLE001 - any conversion failure: PyTorch still decodes
+            warnings.warn(f"OpenVINO could not compile the {self.spec.display_name} decoder ({exc}); "
+                          "box prompts are decoded by PyTorch", stacklevel=3)
             return None
 
     @property
@@ -260,10 +277,14 @@ class SamBackend:
             pts = (c[None].to(self.device), lab[None].to(self.device))
         if mask_prompt is not None:
             masks = self._mask_input(mask_prompt, embedding)
-        sparse, dense = self.prompt_encoder(points=pts, boxes=boxes, masks=masks)
-        low, iou, feats = self._decode(
-            embedding.features, sparse, dense, multimask=box is None and pts[0].shape[1] == 1
-        )
+        if self._box_decoder is not None and pts is None and masks is None:
+            low, iou_map, feats = self._box_decoder(embedding.features, boxes)
+            iou = float(iou_map[0, 0])
+        else:
+            sparse, dense = self.prompt_encoder(points=pts, boxes=boxes, masks=masks)
+            low, iou, feats = self._decode(
+                embedding.features, sparse, dense, multimask=box is None and pts[0].shape[1] == 1
+            )
         logits = crop_and_resize(low, embedding.input_size, self.spec.input_side, embedding.frame_size)
         return Prediction(
             logits=logits[0, 0].cpu().numpy(),

@@ -13,7 +13,7 @@ import torch
 
 from evosam.errors import InputError
 from evosam.masks import dice, prompt_box
-from evosam.models import load_model
+from evosam.models import Points, load_model
 from evosam.models import openvino_encoder as ove
 from evosam.models.backend import ModelSpec, SamBackend
 
@@ -44,6 +44,41 @@ def test_openvino_encoder_gives_pytorch_float32_masks(chole_frame):
     for label in (21, 22, 31):
         box = prompt_box(labels == label)
         assert dice(fast.predict(fast_emb, box=box).mask, exact.predict(exact_emb, box=box).mask) >= 0.999, label
+
+
+@needs_openvino
+def test_box_prompts_are_decoded_by_openvino_like_pytorch(chole_frame):
+    """With the encoder on OpenVINO, box prompts are decoded there too (same masks, logits to
+    1e-3); point prompts still go through PyTorch."""
+    frame, labels = chole_frame
+    fast = load_model("litemedsam", device="cpu", runtime="openvino", half=False)
+    emb = fast.embed(frame)
+    compiled, fast._box_decoder = fast._box_decoder, None
+    assert compiled is not None
+    boxes = [prompt_box(labels == label) for label in (21, 22, 31)]
+    pts = Points(np.array([[300.0, 200.0], [500.0, 300.0]]), np.array([1, 0]))
+    plain = [fast.predict(emb, box=box) for box in boxes] + [fast.predict(emb, points=pts)]
+    fast._box_decoder = compiled
+    for box, want in zip(boxes, plain, strict=False):
+        got = fast.predict(emb, box=box)
+        assert dice(got.mask, want.mask) >= 0.999 and abs(got.iou - want.iou) < 1e-4
+        np.testing.assert_allclose(got.logits, want.logits, atol=1e-3)
+        np.testing.assert_allclose(got.decoder_features, want.decoder_features, atol=1e-4)
+        assert got.low_res_logits.shape == want.low_res_logits.shape
+    assert np.array_equal(fast.predict(emb, points=pts).logits, plain[-1].logits)  # PyTorch's, unchanged
+
+
+@needs_openvino
+def test_a_decoder_that_cannot_compile_leaves_box_prompts_to_pytorch(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("unsupported operation aten::something")
+
+    monkeypatch.setattr(ove, "compile_box_decoder", broken)
+    with pytest.warns(UserWarning, match="could not compile the LiteMedSAM decoder.*decoded by PyTorch"):
+        backend = load_model("litemedsam", device="cpu", runtime="openvino", half=False)
+    assert backend.runtime == "openvino" and backend._box_decoder is None
+    emb = backend.embed(np.full((90, 120, 3), 90, np.uint8))
+    assert backend.predict(emb, box=(10, 10, 60, 50)).logits.shape == (90, 120)
 
 
 @needs_openvino
@@ -160,7 +195,7 @@ def test_a_first_start_says_that_it_converts_the_encoder(tmp_path, monkeypatch):
     from evosam.models.registry import load_note
 
     monkeypatch.setenv("EVOSAM_HOME", str(tmp_path))
-    assert "converting the image encoder for OpenVINO" in load_note("cpu", "openvino")
+    assert "converting the model for OpenVINO" in load_note("cpu", "openvino")
     assert load_note("cpu", "torch") == ""
     (tmp_path / "cache" / "openvino" / "0123abcd").mkdir(parents=True)  # a converted encoder is cached
     assert load_note("cpu", "openvino") == ""
