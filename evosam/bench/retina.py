@@ -63,8 +63,10 @@ def load_sample(folder: Path, stem: str, backend: SamBackend) -> Sample:
 
 
 def cached_prediction(backend: SamBackend, image: np.ndarray, box) -> Prediction:
-    """SAM's prediction for (image, box), cached on disk by model, device and precision, image content and box."""
-    key = hashlib.sha256(image.tobytes() + repr((backend.describe(), tuple(box))).encode()).hexdigest()[:24]
+    """SAM's prediction for (image, box), cached on disk by model, device, precision and runtimes,
+    image content and box."""
+    who = (backend.describe(), backend.decoder_runtime, tuple(box))
+    key = hashlib.sha256(image.tobytes() + repr(who).encode()).hexdigest()[:24]
     path = Path(platformdirs.user_cache_dir("evosam")) / "predictions" / f"{key}.npz"
     if path.exists():
         try:

@@ -175,6 +175,11 @@ class SamBackend:
     def name(self) -> str:
         return self.spec.name
 
+    @property
+    def decoder_runtime(self) -> str:
+        """Who decodes box prompts: ``openvino`` or ``torch`` (points and mask prompts: always PyTorch)."""
+        return "openvino" if self._box_decoder is not None else "torch"
+
     def describe(self) -> str:
         """e.g. ``LiteMedSAM · CPU``, ``LiteMedSAM · CPU OpenVINO`` or ``LiteMedSAM · CUDA fp16``."""
         extras = (["OpenVINO"] if self.runtime == "openvino" else []) + ([self.half_name] if self.half else [])
