@@ -136,9 +136,12 @@ def filter_bank(rgb: np.ndarray, config: FeatureConfig, out: np.ndarray | None =
     green = green_channel(rgb, config.clahe)
     lines = _POOL.submit(_bank_lines, green, config, out[:n]) if config.line_lengths else None
     coarse = _POOL.submit(_context_bank, rgb, config, out[n:]) if config.context else None
-    _bank(rgb, config, out[:n], green, lines)
-    if coarse is not None:
-        coarse.result()
+    try:
+        _bank(rgb, config, out[:n], green, lines)
+    finally:  # never leave a pool thread writing into ``out`` after returning (or raising)
+        for part in (lines, coarse):
+            if part is not None:
+                part.result()
     return out
 
 
