@@ -77,7 +77,7 @@ def probe_torch() -> Report:
     import torch
 
     from evosam.models.backend import cpu_has_bf16
-    from evosam.models.openvino_encoder import openvino_version
+    from evosam.models.openvino_cpu import openvino_version
 
     info: Report = {
         "version": torch.__version__,

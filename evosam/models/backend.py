@@ -138,7 +138,7 @@ class SamBackend:
         (PyTorch runs it; a failure is a warning, never an error)."""
         if not wants_openvino(runtime, self.device, self.half):
             return None
-        from evosam.models.openvino_encoder import compile_encoder, openvino_version
+        from evosam.models.openvino_cpu import compile_encoder, openvino_version
 
         if openvino_version() is None:
             if runtime == "openvino":
@@ -159,7 +159,7 @@ class SamBackend:
     def _compile_box_decoder(self, cache: bool):
         """The box-prompt decoder compiled by OpenVINO, or None (PyTorch decodes; a failure is a warning)."""
         from evosam.models.decoder import BoxDecoder
-        from evosam.models.openvino_encoder import compile_box_decoder
+        from evosam.models.openvino_cpu import compile_box_decoder
 
         pe = self.prompt_encoder
         shape = (1, pe.embed_dim, *pe.image_embedding_size)

@@ -2,7 +2,7 @@
 
 ``decode_all`` is ``MaskDecoder.predict_masks`` that also returns the upscaled per-pixel
 embedding (the head reads SAM's mask as a linear readout of it). ``BoxDecoder`` is the
-box-prompt path as one module, so that OpenVINO can compile it (``evosam.models.openvino_encoder``).
+box-prompt path as one module, so that OpenVINO can compile it (``evosam.models.openvino_cpu``).
 Shapes: image embeddings (B, C, h, w) float32; low-resolution maps (B, ., m, m) with m = 4 h,
 over the padded square model input.
 """

@@ -183,7 +183,7 @@ def load_model(
 def load_note(device: str = "auto", runtime: str = "auto") -> str:
     """What a load will do besides reading weights, for a status line: a first start on a CPU
     converts the image encoder and the box decoder for OpenVINO (nothing cached yet, about 25 s); else ''."""
-    from evosam.models.openvino_encoder import cached_entries, openvino_version
+    from evosam.models.openvino_cpu import cached_entries, openvino_version
 
     default_half = cpu_has_bf16()  # SamBackend's default on the CPU
     if wants_openvino(runtime, resolve_device(device), default_half) and openvino_version() and not cached_entries():

@@ -116,7 +116,7 @@ def _save_atomically(model, folder: Path) -> None:
 
 
 def cached_entries(cache_root: Path | None = None) -> list[Path]:
-    """The converted-encoder folders in the cache (default root: the user cache folder)."""
+    """The converted-network folders in the cache (default root: the user cache folder)."""
     root = Path(cache_root) if cache_root is not None else user_cache_dir() / "openvino"
     if not root.is_dir():
         return []

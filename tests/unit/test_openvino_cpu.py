@@ -1,6 +1,7 @@
-"""The image encoder on OpenVINO: same masks as PyTorch float32, a converted-model cache that
-is keyed by the weights, written atomically, rebuilt when damaged and bounded; and a backend
-that falls back to PyTorch, with a warning, wherever OpenVINO cannot run."""
+"""The image encoder and the box decoder on OpenVINO: same masks as PyTorch float32, a
+converted-model cache that is keyed by the weights, written atomically, rebuilt when damaged
+and bounded; and a backend that falls back to PyTorch, with a warning, wherever OpenVINO
+cannot run."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import torch
 from evosam.errors import InputError
 from evosam.masks import dice, prompt_box
 from evosam.models import Points, load_model
-from evosam.models import openvino_encoder as ove
+from evosam.models import openvino_cpu as ove
 from evosam.models.backend import ModelSpec, SamBackend
 
 needs_openvino = pytest.mark.skipif(ove.openvino_version() is None, reason="OpenVINO is not installed")
