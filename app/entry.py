@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication(sys.argv[:1])
     app.setApplicationName("EvoSAM Annotator")
     factory = partial(load_model, args.model, checkpoint=args.checkpoint, device=args.device, runtime=args.runtime)
-    note = load_note(args.device, args.runtime)
+    note = load_note(args.model, args.device, args.runtime)
     window = MainWindow(factory, load_text=f"Loading model ({note})" if note else "Loading model")
     window.set_video(source, args.video, project=project, project_path=project_path)
     window.show()

@@ -53,11 +53,27 @@ def weights_digest(module: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
+PARTS = ("encoder", "box-decoder")  # what a model on OpenVINO converts
+
+
+def entry_prefix(model_name: str, part: str) -> str:
+    """The readable start of the IR folders of ``part`` of ``model_name`` converted by this
+    code and this OpenVINO, e.g. ``litemedsam-encoder-v2-ov2026.4.1-``."""
+    return f"{model_name}-{part}-v{CACHE_VERSION}-ov{openvino_version()}-"
+
+
 def cache_key(model_name: str, input_side: int, digest: str, part: str = "encoder") -> str:
-    """Names the IR folder: what was converted (``part`` of ``model_name``), from which
-    weights, by which OpenVINO."""
-    text = json.dumps([CACHE_VERSION, openvino_version(), model_name, part, input_side, digest])
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+    """Names the IR folder: what was converted (``part`` of ``model_name``, by which code and
+    OpenVINO: ``entry_prefix``), then a hash of the input side and the weights digest."""
+    text = json.dumps([input_side, digest])
+    return entry_prefix(model_name, part) + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def is_cached(model_name: str, cache_root: Path | None = None) -> bool:
+    """Whether every part of ``model_name`` has a folder of this code and this OpenVINO in the
+    cache (for some weights: which ones is known only once the model is loaded)."""
+    names = [p.name for p in cached_entries(cache_root)]
+    return all(any(n.startswith(entry_prefix(model_name, part)) for n in names) for part in PARTS)
 
 
 class OpenVinoEncoder:
@@ -149,7 +165,7 @@ def compile_encoder(
     OpenVINO cannot read is deleted and converted again. Raises what OpenVINO raises when the
     network cannot be converted or compiled; the caller falls back to PyTorch."""
     example = (torch.zeros(1, 3, input_side, input_side),)
-    compiled = _compile(encoder, example, model_name, "encoder", input_side, precision, cache, cache_root)
+    compiled = _compile(encoder, example, model_name, PARTS[0], input_side, precision, cache, cache_root)
     return OpenVinoEncoder(compiled, precision)
 
 
@@ -164,8 +180,7 @@ def compile_box_decoder(
     """Compile a ``BoxDecoder`` (float32, eval mode) for image embeddings of ``embedding_shape``
     (1, C, h, w), float32; cached like the encoder (``compile_encoder``)."""
     example = (torch.zeros(embedding_shape), torch.tensor([[0.0, 0.0, input_side / 2, input_side / 2]]))
-    return OpenVinoBoxDecoder(_compile(decoder, example, model_name, "box-decoder", input_side, "f32", cache,
-                                       cache_root))
+    return OpenVinoBoxDecoder(_compile(decoder, example, model_name, PARTS[1], input_side, "f32", cache, cache_root))
 
 
 def _compile(

@@ -180,12 +180,13 @@ def load_model(
     return SamBackend(net, entry.spec, device, half=half, runtime=runtime, cache_encoder=not random_init)
 
 
-def load_note(device: str = "auto", runtime: str = "auto") -> str:
-    """What a load will do besides reading weights, for a status line: a first start on a CPU
-    converts the image encoder and the box decoder for OpenVINO (nothing cached yet, about 25 s); else ''."""
-    from evosam.models.openvino_cpu import cached_entries, openvino_version
+def load_note(model: str = DEFAULT_MODEL, device: str = "auto", runtime: str = "auto") -> str:
+    """What loading ``model`` will do besides reading weights, for a status line: on a CPU where
+    OpenVINO runs it and its converted parts are not cached yet (by this code and this OpenVINO),
+    the conversion of the image encoder and the box decoder (about 25 s); else ''."""
+    from evosam.models.openvino_cpu import is_cached, openvino_version
 
     default_half = cpu_has_bf16()  # SamBackend's default on the CPU
-    if wants_openvino(runtime, resolve_device(device), default_half) and openvino_version() and not cached_entries():
+    if wants_openvino(runtime, resolve_device(device), default_half) and openvino_version() and not is_cached(model):
         return "first start: converting the model for OpenVINO, about 25 s, once"
     return ""

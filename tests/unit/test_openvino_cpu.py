@@ -196,7 +196,12 @@ def test_a_first_start_says_that_it_converts_the_encoder(tmp_path, monkeypatch):
     from evosam.models.registry import load_note
 
     monkeypatch.setenv("EVOSAM_HOME", str(tmp_path))
-    assert "converting the model for OpenVINO" in load_note("cpu", "openvino")
-    assert load_note("cpu", "torch") == ""
-    (tmp_path / "cache" / "openvino" / "0123abcd").mkdir(parents=True)  # a converted encoder is cached
-    assert load_note("cpu", "openvino") == ""
+    assert "converting the model for OpenVINO" in load_note("litemedsam", "cpu", "openvino")
+    assert load_note("litemedsam", "cpu", "torch") == ""
+    root = tmp_path / "cache" / "openvino"
+    (root / "0123abcd").mkdir(parents=True)  # an entry of an older cache version or OpenVINO
+    (root / (ove.entry_prefix("litemedsam", "encoder") + "0123")).mkdir()  # the encoder, not the decoder
+    assert "converting the model for OpenVINO" in load_note("litemedsam", "cpu", "openvino")
+    (root / (ove.entry_prefix("litemedsam", "box-decoder") + "0123")).mkdir()  # both parts cached
+    assert load_note("litemedsam", "cpu", "openvino") == ""
+    assert "converting" in load_note("mobilesam_vit_t", "cpu", "openvino")  # another model's are not
