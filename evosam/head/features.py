@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
@@ -84,7 +83,7 @@ def _bank(
     if green is None:
         green = green_channel(rgb, config.clahe)
     if lines is None and config.line_lengths:
-        lines = _inline(_bank_lines, green, config, out)
+        _bank_lines(green, config, out)
     colour = cv2.GaussianBlur(rgb.astype(np.float32) * np.float32(1 / 255), (0, 0), 1.0)
     for c in range(3):
         out[c] = colour[..., c]
@@ -107,14 +106,6 @@ def _bank_lines(green: np.ndarray, config: FeatureConfig, out: np.ndarray) -> No
     lines = out[config.n_bank - len(config.line_lengths) :]
     line_responses(1.0 - green, config.line_lengths, config.line_angles, lines)
     standardise(lines)
-
-
-def _inline(fn: Callable[..., None], *args: object) -> Future:
-    """``fn(*args)`` run now, as a finished Future (for a path that has no second thread)."""
-    done: Future = Future()
-    fn(*args)
-    done.set_result(None)
-    return done
 
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="evosam-filters")
