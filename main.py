@@ -6,6 +6,9 @@ The code lives in ``app/entry.py``, so an installed wheel starts the same way th
 
 from __future__ import annotations
 
+import evosam  # noqa: F401  - first: it limits OpenBLAS's idle spinning before numpy loads
+
+# isort: split
 import torch  # noqa: F401  - before PySide6
 
 from app.entry import PROG, build_parser, check_model_args, main, warm_imports  # noqa: F401

@@ -16,6 +16,9 @@ import warnings
 from functools import partial
 from pathlib import Path
 
+import evosam  # noqa: F401  - first: it limits OpenBLAS's idle spinning before numpy loads
+
+# isort: split
 import torch  # noqa: F401  - before PySide6, see the module docstring
 
 from evosam.commands.common import add_model_arguments

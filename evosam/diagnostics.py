@@ -84,6 +84,7 @@ def probe_torch() -> Report:
         "cuda_build": torch.version.cuda,
         "cuda_available": bool(torch.cuda.is_available()),
         "threads": torch.get_num_threads(),
+        "openblas_spin_log2": evosam.OPENBLAS_SPIN_LOG2,  # see evosam/__init__.py
         "cpu_bf16": cpu_has_bf16(),
         "openvino": openvino_version(),
     }

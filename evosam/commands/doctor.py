@@ -41,6 +41,13 @@ def _section(report: Report, key: str, body: list[str]) -> list[str]:
     return body
 
 
+def _openblas_spin(log2: int | None) -> str:
+    """How long numpy's OpenBLAS threads spin after a product (None: the library default)."""
+    if log2 is None:
+        return "threads may spin 2^28 cycles after each product (numpy loaded before evosam, or a bad value)"
+    return f"threads spin 2^{log2} cycles after each product, then sleep"
+
+
 def format_report(report: Report) -> list[str]:
     """The report as aligned text lines, one fact per line."""
     py, tch, qt, cv, paths = (report.get(k, {}) for k in ("python", "torch", "qt", "opencv", "paths"))
@@ -68,6 +75,7 @@ def format_report(report: Report) -> list[str]:
             _line("torch", f"{tch.get('version')} ({build}), torchvision {tch.get('torchvision')}"),
             _line("cuda", cuda),
             _line("cpu", f"{tch.get('threads')} threads; {bf16}"),
+            _line("openblas", _openblas_spin(tch.get("openblas_spin_log2"))),
         ],
     )
     if qt.get("starts") is True:
