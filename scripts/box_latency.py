@@ -10,6 +10,7 @@ follows. Two boxes per frame: the mask's tight box (the vessel tree spans most o
 frame) and a 160x120 box around a part of it.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/box_latency.py [--runtime auto|torch|openvino]
+        [--pause SECONDS]
 
 Prints a table of medians (milliseconds) over the frames.
 """
@@ -24,6 +25,9 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import evosam  # noqa: E402, F401  - first, as in main.py (limits OpenBLAS's idle spinning)
+
+# isort: split
 import torch  # noqa: E402, F401  - before PySide6, as in main.py
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
@@ -37,7 +41,7 @@ from evosam.sample import default_sample_path  # noqa: E402
 
 TAUGHT = (0, 3, 6, 9, 12)
 TIMED = (20, 24, 28, 32, 36, 40, 44, 48)
-PAUSE_S = 0.5  # a user's pause before drawing (idle math threads, e.g. OpenBLAS's, stop spinning)
+PAUSE_S = 0.5  # default pause before drawing, as a user's (--pause 0: right after the last answer)
 
 
 def wait(app: QApplication, until, timeout_s: float = 180) -> None:
@@ -60,13 +64,13 @@ def local_box(mask, size=(160, 120)) -> tuple[float, float, float, float]:
     return (x0, y0, x0 + size[0], y0 + size[1])
 
 
-def time_box(app: QApplication, win: MainWindow, frame: int, box) -> tuple[float | None, float]:
+def time_box(app: QApplication, win: MainWindow, frame: int, box, pause_s: float) -> tuple[float | None, float]:
     """(ms until SAM's mask is on screen as a draft or None without a head, ms until the
     proposal is in the state) for a box on ``frame``, whose embedding is cached first."""
     win.player.seek(frame)
     win.prompt_box(box)  # embeds the frame (not timed)
     wait(app, lambda: not win._jobs)
-    pause = time.perf_counter() + PAUSE_S
+    pause = time.perf_counter() + pause_s
     wait(app, lambda: time.perf_counter() > pause)
     marks: dict[str, float] = {}
     on_draft = lambda _res: marks.setdefault("draft", time.perf_counter())  # noqa: E731
@@ -86,6 +90,7 @@ def time_box(app: QApplication, win: MainWindow, frame: int, box) -> tuple[float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runtime", default="auto", choices=("auto", "torch", "openvino"))
+    parser.add_argument("--pause", type=float, default=PAUSE_S, help="seconds between an answer and the next box")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     sample = default_sample_path()
@@ -98,7 +103,7 @@ def main() -> None:
     boxes = {"tight box": lambda i: prompt_box(truth[i]), "160x120 box": lambda i: local_box(truth[i])}
     rows = []
     for name, box_of in boxes.items():
-        rows.append((f"SAM only, {name}", [time_box(app, win, i, box_of(i)) for i in TIMED]))
+        rows.append((f"SAM only, {name}", [time_box(app, win, i, box_of(i), args.pause) for i in TIMED]))
     taught: list[object] = []
     win.teaching.taught.connect(taught.append)
     for i in TAUGHT:
@@ -107,7 +112,7 @@ def main() -> None:
         win._apply(i, win.label, FrameMask(truth[i], Status.CONFIRMED), "Confirm")
         wait(app, lambda before=before: len(taught) > before)
     for name, box_of in boxes.items():
-        rows.append((f"head taught, {name}", [time_box(app, win, i, box_of(i)) for i in TIMED]))
+        rows.append((f"head taught, {name}", [time_box(app, win, i, box_of(i), args.pause) for i in TIMED]))
     print(f"box -> mask in the window: {win.model_info.text()}, {len(TIMED)} frames, medians in ms")
     print(f"{'':>28}  {'SAM mask on screen':>18}  {'proposal in the state':>21}")
     for text, times in rows:

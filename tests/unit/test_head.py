@@ -134,6 +134,18 @@ def test_head_learns_the_lines_and_keeps_sam_outside_the_box(frames):
     np.testing.assert_array_equal(head.predict(frame, pred, box, features=feats), part)
 
 
+def test_chunked_scores_equal_the_materialised_expansion(frames):
+    """``scores`` (torch, chunked, never materialising the expansion) against numpy's ``expand``."""
+    head = EvoHead("litemedsam", HeadConfig(features=FeatureConfig(expansion=300)))
+    frame, _, pred = frames[0]
+    channels = head.roi_features(frame, pred, FULL_BOX).channels  # (n_base, 40 * 48)
+    weights = np.random.default_rng(1).normal(0, 0.1, (head.config.features.dim, 2)).astype(np.float32)
+    want = head.extractor.expand(channels.T).astype(np.float64) @ weights
+    got = head.extractor.scores(channels, weights, chunk=700)  # chunks of unequal length
+    assert got.shape == want.shape == (channels.shape[1], 2)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
 def test_the_gate_changes_almost_nothing(frames):
     items = stats_of(EvoHead("litemedsam", SMALL), frames[:4], ["default"] * 4)
     gated = teach_all(EvoHead("litemedsam", SMALL), items)
