@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+import torch
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,10 @@ class Stats:
 
 def solve(stats: Stats, ridge: float) -> np.ndarray:
     """W (D,) = (G + γI)⁻¹ c with γ = ``ridge`` x mean diagonal of G (scale-free); Cholesky
-    (numpy's, which releases the GIL, then two triangular solves)."""
+    (torch's: it releases the GIL, as numpy's does, in half numpy's time at D = 1080), then two
+    triangular solves."""
     gamma = ridge * max(float(np.trace(stats.G)) / stats.dim, 1e-12)
     a = stats.G + gamma * np.eye(stats.dim)
-    low = np.linalg.cholesky(a)
+    low = torch.linalg.cholesky(torch.from_numpy(a)).numpy()
     half = scipy.linalg.solve_triangular(low, stats.c, lower=True, check_finite=False)
     return scipy.linalg.solve_triangular(low, half, lower=True, trans="T", check_finite=False)
