@@ -21,6 +21,7 @@ import evosam  # noqa: F401  - first: it limits OpenBLAS's idle spinning before 
 # isort: split
 import torch  # noqa: F401  - before PySide6, see the module docstring
 
+from app.budget import GUI_FRAME_CACHE_BYTES
 from evosam.commands.common import add_model_arguments
 from evosam.errors import EvoSamError, InputError
 from evosam.models import REGISTRY, load_model, resolve_device
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             from evosam.sample import default_sample_path
 
             args.video = str(default_sample_path())
-        source = open_video(args.video)
+        source = open_video(args.video, GUI_FRAME_CACHE_BYTES)
         if project is not None:
             project.video.check(source)
         warm_imports(args.model)
@@ -111,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from app.heap import map_large_buffers
     from app.main_window import MainWindow
 
+    map_large_buffers()
     app = QApplication(sys.argv[:1])
     app.setApplicationName("EvoSAM Annotator")
     factory = partial(load_model, args.model, checkpoint=args.checkpoint, device=args.device, runtime=args.runtime)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.actions import Actions, add_toolbar_and_menus, build_actions, shortcut_html
+from app.budget import GUI_FRAME_CACHE_BYTES, WORKER_FRAME_CACHE_BYTES
 from app.canvas import Canvas, Tool
 from app.editing import EditingMixin
 from app.export import KINDS, ExportJob, ExportSummary
@@ -70,13 +71,11 @@ class VideoSource(Protocol):
     def close(self) -> None: ...
 
 
-WORKER_FRAME_CACHE = 64 * 2**20  # the worker reads each frame about once per run
-
-
-def open_source(path: str | Path, cache_bytes: int | None = None) -> VideoSource:
+def open_source(path: str | Path, cache_bytes: int = GUI_FRAME_CACHE_BYTES) -> VideoSource:
+    """The video or frame folder at ``path``, its decoded frames cached up to ``cache_bytes``."""
     from evosam.video import open_video
 
-    return open_video(path) if cache_bytes is None else open_video(path, cache_bytes)
+    return open_video(path, cache_bytes)
 
 
 class MainWindow(EditingMixin, QMainWindow):
@@ -219,7 +218,7 @@ class MainWindow(EditingMixin, QMainWindow):
             self.source.close()
         if self._read_ahead is not None:
             self._read_ahead.stop()
-        self._read_ahead = ReadAhead(lambda: open_source(path, WORKER_FRAME_CACHE), self)
+        self._read_ahead = ReadAhead(lambda: open_source(path, WORKER_FRAME_CACHE_BYTES), self)
         self._read_ahead.frame_ready.connect(self._on_frame_ready)
         self._ready = {}
         self.source, self.boxes, self.points = source, {}, {}
@@ -234,7 +233,7 @@ class MainWindow(EditingMixin, QMainWindow):
         else:
             remember_recent(path)
         self.setWindowTitle(f"{Path(project_path or path).name} — EvoSAM Annotator")
-        self.submit(SetVideoJob(lambda: open_source(path, WORKER_FRAME_CACHE), source.fingerprint()))
+        self.submit(SetVideoJob(lambda: open_source(path, WORKER_FRAME_CACHE_BYTES), source.fingerprint()))
         self.timeline.set_clip(source.frame_count, source.fps)
         self.player.set_clip(source.frame_count, source.fps)
         self._refresh_marks()

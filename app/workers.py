@@ -25,6 +25,7 @@ from typing import Protocol
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
+from app.budget import EMBEDDING_CACHE_BYTES
 from evosam.ahead import EmbeddingsAhead, default_batch
 from evosam.errors import EvoSamError
 from evosam.learning import Refiner
@@ -51,7 +52,7 @@ class ModelContext:
 
     backend: SamBackend | None = None
     load_error: str = ""
-    cache: EmbeddingCache = field(default_factory=lambda: EmbeddingCache(512 * 2**20))
+    cache: EmbeddingCache = field(default_factory=lambda: EmbeddingCache(EMBEDDING_CACHE_BYTES))
     reader: FrameReader | None = None
     video_key: Hashable = None
     between_steps: Callable[[], None] = lambda: None  # long jobs call this between steps (runs urgent jobs)
@@ -320,7 +321,7 @@ class ModelWorker(QThread):
         super().__init__(parent)
         self._queue: queue.Queue[Job | object | None] = queue.Queue()
         self._urgent: deque[Job] = deque()
-        cache = EmbeddingCache(512 * 2**20) if cache is None else cache
+        cache = EmbeddingCache(EMBEDDING_CACHE_BYTES) if cache is None else cache
         self._ctx = ModelContext(cache=cache, between_steps=self._run_urgent)
         self._pending: list[Job] = []
         self._lock = threading.Lock()
