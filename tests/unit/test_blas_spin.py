@@ -28,12 +28,18 @@ print(time.process_time() - start)
 """
 
 
+def run_python(code: str, openblas: str | None = None) -> str:
+    """Stdout of ``code`` in a fresh interpreter, ``OPENBLAS_THREAD_TIMEOUT`` set to ``openblas`` or unset."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if openblas is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = openblas
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, check=True)
+    return out.stdout.strip()
+
+
 def idle_cpu_s(first_import: str) -> float:
     """CPU seconds a fresh interpreter spends during 0.3 s of sleep after three 600x600 products."""
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    code = IDLE_CPU_AFTER_PRODUCT.format(first=first_import)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    return float(run_python(IDLE_CPU_AFTER_PRODUCT.format(first=first_import)).splitlines()[-1])
 
 
 def test_evosam_first_keeps_openblas_from_spinning_after_a_product():
@@ -45,21 +51,12 @@ def test_evosam_first_keeps_openblas_from_spinning_after_a_product():
 
 @pytest.mark.parametrize("entry", ["main", "app.entry", "evosam.cli"])
 def test_entry_points_import_evosam_before_numpy(entry):
-    code = f"import {entry}, evosam; print(evosam.OPENBLAS_SPIN_LOG2)"
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, check=True)
-    assert out.stdout.strip() == "20"
+    assert run_python(f"import {entry}, evosam; print(evosam.OPENBLAS_SPIN_LOG2)") == "20"
 
 
 def test_numpy_loaded_first_is_reported():
-    code = "import numpy, evosam; print(evosam.OPENBLAS_SPIN_LOG2)"
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, check=True)
-    assert out.stdout.strip() == "None"
+    assert run_python("import numpy, evosam; print(evosam.OPENBLAS_SPIN_LOG2)") == "None"
 
 
 def test_a_users_openblas_setting_wins():
-    code = "import evosam; print(evosam.OPENBLAS_SPIN_LOG2)"
-    env = {**os.environ, "OPENBLAS_THREAD_TIMEOUT": "26"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, check=True)
-    assert out.stdout.strip() == "26"
+    assert run_python("import evosam; print(evosam.OPENBLAS_SPIN_LOG2)", openblas="26") == "26"
