@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import cv2
@@ -75,15 +75,15 @@ def _bank(
     config: FeatureConfig,
     out: np.ndarray,
     green: np.ndarray | None = None,
-    lines: Future | None = None,
+    lines_elsewhere: bool = False,
 ) -> np.ndarray:
     """The bank of one RGB uint8 crop (h, w, 3) into ``out``, channels-first float32
     (n_bank, h, w), standardised; returns ``out``. ``green``: the crop's ``green_channel``
-    if already computed; ``lines``: its line channels (the last ``len(line_lengths)``)
-    already being computed in another thread (``_bank_lines``)."""
+    if already computed; ``lines_elsewhere``: its line channels (the last
+    ``len(line_lengths)``) are left to the caller (``_bank_lines`` in another thread)."""
     if green is None:
         green = green_channel(rgb, config.clahe)
-    if lines is None and config.line_lengths:
+    if not lines_elsewhere and config.line_lengths:
         _bank_lines(green, config, out)
     colour = cv2.GaussianBlur(rgb.astype(np.float32) * np.float32(1 / 255), (0, 0), 1.0)
     for c in range(3):
@@ -96,8 +96,6 @@ def _bank(
         black_tophat(green, size, out[k])
         k += 1
     standardise(out[:k])
-    if lines is not None:
-        lines.result()
     return out
 
 
@@ -129,7 +127,7 @@ def filter_bank(rgb: np.ndarray, config: FeatureConfig, out: np.ndarray | None =
     lines = _POOL.submit(_bank_lines, green, config, out[:n]) if config.line_lengths else None
     coarse = _POOL.submit(_context_bank, rgb, config, out[n:]) if config.context else None
     try:
-        _bank(rgb, config, out[:n], green, lines)
+        _bank(rgb, config, out[:n], green, lines_elsewhere=lines is not None)
     finally:  # never leave a pool thread writing into ``out`` after returning (or raising)
         for part in (lines, coarse):
             if part is not None:
