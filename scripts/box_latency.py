@@ -29,8 +29,8 @@ import evosam  # noqa: E402, F401  - first, as in main.py (limits OpenBLAS's idl
 
 # isort: split
 import torch  # noqa: E402, F401  - before PySide6, as in main.py
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from window_driver import wait  # noqa: E402
 
 from app.main_window import MainWindow, open_source  # noqa: E402
 from app.state import FrameMask, Status  # noqa: E402
@@ -44,18 +44,6 @@ TIMED = (20, 24, 28, 32, 36, 40, 44, 48)
 PAUSE_S = 0.5  # default pause before drawing, as a user's (--pause 0: right after the last answer)
 
 
-def wait(app: QApplication, until, timeout_s: float = 180) -> None:
-    """Run the event loop until ``until()`` holds (SystemExit after ``timeout_s``)."""
-    loop, timer = QEventLoop(), QTimer()
-    timer.timeout.connect(lambda: loop.quit() if until() else None)
-    timer.start(20)  # only ends the loop: the times are taken in the slots
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    loop.exec()
-    timer.stop()
-    if not until():
-        raise SystemExit("timed out waiting for the window")
-
-
 def local_box(mask, size=(160, 120)) -> tuple[float, float, float, float]:
     """A ``size`` (w, h) box centred on the mask's centroid, inside the frame."""
     (cx, cy), (h, w) = centroid(mask), mask.shape
@@ -64,14 +52,14 @@ def local_box(mask, size=(160, 120)) -> tuple[float, float, float, float]:
     return (x0, y0, x0 + size[0], y0 + size[1])
 
 
-def time_box(app: QApplication, win: MainWindow, frame: int, box, pause_s: float) -> tuple[float | None, float]:
+def time_box(win: MainWindow, frame: int, box, pause_s: float) -> tuple[float | None, float]:
     """(ms until SAM's mask is on screen as a draft or None without a head, ms until the
     proposal is in the state) for a box on ``frame``, whose embedding is cached first."""
     win.player.seek(frame)
     win.prompt_box(box)  # embeds the frame (not timed)
-    wait(app, lambda: not win._jobs)
+    wait(lambda: not win._jobs)
     pause = time.perf_counter() + pause_s
-    wait(app, lambda: time.perf_counter() > pause)
+    wait(lambda: time.perf_counter() > pause)
     marks: dict[str, float] = {}
     on_draft = lambda _res: marks.setdefault("draft", time.perf_counter())  # noqa: E731
     on_change = lambda _frames: marks.setdefault("final", time.perf_counter())  # noqa: E731
@@ -79,10 +67,10 @@ def time_box(app: QApplication, win: MainWindow, frame: int, box, pause_s: float
     win.annotation_changed.connect(on_change)
     started = time.perf_counter()
     win.prompt_box(box)
-    wait(app, lambda: "final" in marks)
+    wait(lambda: "final" in marks)
     win.draft_shown.disconnect(on_draft)
     win.annotation_changed.disconnect(on_change)
-    wait(app, lambda: not win._jobs)
+    wait(lambda: not win._jobs)
     draft = 1000 * (marks["draft"] - started) if "draft" in marks else None
     return draft, 1000 * (marks["final"] - started)
 
@@ -92,27 +80,27 @@ def main() -> None:
     parser.add_argument("--runtime", default="auto", choices=("auto", "torch", "openvino"))
     parser.add_argument("--pause", type=float, default=PAUSE_S, help="seconds between an answer and the next box")
     args = parser.parse_args()
-    app = QApplication(sys.argv[:1])
+    _app = QApplication(sys.argv[:1])  # kept alive while the window runs
     sample = default_sample_path()
     truth = {i: read_mask(sample.parent / "masks" / f"{i:06d}.png") > 0 for i in (*TAUGHT, *TIMED)}
     win = MainWindow(lambda: load_model("litemedsam", device="cpu", runtime=args.runtime), prefetch_ms=0)
     win.set_video(open_source(sample), sample)
     win.resize(1400, 900)
     win.show()
-    wait(app, lambda: not win._jobs and "LiteMedSAM" in win.model_info.text())
+    wait(lambda: not win._jobs and "LiteMedSAM" in win.model_info.text())
     boxes = {"tight box": lambda i: prompt_box(truth[i]), "160x120 box": lambda i: local_box(truth[i])}
     rows = []
     for name, box_of in boxes.items():
-        rows.append((f"SAM only, {name}", [time_box(app, win, i, box_of(i), args.pause) for i in TIMED]))
+        rows.append((f"SAM only, {name}", [time_box(win, i, box_of(i), args.pause) for i in TIMED]))
     taught: list[object] = []
     win.teaching.taught.connect(taught.append)
     for i in TAUGHT:
         win.player.seek(i)
         before = len(taught)
         win._apply(i, win.label, FrameMask(truth[i], Status.CONFIRMED), "Confirm")
-        wait(app, lambda before=before: len(taught) > before)
+        wait(lambda before=before: len(taught) > before)
     for name, box_of in boxes.items():
-        rows.append((f"head taught, {name}", [time_box(app, win, i, box_of(i), args.pause) for i in TIMED]))
+        rows.append((f"head taught, {name}", [time_box(win, i, box_of(i), args.pause) for i in TIMED]))
     print(f"box -> mask in the window: {win.model_info.text()}, {len(TIMED)} frames, medians in ms")
     print(f"{'':>28}  {'SAM mask on screen':>18}  {'proposal in the state':>21}")
     for text, times in rows:

@@ -16,9 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import evosam  # noqa: F401  - first, as in main.py (limits OpenBLAS's idle spinning)
+
+# isort: split
 import torch  # noqa: F401  - before PySide6, as in main.py
-from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
+from window_driver import wait
 
 from app.main_window import MainWindow, open_source
 from app.state import FrameMask, Status
@@ -29,21 +32,6 @@ from evosam.sample import default_sample_path
 
 TAUGHT = (0, 3, 6, 9, 12)
 LATER = 20
-
-
-def wait(app: QApplication, until, timeout_s: float = 180) -> None:
-    """Run the event loop until ``until()`` holds (or fail after ``timeout_s``)."""
-    loop, timer = QEventLoop(), QTimer()
-    timer.timeout.connect(lambda: loop.quit() if until() else None)
-    timer.start(50)
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    loop.exec()
-    timer.stop()
-    if not until():
-        win = next((w for w in app.topLevelWidgets() if isinstance(w, MainWindow)), None)
-        said = win.statusBar().currentMessage() if win is not None else ""
-        jobs = [type(j).__name__ for j in win._jobs] if win is not None else []
-        raise SystemExit(f"timed out waiting for the window (status bar: {said!r}, jobs {jobs})")
 
 
 def shot(app: QApplication, out: Path, name: str) -> None:
@@ -63,9 +51,9 @@ def main(out: Path) -> None:
     win.resize(1400, 900)
     win.move(0, 0)
     win.show()
-    wait(app, lambda: not win._jobs and "LiteMedSAM" in win.model_info.text())
+    wait(lambda: not win._jobs and "LiteMedSAM" in win.model_info.text())
     win.prompt_box(prompt_box(truth[0]))
-    wait(app, lambda: win.current_mask() is not None and not win._jobs)
+    wait(lambda: win.current_mask() is not None and not win._jobs)
     shot(app, out, "1-box-sam-proposal.png")
     taught = []
     win.teaching.taught.connect(taught.append)
@@ -73,18 +61,18 @@ def main(out: Path) -> None:
         win.player.seek(i)
         before = len(taught)
         win._apply(i, win.label, FrameMask(truth[i], Status.CONFIRMED), "Confirm")
-        wait(app, lambda before=before: len(taught) > before)
+        wait(lambda before=before: len(taught) > before)
         print(f"taught frame {i}: Dice SAM {taught[-1].dice_sam:.2f}, with head {taught[-1].dice_head:.2f}")
     win.player.seek(LATER)
     win.prompt_box(prompt_box(truth[LATER]))
-    wait(app, lambda: win.current_mask() is not None and not win._jobs)
+    wait(lambda: win.current_mask() is not None and not win._jobs)
     shot(app, out, "2-head-proposal-and-learning-dock.png")
     win.player.seek(LATER)
     win.propagate()
-    wait(app, lambda: sum(1 for (f, _), e in win.state.items() if f > LATER) >= 2)
+    wait(lambda: sum(1 for (f, _), e in win.state.items() if f > LATER) >= 2)
     shot(app, out, "3-propagating.png")
     win._on_cancel()
-    wait(app, lambda: not win._jobs)
+    wait(lambda: not win._jobs)
     win.close()
 
 

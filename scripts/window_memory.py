@@ -24,8 +24,8 @@ import evosam  # noqa: E402, F401  - first, as in main.py (limits OpenBLAS's idl
 # isort: split
 import numpy as np  # noqa: E402
 import torch  # noqa: E402, F401  - before PySide6, as in main.py
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from window_driver import run_events  # noqa: E402
 
 from app.budget import EMBEDDING_CACHE_BYTES  # noqa: E402
 from app.heap import map_large_buffers  # noqa: E402
@@ -33,16 +33,6 @@ from app.main_window import MainWindow, open_source  # noqa: E402
 from evosam.bench.memory import rss_mb  # noqa: E402
 from evosam.models import load_model  # noqa: E402
 from evosam.models.cache import EmbeddingCache  # noqa: E402
-
-
-def run_events(app: QApplication, seconds: float, until=lambda: False) -> None:
-    """Run the event loop for ``seconds``, or until ``until()`` holds."""
-    loop, timer = QEventLoop(), QTimer()
-    timer.timeout.connect(lambda: loop.quit() if until() else None)
-    timer.start(20)
-    QTimer.singleShot(int(seconds * 1000), loop.quit)
-    loop.exec()
-    timer.stop()
 
 
 def main() -> None:
@@ -58,27 +48,27 @@ def main() -> None:
     args = parser.parse_args()
     if not args.malloc_default:
         map_large_buffers()  # as app.entry does
-    app = QApplication(sys.argv[:1])
+    _app = QApplication(sys.argv[:1])  # kept alive while the window runs
     cache = EmbeddingCache(EMBEDDING_CACHE_BYTES)  # the app's bound
     win = MainWindow(lambda: load_model("litemedsam", device="cpu"), cache=cache)
     win.set_video(open_source(args.video), args.video)
     win.resize(1400, 900)
     win.show()
-    run_events(app, 600, lambda: not win._jobs and "LiteMedSAM" in win.model_info.text())
+    run_events(600, lambda: not win._jobs and "LiteMedSAM" in win.model_info.text())
     rows = [("video opened, model loaded", rss_mb())]
     rng = np.random.default_rng(0)
     n = win.player.frame_count
     for r in range(1, args.rounds + 1):
         for k, i in enumerate(rng.integers(0, n, args.seeks)):
             win.player.seek(int(i))
-            run_events(app, args.stop if k % args.stop_every == args.stop_every - 1 else args.rest)
+            run_events(args.stop if k % args.stop_every == args.stop_every - 1 else args.rest)
         cached = f"{len(cache)} embeddings, {cache.nbytes / 2**20:.0f} MB"
         rows.append((f"{r * args.seeks} random seeks ({cached})", rss_mb()))
     win.player.play()
-    run_events(app, args.play)
+    run_events(args.play)
     win.player.pause()
     rows.append((f"{args.play:.0f} s of playback", rss_mb()))
-    run_events(app, 120, lambda: not win._jobs)
+    run_events(120, lambda: not win._jobs)
     print(f"window memory: {args.video}, {n} frames, {win.model_info.text()}")
     for text, mb in rows:
         print(f"{text:>50}  {mb:7.0f} MB")
