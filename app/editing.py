@@ -29,6 +29,7 @@ else:
 
 Box = tuple[float, float, float, float]
 _merge_ids = itertools.count(1)
+DRAFT_MESSAGE = "SAM's mask; the head is refining it…"  # status while a box's draft is on screen
 
 
 class EditingMixin(_Base):
@@ -85,7 +86,7 @@ class EditingMixin(_Base):
             return
         if res.frame == self.player.current and res.label == self.label:
             self.canvas.set_mask(res.mask, self.state.label(res.label).color)
-            self.statusBar().showMessage("SAM's mask; the head is refining it…", 2000)
+            self.statusBar().showMessage(DRAFT_MESSAGE, 2000)
             self.draft_shown.emit(res)
 
     def prompt_point(self, x: float, y: float, positive: bool) -> PointJob | None:
@@ -113,6 +114,8 @@ class EditingMixin(_Base):
     def _on_prediction(self, res: PredictResult) -> None:
         if self.state is None or not self.is_current(self.sender()):
             return  # the clip changed while the job ran
+        if self.statusBar().currentMessage() == DRAFT_MESSAGE:
+            self.statusBar().clearMessage()  # refined: the draft's note no longer holds
         if not res.mask.any():
             self.statusBar().showMessage("The model found nothing in that box; try a tighter box.", 5000)
         iou = None if np.isnan(res.iou) else res.iou

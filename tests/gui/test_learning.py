@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from gui_clip import FRAMES, TickGaps, blob_mask
 
+from app.editing import DRAFT_MESSAGE
 from app.state import FrameMask, Status
 
 TIMEOUT_MS = 60000
@@ -56,16 +57,19 @@ def test_box_answer_shows_sams_mask_while_the_head_refines(qtbot, window):
     confirm_truth(qtbot, window, 0)
     window.player.seek(2)
     box = (50.0, 45.0, 150.0, 115.0)
-    seen = []  # (draft, the state's mask then, the overlay outline then)
-    outline = window.canvas._outline_item
-    window.draft_shown.connect(lambda res: seen.append((res, window.current_mask(), outline.path())))
+    seen = []  # (draft, the state's mask then, the overlay outline then, the status bar then)
+    outline, status = window.canvas._outline_item, window.statusBar()
+    window.draft_shown.connect(
+        lambda res: seen.append((res, window.current_mask(), outline.path(), status.currentMessage()))
+    )
     with qtbot.waitSignal(window.annotation_changed, timeout=TIMEOUT_MS):
         window.prompt_box(box)
     assert len(seen) == 1
-    draft, state_then, outline = seen[0]
+    draft, state_then, outline, said = seen[0]
     sam = window.worker._ctx.backend.predict(window.worker._ctx.embedding(2), box=box)
     assert np.array_equal(draft.mask, sam.mask) and draft.frame == 2 and draft.box == box
     assert state_then is None and not outline.isEmpty()  # shown, not yet applied
+    assert said == DRAFT_MESSAGE and status.currentMessage() != DRAFT_MESSAGE  # cleared once refined
     assert np.array_equal(window.current_mask().mask, window.teaching.refine(window.source.frame(2), sam, box))
 
 
