@@ -3,8 +3,9 @@
 Issue 6 asks for the window under 2 GB of resident memory on a long 1080p video. Measured with
 ``scripts/window_memory.py`` (LiteMedSAM on OpenVINO, 10-minute 1080p video, random seeks and
 stops until every cache is full): 512 MB of embeddings and 256 + 64 + 64 MB of frames reached
-2.4-2.6 GB. An embedding costs 0.6-0.9 s of encoder to recompute, a 1080p frame about 25 ms of
-decoding at a random seek and 3 ms in sequence, so the frame caches give way first.
+2.6-2.9 GB (2.4 GB with ``app.heap``'s fixed mmap threshold); these bounds, 1.92 GB. An
+embedding costs 0.6-0.9 s of encoder to recompute, a 1080p frame about 25 ms of decoding at a
+random seek and 3 ms in sequence, so the frame caches give way first.
 """
 
 from __future__ import annotations

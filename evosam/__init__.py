@@ -5,8 +5,9 @@ scripts, the ``evosam`` CLI and tests.
 
 Importing it first (the CLI and the app do) limits how long numpy's OpenBLAS threads spin
 after each matrix product: by default 2**28 CPU cycles (about 0.1 s at 2.5 GHz) of a busy
-core that OpenCV, OpenVINO and the head's filter threads then wait for. On two cores that
-made teaching a frame, a head prediction and a box answer 15-25 % slower. OpenBLAS reads
+core that OpenCV, OpenVINO and the head's filter threads then wait for. On two cores (a
+2-vCPU Xeon) that made teaching a frame about 15 % slower, a head prediction and a box answer
+about 30 % slower. OpenBLAS reads
 the limit once, when numpy loads; ``OPENBLAS_THREAD_TIMEOUT`` set by the user wins.
 """
 
