@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import torch
 
-from evosam.head.filters import black_tophat, green_channel, hessian_channels, line_responses, standardise
+from evosam.head.filters import black_tophat, green_levels, hessian_channels, line_responses, standardise, unit
 from evosam.models import Prediction
 
 FEATURE_VERSION = 2  # bump whenever the meaning of a channel changes (saved heads then refuse)
@@ -74,15 +74,16 @@ def _bank(
     rgb: np.ndarray,
     config: FeatureConfig,
     out: np.ndarray,
-    green: np.ndarray | None = None,
+    levels: np.ndarray | None = None,
     lines_elsewhere: bool = False,
 ) -> np.ndarray:
     """The bank of one RGB uint8 crop (h, w, 3) into ``out``, channels-first float32
-    (n_bank, h, w), standardised; returns ``out``. ``green``: the crop's ``green_channel``
+    (n_bank, h, w), standardised; returns ``out``. ``levels``: the crop's ``green_levels``
     if already computed; ``lines_elsewhere``: its line channels (the last
     ``len(line_lengths)``) are left to the caller (``_bank_lines`` in another thread)."""
-    if green is None:
-        green = green_channel(rgb, config.clahe)
+    if levels is None:
+        levels = green_levels(rgb, config.clahe)
+    green = unit(levels)
     if not lines_elsewhere and config.line_lengths:
         _bank_lines(green, config, out)
     colour = cv2.GaussianBlur(rgb.astype(np.float32) * np.float32(1 / 255), (0, 0), 1.0)
@@ -93,7 +94,7 @@ def _bank(
         hessian_channels(green, sigma, out[k : k + 4])
         k += 4
     for size in config.tophat_sizes:
-        black_tophat(green, size, out[k])
+        black_tophat(levels, green, size, out[k])
         k += 1
     standardise(out[:k])
     return out
@@ -123,11 +124,11 @@ def filter_bank(rgb: np.ndarray, config: FeatureConfig, out: np.ndarray | None =
     n = config.n_bank
     if out is None:
         out = np.empty((n * (2 if config.context else 1), h, w), np.float32)
-    green = green_channel(rgb, config.clahe)
-    lines = _POOL.submit(_bank_lines, green, config, out[:n]) if config.line_lengths else None
+    levels = green_levels(rgb, config.clahe)
+    lines = _POOL.submit(_bank_lines, unit(levels), config, out[:n]) if config.line_lengths else None
     coarse = _POOL.submit(_context_bank, rgb, config, out[n:]) if config.context else None
     try:
-        _bank(rgb, config, out[:n], green, lines_elsewhere=lines is not None)
+        _bank(rgb, config, out[:n], levels, lines_elsewhere=lines is not None)
     finally:  # never leave a pool thread writing into ``out`` after returning (or raising)
         for part in (lines, coarse):
             if part is not None:

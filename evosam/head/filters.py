@@ -29,10 +29,20 @@ def standardise(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def green_levels(rgb: np.ndarray, clahe: bool) -> np.ndarray:
+    """Green channel uint8 (h, w), contrast-equalised (CLAHE) if asked."""
+    green = np.ascontiguousarray(rgb[..., 1])
+    return _clahe().apply(green) if clahe else green
+
+
+def unit(levels: np.ndarray) -> np.ndarray:
+    """uint8 levels -> float32 in [0, 1] (monotone: order statistics commute with it)."""
+    return levels.astype(np.float32) / 255.0
+
+
 def green_channel(rgb: np.ndarray, clahe: bool) -> np.ndarray:
     """Green channel float32 (h, w) in [0, 1], contrast-equalised (CLAHE) if asked."""
-    green = np.ascontiguousarray(rgb[..., 1])
-    return (_clahe().apply(green) if clahe else green).astype(np.float32) / 255.0
+    return unit(green_levels(rgb, clahe))
 
 
 def _clahe() -> cv2.CLAHE:
@@ -64,11 +74,14 @@ def hessian_channels(green: np.ndarray, sigma: float, out: np.ndarray) -> None:
     np.multiply(cv2.subtract(trace, root), half_s2, out=out[3])
 
 
-def black_tophat(green: np.ndarray, size: int, out: np.ndarray) -> None:
+def black_tophat(levels: np.ndarray, green: np.ndarray, size: int, out: np.ndarray) -> None:
     """Into ``out`` float32 (h, w): closing minus image with a ``size`` disc (dark details
-    narrower than the disc)."""
+    narrower than the disc), of ``green`` float32 (h, w) = ``unit(levels)``, uint8 (h, w).
+
+    The closing (a min of maxes) runs on the uint8 levels, about 3x faster than on floats,
+    and ``unit`` is monotone, so the result is bit-identical to the closing of ``green``."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    cv2.morphologyEx(green, cv2.MORPH_BLACKHAT, kernel, dst=out)
+    np.subtract(unit(cv2.morphologyEx(levels, cv2.MORPH_CLOSE, kernel)), green, out=out)
 
 
 @lru_cache(maxsize=64)

@@ -1,4 +1,4 @@
-"""The head's image filters: the fast nested line detector equals its definition, Hessian
+"""The head's image filters: the fast nested line detector and top-hat equal their definitions, Hessian
 channels see dark lines, and the bank is standardised, deterministic (also computed from several
 threads at once) and shaped as stated."""
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from evosam.head.features import FeatureConfig, filter_bank
-from evosam.head.filters import _line_offsets, hessian_channels, line_responses
+from evosam.head.filters import _line_offsets, black_tophat, green_levels, hessian_channels, line_responses, unit
 
 
 def reference_line_response(img: np.ndarray, length: int, n_angles: int) -> np.ndarray:
@@ -34,6 +34,21 @@ def test_nested_line_detector_equals_the_definition(shape):
     line_responses(img, lengths, 12, out)
     for k, length in enumerate(lengths):
         np.testing.assert_allclose(out[k], reference_line_response(img, length, 12), atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [5, 21])
+def test_tophat_on_levels_equals_the_float_definition(size):
+    """The closing runs on uint8 levels; it must equal OpenCV's black top-hat of the float image."""
+    rng = np.random.default_rng(3)
+    rgb = cv2.GaussianBlur(rng.integers(0, 255, (70, 90, 3), dtype=np.uint8), (0, 0), 2.0)
+    levels = green_levels(rgb, clahe=True)
+    green = unit(levels)
+    out = np.empty_like(green)
+    black_tophat(levels, green, size, out)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    expected = cv2.morphologyEx(green, cv2.MORPH_BLACKHAT, kernel)
+    assert expected.max() > 0.05  # the crop has dark details of this size
+    np.testing.assert_array_equal(out, expected)
 
 
 def test_line_detector_and_hessian_see_a_thin_dark_line():
