@@ -28,7 +28,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from app.budget import EMBEDDING_CACHE_BYTES
 from evosam.ahead import EmbeddingsAhead, default_batch
 from evosam.errors import EvoSamError
-from evosam.learning import Refiner
+from evosam.learning import Refiner, beside
 from evosam.models import Embedding, Points, SamBackend
 from evosam.models.cache import EmbeddingCache
 from evosam.points import refine_with_points
@@ -203,11 +203,12 @@ class PredictJob(Job):
 
     def run(self, ctx: ModelContext) -> PredictResult:
         emb = ctx.embedding(self.frame)
-        pred = ctx.require_backend().predict(emb, box=self.box)
+        backend = ctx.require_backend()
+        pred = backend.predict(emb, box=self.box)
         if self.refine is None:
             return PredictResult(self.frame, self.label, self.box, pred.mask, float(pred.iou))
         self.draft.emit(PredictResult(self.frame, self.label, self.box, pred.mask, float(pred.iou)))
-        mask = self.refine(ctx.frame(self.frame), pred, self.box)
+        mask = beside(self.refine, backend)(ctx.frame(self.frame), pred, self.box)
         return PredictResult(self.frame, self.label, self.box, mask, float(pred.iou))
 
 
@@ -272,7 +273,7 @@ class PropagateJob(Job):
         with EmbeddingsAhead(backend, ctx.frame, self.frames, batch, ctx.cache, ctx.embedding_key) as ahead:
             results = propagate(
                 backend, ahead.frame, ahead.embedding, self.frames, self.init_mask, self.config,
-                should_stop=lambda: self.cancelled, refine=self.refine,
+                should_stop=lambda: self.cancelled, refine=beside(self.refine, backend),
             )
             for res in results:
                 res = FrameResult(res.index, res.mask, res.iou, res.box, res.flags)  # drop the heavy Prediction

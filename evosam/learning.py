@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from evosam.errors import InputError
 from evosam.head import EvoHead
 from evosam.head.head import ALL_PROFILES, AUTO_PROFILE, DEFAULT_PROFILE, FrameStats, HeadConfig
 from evosam.masks import dice, prompt_box
-from evosam.models import Prediction
+from evosam.models import Prediction, SamBackend
 
 Box = tuple[float, float, float, float]
 Refiner = Callable[[np.ndarray, Prediction, Box], np.ndarray]  # (RGB frame, SAM's prediction, box) -> bool mask
@@ -144,9 +145,32 @@ class Learner:
         self.predict_with = self._usable(self.predict_with)
 
 
+@dataclass(frozen=True)
+class HeadRefiner:
+    """Refines SAM's answer with a snapshot of a head (later teaching does not change it):
+    ``(RGB frame (H, W, 3), SAM's prediction, box) -> bool (H, W)``. ``device``: a torch
+    device where the head computes (a GPU); None: OpenCV and numpy on the CPU."""
+
+    head: EvoHead
+    profile: str = ALL_PROFILES
+    device: torch.device | None = None
+
+    def __call__(self, frame: np.ndarray, pred: Prediction, box: Box) -> np.ndarray:
+        return self.head.predict(frame, pred, box, self.profile, device=self.device)
+
+
 def refiner(head: EvoHead, profile: str = ALL_PROFILES) -> Refiner | None:
-    """A function refining SAM's answer with ``head`` (a snapshot: later teaching does not
-    change it), or None while the head is untaught (the answer is then SAM's own)."""
+    """A refiner of SAM's answers with ``head`` (``HeadRefiner``), or None while the head is
+    untaught (the answer is then SAM's own)."""
     if not head.profiles:
         return None
-    return lambda frame, pred, box: head.predict(frame, pred, box, profile)
+    return HeadRefiner(head, profile)
+
+
+def beside(refine: Refiner | None, backend: SamBackend) -> Refiner | None:
+    """``refine`` computing on ``backend``'s GPU when it has one (the thread that owns the
+    backend calls it): a CUDA propagation is then not held back by the head's CPU filters.
+    On a CPU the OpenCV head is kept (faster there than torch); other refiners are unchanged."""
+    if isinstance(refine, HeadRefiner) and backend.device.type == "cuda":
+        return replace(refine, device=backend.device)
+    return refine

@@ -23,6 +23,7 @@ from evosam.bench.propagation import read_label_masks
 from evosam.commands.common import add_model_arguments, model_from_args, progress
 from evosam.errors import InputError
 from evosam.head import EvoHead
+from evosam.learning import beside, refiner
 from evosam.masks import dice, prompt_box
 from evosam.models import SamBackend
 from evosam.models.cache import EmbeddingCache
@@ -68,7 +69,7 @@ def walk(
     for i in progress(range(1, len(truth)), len(truth) - 1, label):
         if not truth[i].any():
             continue
-        refine = head.predict if use_head else None  # as the GUI propagates: the head refines each frame
+        refine = beside(refiner(head), backend) if use_head else None  # as the GUI propagates: the head refines
         result = next(propagate(backend, video.frame, embed, range(i, i + 1), confirmed, refine=refine))
         proposal = result.mask
         score = dice(proposal, truth[i])

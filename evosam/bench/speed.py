@@ -3,7 +3,8 @@
 On a clip (default: the bundled sample) with a start mask (default: the sample's ground
 truth of frame 0, or ``--masks``): median milliseconds of the image encoder (``embed``), the
 mask decoder for a box (``predict``), teaching the head one confirmed frame (``teach``), the
-head's prediction over a whole frame (``head_predict``), the interactive answer to a drawn box
+head's prediction over a whole frame (``head_predict``; on the backend's GPU when it has one,
+``evosam.learning.beside``), the interactive answer to a drawn box
 once the frame's embedding is cached (``box``: the decoder, then the taught head refining
 inside the box, as the app's box prompt does), and end-to-end propagation frames
 per second (read + embed + predict + head refinement, fresh embeddings, ``--batch`` frames
@@ -30,7 +31,7 @@ from evosam.ahead import EmbeddingsAhead
 from evosam.commands.common import add_batch_argument, add_model_arguments, batch_from_args, model_from_args, progress
 from evosam.errors import InputError
 from evosam.imageio import read_mask
-from evosam.learning import Box, Learner, Refiner, teaching_box
+from evosam.learning import Box, Learner, Refiner, beside, teaching_box
 from evosam.models import Embedding, SamBackend
 from evosam.models.backend import cpu_info
 from evosam.propagate import propagate
@@ -118,10 +119,9 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         h, w = frames[0].shape[:2]
         whole = (0.0, 0.0, w - 1.0, h - 1.0)
         full = backend.predict(embs[0], box=whole)
-        head = learner.head
-        head.predict(frames[0], full, whole)  # solve the weights once (as the app does)
-        head_ms = median_ms(lambda: head.predict(frames[1], full, whole), n)
-        refine = learner.refiner()
+        refine = beside(learner.refiner(), backend)  # the head on the backend's GPU when it has one
+        refine(frames[0], full, whole)  # solve the weights once (as the app does)
+        head_ms = median_ms(lambda: refine(frames[1], full, whole), n)
         box_ms = median_ms(lambda: answer_box(backend, refine, frames, embs, boxes, next(order) % n), n)
         walk, batch = range(1, n + 1), batch_from_args(args, backend)
         started = time.perf_counter()

@@ -21,6 +21,7 @@ from types import MappingProxyType
 
 import cv2
 import numpy as np
+import torch
 
 from evosam.errors import InputError
 from evosam.head.features import FeatureConfig, FeatureExtractor, RoiFeatures
@@ -221,13 +222,18 @@ class EvoHead:
         box: Box,
         profile: str | None = None,
         features: RoiFeatures | None = None,
+        device: str | torch.device | None = None,
     ) -> np.ndarray:
         """Foreground probability float32 (H, W): the head's inside the ROI, SAM's mask (0 or 1)
         outside it and wherever nothing is taught. ``profile``: a name, ``all`` or None (all
-        profiles' sum), or ``auto`` (the profile nearest this frame's mean feature)."""
+        profiles' sum), or ``auto`` (the profile nearest this frame's mean feature).
+        ``device``: compute the features and scores in torch there (a GPU; equal to the
+        OpenCV path to about 1e-5) when no ``features`` are given; None: OpenCV and numpy."""
         prob = pred.mask.astype(np.float32)
         if not self._profiles:
             return prob
+        if features is None and device is not None:
+            return self._device_probability(frame, pred, box, profile, torch.device(device), prob)
         feats = features or self.roi_features(frame, pred, box)
         if profile == AUTO_PROFILE:
             profile = self.pick_profile(feats.channels)
@@ -236,6 +242,29 @@ class EvoHead:
             return prob
         x0, y0, x1, y1 = feats.roi
         prob[y0 : y1 + 1, x0 : x1 + 1] = self.roi_scores(feats.channels, *solved).reshape(feats.shape)
+        return prob
+
+    def _device_probability(
+        self, frame: np.ndarray, pred: Prediction, box: Box, profile: str | None, device: torch.device, prob: np.ndarray
+    ) -> np.ndarray:
+        """``probability`` with the features and scores computed on ``device``; ``prob`` is SAM's."""
+        from evosam.head.torch_bank import gated_scores_torch, roi_channels_torch
+
+        x0, y0, x1, y1 = roi = roi_from_box(box, frame.shape[:2], self.config.roi_margin)
+        with torch.inference_mode():
+            channels = roi_channels_torch(frame, pred, roi, self.config.features, device)
+            if profile == AUTO_PROFILE:  # the same pixels ``pick_profile`` would take (every step-th)
+                step = max(1, channels.shape[1] // 4096)
+                profile = self.pick_profile(channels[:, ::step].cpu().numpy())
+            solved = self._solved(profile)
+            if solved is None:
+                return prob
+            w, w_linear, projection, bias = (
+                torch.from_numpy(a).to(device)
+                for a in (*solved, self.extractor.projection, self.extractor.bias)
+            )
+            scores = gated_scores_torch(channels, projection, bias, w, w_linear, self.config.gate)
+            prob[y0 : y1 + 1, x0 : x1 + 1] = scores.reshape(y1 - y0 + 1, x1 - x0 + 1).cpu().numpy()
         return prob
 
     def roi_scores(self, channels: np.ndarray, w: np.ndarray, w_linear: np.ndarray) -> np.ndarray:
@@ -257,10 +286,11 @@ class EvoHead:
         box: Box,
         profile: str | None = None,
         features: RoiFeatures | None = None,
+        device: str | torch.device | None = None,
     ) -> np.ndarray:
         """Refined mask bool (H, W); SAM's mask outside the ROI and exactly SAM's mask before
         any teaching. Arguments as for ``probability``."""
-        return self.probability(frame, pred, box, profile, features) > self.config.threshold
+        return self.probability(frame, pred, box, profile, features, device) > self.config.threshold
 
     def pick_profile(self, channels: np.ndarray) -> str | None:
         """The profile whose mean expanded feature is nearest this frame's (None: all);
