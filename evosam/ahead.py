@@ -75,12 +75,17 @@ class EmbeddingsAhead:
         self._reader.shutdown(wait=True)
 
     def frame(self, index: int) -> np.ndarray:
-        """RGB uint8 (H, W, 3) of ``index``."""
+        """RGB uint8 (H, W, 3) of ``index``. A frame of another batch of the walk (the next
+        one, read ahead) does not change the current batch: its embeddings stay."""
         batch_no = self._batch_of(index)
         if batch_no is None:
             return self._reader.submit(self._read, index).result()
-        self._load(batch_no, embed=False)
-        return self._frames[index]
+        if batch_no == self._batch_no:
+            return self._frames[index]
+        if self._batch_no < 0:  # the first request: that batch becomes the current one
+            self._load(batch_no, embed=False)
+            return self._frames[index]
+        return self._read_batch(batch_no).result()[self._indices(batch_no).index(index)]
 
     def embedding(self, index: int) -> Embedding:
         """The embedding of ``index`` (its batch is encoded at the first request)."""

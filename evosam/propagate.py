@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
@@ -151,6 +152,39 @@ def limit_growth(pred: Prediction, allowed: np.ndarray) -> Prediction:
     return dataclasses.replace(pred, logits=np.where(allowed, pred.logits, np.minimum(pred.logits, -1.0)))
 
 
+def frames_with_flow(
+    read_frame: FrameReader, frames: range, use_flow: bool = True
+) -> Iterator[tuple[int, np.ndarray, Future | None]]:
+    """(index, RGB frame, its ``backward_flow`` from the frame before it in the walk) along
+    ``frames`` (the flow a Future; None without ``use_flow``). The next frame's flow is computed
+    in a thread while the caller works on this one (OpenCV releases the GIL), so a propagation
+    that waits little for its model (a GPU's) does not wait for the flow either; the flows are
+    the same. ``read_frame`` is only called from the caller's thread."""
+    if not use_flow:
+        for index in frames:
+            yield index, read_frame(index), None
+        return
+    if not len(frames):
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evosam-flow") as pool:
+        prev, rgb = read_frame(frames[0] - frames.step), read_frame(frames[0])
+        flow = pool.submit(backward_flow, prev, rgb)
+        failed: Exception | None = None
+        for i, index in enumerate(frames):
+            if failed is not None:  # reading this frame failed: raise when its turn comes, as without flow
+                raise failed
+            following, after = None, None
+            if i + 1 < len(frames):
+                try:
+                    following = read_frame(frames[i + 1])
+                except Exception as exc:  # noqa: BLE001  (re-raised unchanged, one frame later)
+                    failed = exc
+                else:
+                    after = pool.submit(backward_flow, rgb, following)
+            yield index, rgb, flow
+            rgb, flow = following, after
+
+
 def propagate(
     backend: SamBackend,
     read_frame: FrameReader,
@@ -173,16 +207,14 @@ def propagate(
     if prev_mask.ndim != 2 or not prev_mask.any():
         raise InputError("the starting mask is empty: draw or confirm a mask first")
     memory = prev_mask
-    prev_rgb = read_frame(frames[0] - frames.step) if config.use_flow and len(frames) else None
-    for index in frames:
+    for index, rgb, flow in frames_with_flow(read_frame, frames, config.use_flow):
         if should_stop():
             return
-        rgb = read_frame(index)
         if rgb.shape[:2] != prev_mask.shape:
             raise InputError(f"frame {index} is {rgb.shape[1]}x{rgb.shape[0]}, the mask {prev_mask.shape[::-1]}")
-        if config.use_flow:
-            flow = backward_flow(prev_rgb, rgb)
-            prev_mask, memory = warp_mask(prev_mask, flow), warp_mask(memory, flow)
+        if flow is not None:
+            carry = flow.result()
+            prev_mask, memory = warp_mask(prev_mask, carry), warp_mask(memory, carry)
         emb = embed(index)
         pred, box = best_candidate(backend, emb, (prev_mask, memory), config)
         pred = unite_pieces(backend, emb, pred, prev_mask, config.component_fraction)
@@ -200,6 +232,5 @@ def propagate(
             prev_mask = mask
         if not flags and mask.sum() >= config.memory_area_ratio * memory.sum():
             memory = mask
-        prev_rgb = rgb
         if flags and config.stop_on_flag:
             return

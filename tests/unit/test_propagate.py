@@ -137,3 +137,31 @@ def test_a_refined_proposal_is_held_to_the_growth_limit(litemedsam, clip):
     assert not res.mask[:40, :40].any()
     assert np.array_equal(res.mask, res.prediction.mask)  # the rest of the refined mask is kept
     assert first(PropagationConfig(max_growth=0)).mask[:40, :40].all()
+
+
+def test_flows_come_ahead_from_a_thread_and_equal_the_inline_ones(clip):
+    """``frames_with_flow`` computes the next frame's flow in a thread (a GPU propagation then
+    does not wait for it): the flows equal ``backward_flow`` of the same frames, the frames are
+    read only from the caller's thread, and a frame that cannot be read fails at its turn."""
+    import threading
+
+    from evosam.flow import backward_flow
+    from evosam.propagate import frames_with_flow
+
+    frames, _, _ = clip
+    readers = set()
+
+    def read(i: int) -> np.ndarray:
+        readers.add(threading.get_ident())
+        if i == 4:
+            raise InputError("frame 4: cannot be decoded")
+        return frames[i]
+
+    got = []
+    with pytest.raises(InputError, match="frame 4"):
+        for index, rgb, flow in frames_with_flow(read, range(1, N_FRAMES)):
+            got.append(index)
+            np.testing.assert_array_equal(flow.result(), backward_flow(frames[index - 1], rgb))
+    assert got == [1, 2, 3] and readers == {threading.get_ident()}
+    backward = [(i, f) for i, _, f in frames_with_flow(frames.__getitem__, range(2, -1, -1), use_flow=False)]
+    assert [i for i, _ in backward] == [2, 1, 0] and all(f is None for _, f in backward)
