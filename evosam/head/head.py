@@ -227,8 +227,9 @@ class EvoHead:
         """Foreground probability float32 (H, W): the head's inside the ROI, SAM's mask (0 or 1)
         outside it and wherever nothing is taught. ``profile``: a name, ``all`` or None (all
         profiles' sum), or ``auto`` (the profile nearest this frame's mean feature).
-        ``device``: compute the features and scores in torch there (a GPU; equal to the
-        OpenCV path to about 1e-5) when no ``features`` are given; None: OpenCV and numpy."""
+        ``device``: compute the features and scores in torch there (a GPU; the masks equal
+        the OpenCV path's, see ``evosam.head.torch_bank``) when no ``features`` are given;
+        None: OpenCV and numpy."""
         prob = pred.mask.astype(np.float32)
         if not self._profiles:
             return prob
