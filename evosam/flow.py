@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -27,16 +29,26 @@ def backward_flow(prev_rgb: np.ndarray, cur_rgb: np.ndarray) -> np.ndarray:
     return flow.astype(np.float32)
 
 
+@lru_cache(maxsize=4)
+def _pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column and row coordinates float32 (h, w) of every pixel (read-only, shared)."""
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    gx.flags.writeable = gy.flags.writeable = False
+    return gx, gy
+
+
+def warp_masks(masks: tuple[np.ndarray, ...], flow: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Carry bool (H, W) masks of the previous frame to the current one with ``backward_flow``
+    (one pair of sampling maps for all of them)."""
+    gx, gy = _pixel_grid(*flow.shape[:2])
+    map_x, map_y = gx + flow[..., 0], gy + flow[..., 1]
+    return tuple(
+        cv2.remap(m.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        >= 0.5
+        for m in masks
+    )
+
+
 def warp_mask(prev_mask: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Carry a bool (H, W) mask of the previous frame to the current one with ``backward_flow``."""
-    h, w = prev_mask.shape
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    warped = cv2.remap(
-        prev_mask.astype(np.float32),
-        gx + flow[..., 0],
-        gy + flow[..., 1],
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
-    )
-    return warped >= 0.5
+    return warp_masks((prev_mask,), flow)[0]

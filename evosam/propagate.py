@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from evosam.errors import InputError
-from evosam.flow import backward_flow, warp_mask
+from evosam.flow import backward_flow, warp_masks
 from evosam.masks import box_iou, centroid, mask_box, prompt_box
 from evosam.models import Embedding, Prediction, SamBackend
 
@@ -213,8 +213,7 @@ def propagate(
         if rgb.shape[:2] != prev_mask.shape:
             raise InputError(f"frame {index} is {rgb.shape[1]}x{rgb.shape[0]}, the mask {prev_mask.shape[::-1]}")
         if flow is not None:
-            carry = flow.result()
-            prev_mask, memory = warp_mask(prev_mask, carry), warp_mask(memory, carry)
+            prev_mask, memory = warp_masks((prev_mask, memory), flow.result())
         emb = embed(index)
         pred, box = best_candidate(backend, emb, (prev_mask, memory), config)
         pred = unite_pieces(backend, emb, pred, prev_mask, config.component_fraction)

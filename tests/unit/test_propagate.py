@@ -165,3 +165,23 @@ def test_flows_come_ahead_from_a_thread_and_equal_the_inline_ones(clip):
     assert got == [1, 2, 3] and readers == {threading.get_ident()}
     backward = [(i, f) for i, _, f in frames_with_flow(frames.__getitem__, range(2, -1, -1), use_flow=False)]
     assert [i for i, _ in backward] == [2, 1, 0] and all(f is None for _, f in backward)
+
+
+def test_masks_warped_together_equal_their_definition():
+    """``warp_masks`` shares one pair of sampling maps: each mask equals its own remap."""
+    import cv2
+
+    from evosam.flow import warp_mask, warp_masks
+
+    rng = np.random.default_rng(0)
+    flow = cv2.GaussianBlur(rng.normal(0, 3, (60, 80, 2)).astype(np.float32), (0, 0), 5)
+    flow[..., 0] += 4.0  # the current frame sees the previous one 4 px to the right
+    masks = (np.zeros((60, 80), bool), rng.random((60, 80)) > 0.7)
+    masks[0][20:40, 30:50] = True
+    gx, gy = np.meshgrid(np.arange(80, dtype=np.float32), np.arange(60, dtype=np.float32))
+    for mask, got in zip(masks, warp_masks(masks, flow), strict=True):
+        expected = cv2.remap(mask.astype(np.float32), gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0) >= 0.5
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(warp_mask(mask, flow), expected)
+    assert warp_masks(masks, flow)[0][30, 28] and not warp_masks(masks, flow)[0][30, 48]  # moved about 4 px left
