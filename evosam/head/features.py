@@ -102,7 +102,7 @@ def _bank(
 
 def _bank_lines(green: np.ndarray, config: FeatureConfig, out: np.ndarray) -> None:
     """The bank's line channels (its last ``len(line_lengths)``) of a green (h, w) image
-    (``green_channel``) into ``out`` (n_bank, h, w), standardised."""
+    (``unit(green_levels(...))``) into ``out`` (n_bank, h, w), standardised."""
     lines = out[config.n_bank - len(config.line_lengths) :]
     line_responses(1.0 - green, config.line_lengths, config.line_angles, lines)
     standardise(lines)

@@ -40,11 +40,6 @@ def unit(levels: np.ndarray) -> np.ndarray:
     return levels.astype(np.float32) / 255.0
 
 
-def green_channel(rgb: np.ndarray, clahe: bool) -> np.ndarray:
-    """Green channel float32 (h, w) in [0, 1], contrast-equalised (CLAHE) if asked."""
-    return unit(green_levels(rgb, clahe))
-
-
 def _clahe() -> cv2.CLAHE:
     """This thread's CLAHE (clip limit 2, 8 x 8 tiles)."""
     if not hasattr(_PER_THREAD, "clahe"):
