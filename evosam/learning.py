@@ -1,16 +1,20 @@
-"""Continual learning as the annotator uses it: confirmed masks teach the head, un-confirmed
-ones are un-taught, and every confirmation is first scored *prequentially* (the proposals
-SAM alone and SAM + head would have made for it, before it is taught).
+"""Continual learning as the annotator uses it: one head per label, taught by confirmed masks,
+un-taught exactly when a confirmation is withdrawn, and gated by honest evidence.
 
-``Learner`` is plain Python with one owner thread (the GUI's teaching worker, or a script):
-it keeps the current ``EvoHead`` (immutable: each change makes a new one, which the owner
-publishes to readers) and the statistics of every taught (frame, label), so that a frame
-can be un-taught exactly or re-taught after an edit.
+``Learner`` is plain Python with one owner thread (the GUI's teaching worker, or a script).
+Each label has its own ``EvoHead`` (immutable: each change makes a new one, which the owner
+publishes to readers), so teaching one label never changes another's proposals. For every
+taught (frame, label) it keeps the frame's sampled pixels (``FrameEvidence``, ~0.2 MB), from
+which the frame's statistics are exact again (to un-teach it) and by which it is scored as
+unseen: the label's head minus that frame and its neighbours in time proposes on it, beside
+SAM alone. Those leave-out scores choose the label's proposer (``evidence.choose``): SAM's
+mask until the head has shown, on frames it did not see, that it does better.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,18 +24,24 @@ import torch
 
 from evosam.errors import InputError
 from evosam.head import EvoHead
-from evosam.head.head import ALL_PROFILES, AUTO_PROFILE, DEFAULT_PROFILE, FrameStats, HeadConfig
+from evosam.head.evidence import NEIGHBOURS, Choice, FrameEvidence, LeaveOut, choose
+from evosam.head.head import ALL_PROFILES, AUTO_PROFILE, DEFAULT_PROFILE, HeadConfig
+from evosam.head.ridge import Stats
 from evosam.masks import dice, prompt_box
 from evosam.models import Prediction, SamBackend
 
 Box = tuple[float, float, float, float]
 Refiner = Callable[[np.ndarray, Prediction, Box], np.ndarray]  # (RGB frame, SAM's prediction, box) -> bool mask
+DEFAULT_LABEL = "default"
+SAM_ONLY = "sam"  # ``predict_with``: never refine (the head still learns)
+SCORED_BLOCKS = 12  # leave-out evidence from the label's most recent blocks of neighbouring frames
+CACHED_BLOCKS = 24  # block statistics kept in memory (each (D, D) float64, ~10 MB)
 
 
 @dataclass(frozen=True)
 class TeachRecord:
-    """One confirmation as it was taught: the prequential Dice of SAM's proposal and of the
-    head's (both for ``box``, before teaching), and the head's size afterwards."""
+    """One confirmation as it was taught: the Dice against it of SAM's proposal and of the
+    label's gated proposal (both for ``box``, before teaching), and the label's head size after."""
 
     key: Hashable
     profile: str
@@ -40,6 +50,31 @@ class TeachRecord:
     taught_frames: int
     teach_ms: float
     replaced: bool  # the key had been taught before (an edited confirmation): its old statistics went out
+    label: str = DEFAULT_LABEL
+
+
+@dataclass(frozen=True)
+class Taught:
+    """What the learner keeps of one taught key: its label, profile and sampled pixels."""
+
+    label: str
+    profile: str
+    evidence: FrameEvidence
+
+
+@dataclass(frozen=True)
+class LabelReport:
+    """A label's head for the dock: taught frames per profile, the active proposer and why,
+    and the leave-out curve: per taught key in teaching order, its scores (None: not scored)."""
+
+    label: str
+    profiles: dict[str, int]
+    choice: Choice
+    curve: list[tuple[Hashable, LeaveOut | None]]
+
+    @property
+    def taught_frames(self) -> int:
+        return sum(self.profiles.values())
 
 
 def teaching_box(mask: np.ndarray) -> Box:
@@ -51,15 +86,37 @@ def teaching_box(mask: np.ndarray) -> Box:
     return box
 
 
+def block_of(key: Hashable, ev: FrameEvidence, label: str) -> Hashable:
+    """Frames of one video within ``NEIGHBOURS`` of each other share a block (left out together)."""
+    if ev.video is None or ev.frame is None:
+        return (label, "key", key)
+    return (label, ev.video, ev.frame // NEIGHBOURS)
+
+
 class Learner:
-    """The head and what it was taught, by key (e.g. (frame, label)). Not thread-safe: one
-    owner calls it; the ``head`` it exposes is immutable and may be read anywhere."""
+    """Per-label heads and what they were taught, by key (e.g. (clip, frame, label)). Not
+    thread-safe: one owner calls it; the heads it exposes are immutable and may be read anywhere."""
 
     def __init__(self, model_name: str, config: HeadConfig | None = None) -> None:
-        self.head = EvoHead(model_name, config)
-        self.profile = DEFAULT_PROFILE  # where new confirmations go
-        self.predict_with = ALL_PROFILES  # what proposals use: all profiles' sum, "auto", or one profile
-        self._taught: dict[Hashable, FrameStats] = {}
+        self.model_name, self.config = model_name, config or HeadConfig()
+        self._empty = EvoHead(model_name, self.config)
+        self.heads: dict[str, EvoHead] = {}
+        self.label = DEFAULT_LABEL  # the label ``head``, ``refiner`` and ``choice`` speak of by default
+        self.profile = DEFAULT_PROFILE  # where new confirmations go (within their label)
+        self.predict_with = ALL_PROFILES  # all profiles' sum, "auto", one profile, or "sam"
+        self._taught: dict[Hashable, Taught] = {}
+        self._scores: dict[Hashable, LeaveOut] = {}
+        self._choices: dict[str, Choice] = {}
+        self._blocks: OrderedDict[Hashable, Stats] = OrderedDict()
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def head(self) -> EvoHead:
+        """The current label's head."""
+        return self.head_of(self.label)
+
+    def head_of(self, label: str) -> EvoHead:
+        return self.heads.get(label, self._empty)
 
     @property
     def taught_keys(self) -> list[Hashable]:
@@ -69,94 +126,222 @@ class Learner:
     def is_taught(self, key: Hashable) -> bool:
         return key in self._taught
 
-    def teach(self, key: Hashable, frame: np.ndarray, pred: Prediction, mask: np.ndarray, box: Box) -> TeachRecord:
-        """Teach a confirmed bool (H, W) ``mask`` of an RGB uint8 (H, W, 3) ``frame``, given
-        SAM's prediction for ``box`` (x0, y0, x1, y1 frame pixels). A key taught before is
-        replaced (its old statistics are subtracted first)."""
+    def choice(self, label: str | None = None) -> Choice:
+        """What ``label``'s proposals use (SAM, the head or a blend) and why."""
+        label = self.label if label is None else label
+        if self.predict_with == SAM_ONLY:
+            return Choice(reason="'Propose with: SAM only' is set")
+        return self._choices.get(label, Choice())
+
+    def report(self, label: str | None = None) -> LabelReport:
+        label = self.label if label is None else label
+        head = self.head_of(label)
+        curve = [(k, self._scores.get(k)) for k, t in self._taught.items() if t.label == label]
+        return LabelReport(label, {n: s.frames for n, s in head.profiles.items()}, self.choice(label), curve)
+
+    def evidence(self) -> dict[Hashable, Taught]:
+        """Every taught key's label, profile and samples, oldest first (for saving)."""
+        return dict(self._taught)
+
+    # -- teaching --------------------------------------------------------------------------
+    def teach(
+        self,
+        key: Hashable,
+        frame: np.ndarray,
+        pred: Prediction,
+        mask: np.ndarray,
+        box: Box,
+        label: str | None = None,
+        video: Hashable | None = None,
+        index: int | None = None,
+    ) -> TeachRecord:
+        """Teach ``label``'s head a confirmed bool (H, W) ``mask`` of an RGB uint8 (H, W, 3)
+        ``frame``, given SAM's prediction for ``box`` (x0, y0, x1, y1 frame pixels); ``video``
+        and ``index`` place the frame in time (its neighbours are left out with it when it is
+        scored). A key taught before is replaced (its old statistics are subtracted first)."""
         started = time.perf_counter()
+        label = self.label if label is None else label
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != frame.shape[:2]:
             raise InputError(f"mask of shape {mask.shape} does not match the frame {frame.shape[:2]}")
-        replaced = self.untaught(key)
-        head = self.head
+        replaced = self.untaught(key, rescore=False)
+        head = self.head_of(label)
         feats = head.roi_features(frame, pred, box)
-        proposal = head.predict(frame, pred, box, self._usable(self.predict_with), features=feats)
-        item = head.frame_stats(frame, pred, mask, box, self.profile, features=feats)
-        self.head = head.taught(item)
-        self._taught[key] = item
+        proposal = head.propose(frame, pred, box, self.choice(label), self._usable(head), features=feats)
+        ev = head.frame_evidence(frame, pred, mask, box, feats, video, index)
+        self._add(key, Taught(label, self.profile, ev))
+        self._rescore(label)
         return TeachRecord(
-            key, self.profile, dice(pred.mask, mask), dice(proposal, mask), self.head.taught_frames,
-            1000 * (time.perf_counter() - started), replaced,
+            key, self.profile, dice(pred.mask, mask), dice(proposal, mask), self.heads[label].taught_frames,
+            1000 * (time.perf_counter() - started), replaced, label,
         )
 
-    def untaught(self, key: Hashable) -> bool:
+    def restore(self, key: Hashable, taught: Taught) -> None:
+        """Teach ``key`` from kept samples (a saved learner's), then rescore its label."""
+        self.untaught(key, rescore=False)
+        self._add(key, taught)
+        self._rescore(taught.label)
+
+    def _add(self, key: Hashable, taught: Taught) -> None:
+        head = self.head_of(taught.label)
+        item = head.evidence_stats(taught.evidence, taught.profile)
+        self.heads[taught.label] = head.taught(item)
+        self._taught[key] = taught
+        block = block_of(key, taught.evidence, taught.label)
+        if block in self._blocks:
+            self._blocks[block] = self._blocks[block] + item.stats
+
+    def untaught(self, key: Hashable, rescore: bool = True) -> bool:
         """Remove ``key``'s statistics exactly; False when it was not taught."""
-        item = self._taught.pop(key, None)
-        if item is None:
+        taught = self._taught.pop(key, None)
+        if taught is None:
             return False
-        self.head = self.head.untaught(item)
+        self._scores.pop(key, None)
+        head = self.heads[taught.label]
+        item = head.evidence_stats(taught.evidence, taught.profile)
+        head = head.untaught(item)
+        if head.profiles:
+            self.heads[taught.label] = head
+        else:
+            del self.heads[taught.label]
+        block = block_of(key, taught.evidence, taught.label)
+        if block in self._blocks:
+            self._blocks[block] = self._blocks[block] - item.stats
+        if rescore:
+            self._rescore(taught.label)
         return True
 
-    def reset(self) -> None:
-        """Forget everything taught (the head answers SAM's masks again)."""
-        self.head = EvoHead(self.head.model_name, self.head.config)
-        self._taught.clear()
+    def _rescore(self, label: str) -> None:
+        """Leave-out scores of the label's most recent blocks, and its proposer from them."""
+        head = self.head_of(label)
+        members: OrderedDict[Hashable, list[Hashable]] = OrderedDict()
+        for key, t in self._taught.items():
+            if t.label == label:
+                block = block_of(key, t.evidence, label)
+                members.setdefault(block, []).append(key)
+                members.move_to_end(block)
+        for key in [k for k, t in self._taught.items() if t.label == label]:
+            self._scores.pop(key, None)
+        for block in list(members)[-SCORED_BLOCKS:]:
+            keys = members[block]
+            scores = head.leave_out(self._block_stats(block, keys), [self._taught[k].evidence for k in keys])
+            self._scores.update(zip(keys, scores, strict=True))
+        scored = [self._scores[k] for keys in members.values() for k in keys if k in self._scores]
+        if head.profiles:
+            self._choices[label] = choose(scored, head.config.threshold)
+        else:
+            self._choices.pop(label, None)
+
+    def _block_stats(self, block: Hashable, keys: list[Hashable]) -> Stats:
+        if block not in self._blocks:
+            head = self.head_of(self._taught[keys[0]].label)
+            total = Stats.zeros(self.config.features.dim)
+            for k in keys:
+                total = total + head.evidence_stats(self._taught[k].evidence).stats
+            self._blocks[block] = total
+        self._blocks.move_to_end(block)
+        while len(self._blocks) > CACHED_BLOCKS:
+            self._blocks.popitem(last=False)
+        return self._blocks[block]
+
+    def reset(self, label: str | None = None) -> None:
+        """Forget what ``label`` was taught (None: every label); proposals are SAM's again."""
+        for key in [k for k, t in self._taught.items() if label is None or t.label == label]:
+            self._taught.pop(key)
+            self._scores.pop(key, None)
+        for name in [n for n in self.heads if label is None or n == label]:
+            del self.heads[name]
+            self._choices.pop(name, None)
+        self._blocks = OrderedDict((b, s) for b, s in self._blocks.items() if label is not None and b[0] != label)
+
+    # -- settings --------------------------------------------------------------------------
+    def set_label(self, label: str) -> None:
+        """The label ``head``, ``refiner``, ``choice`` and ``teach`` use by default."""
+        self.label = label
 
     def set_profile(self, name: str) -> None:
-        """Send new confirmations to profile ``name`` (created on first teaching)."""
+        """Send new confirmations to profile ``name`` of their label (created on first teaching)."""
         name = name.strip()
-        if not name or name in (ALL_PROFILES, AUTO_PROFILE):
+        if not name or name in (ALL_PROFILES, AUTO_PROFILE, SAM_ONLY):
             raise InputError(f"{name!r} cannot name a profile (reserved or empty)")
         self.profile = name
 
     def set_predict_with(self, name: str) -> None:
         """Propose with ``all`` profiles (the joint solution), ``auto`` (the profile nearest
-        each frame) or one profile by name."""
-        if name not in (ALL_PROFILES, AUTO_PROFILE) and name not in self.head.profiles:
-            raise InputError(f"unknown profile {name!r}; known: {', '.join(self.head.profiles) or 'none'}")
+        each frame), one profile by name, or ``sam`` (SAM alone; the head still learns)."""
+        known = {p for h in self.heads.values() for p in h.profiles}
+        if name not in (ALL_PROFILES, AUTO_PROFILE, SAM_ONLY) and name not in known:
+            raise InputError(f"unknown profile {name!r}; known: {', '.join(sorted(known)) or 'none'}")
         self.predict_with = name
 
-    def refiner(self) -> Refiner | None:
-        """A snapshot refiner of the current head (see ``refiner``)."""
-        return refiner(self.head, self._usable(self.predict_with))
+    def _usable(self, head: EvoHead) -> str:
+        """``predict_with`` if ``head`` has it (a label may lack a profile), else all."""
+        name = self.predict_with
+        return name if name in (ALL_PROFILES, AUTO_PROFILE) or name in head.profiles else ALL_PROFILES
 
-    def _usable(self, name: str) -> str:
-        """``name`` if the head still has it (an un-teach may have emptied a profile), else all."""
-        return name if name in (ALL_PROFILES, AUTO_PROFILE) or name in self.head.profiles else ALL_PROFILES
+    def refiner(self, label: str | None = None) -> Refiner | None:
+        """A snapshot refiner of ``label``'s gated proposal; None while it proposes SAM's mask."""
+        label = self.label if label is None else label
+        choice, head = self.choice(label), self.head_of(label)
+        if not choice.uses_head or not head.profiles:
+            return None
+        return HeadRefiner(head, self._usable(head), choice=choice)
 
+    def refiners(self) -> dict[str, Refiner]:
+        """Every label's refiner that is not SAM's own answer."""
+        return {label: r for label in self.heads if (r := self.refiner(label)) is not None}
+
+    # -- files -----------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
-        """Write the head (all profiles' statistics) to a versioned ``.npz``, atomically."""
-        self.head.save(path)
+        """Write every label's head and kept samples to a versioned ``.npz``, atomically."""
+        from evosam.head.persist import save_learner
+
+        save_learner(self, path)
 
     def load(self, path: str | Path) -> None:
-        """Replace the head by a saved one built for the same model and features. The frames
-        taught in this session can no longer be un-taught one by one (their statistics are
-        now inside the loaded sums), so their record is cleared."""
-        self.adopt(EvoHead.load(path, self.head.model_name, self.head.config.features))
+        """Replace everything by a saved learner (or a one-head file of schema 1, which goes to
+        the current label and, having no samples, cannot be un-taught frame by frame)."""
+        from evosam.head.persist import load_learner
 
-    def adopt(self, head: EvoHead) -> None:
-        """Continue from ``head`` (e.g. a project's); see ``load``."""
-        if head.model_name != self.head.model_name:
-            raise InputError(f"a head learned with {head.model_name} cannot refine {self.head.model_name}")
-        self.head = head
-        self._taught.clear()
-        if head.profiles and self.profile not in head.profiles:
-            self.profile = next(iter(head.profiles))
-        self.predict_with = self._usable(self.predict_with)
+        self.adopt(load_learner(path, self.model_name, self.config.features))
+
+    def adopt(self, other: Learner | EvoHead) -> None:
+        """Continue from a loaded learner, or from a bare head (it becomes the current label's)."""
+        if isinstance(other, EvoHead):
+            if other.model_name != self.model_name:
+                raise InputError(f"a head learned with {other.model_name} cannot refine {self.model_name}")
+            self.reset()
+            if other.profiles:
+                self.heads[self.label] = other
+                self._choices[self.label] = Choice(
+                    "head", 1.0, 0, None, None, "a head loaded without its frames: proposing with it"
+                )
+            return
+        if other.model_name != self.model_name:
+            raise InputError(f"a head learned with {other.model_name} cannot refine {self.model_name}")
+        self.config, self._empty = other.config, other._empty
+        self.heads, self._taught, self._scores = dict(other.heads), dict(other._taught), dict(other._scores)
+        self._choices, self._blocks = dict(other._choices), OrderedDict()
+        if self.profile not in {p for h in self.heads.values() for p in h.profiles} and self.heads:
+            self.profile = next(iter(self.head_of(self.label).profiles or next(iter(self.heads.values())).profiles))
+        if self.predict_with not in (ALL_PROFILES, AUTO_PROFILE, SAM_ONLY):
+            self.predict_with = ALL_PROFILES
 
 
 @dataclass(frozen=True)
 class HeadRefiner:
-    """Refines SAM's answer with a snapshot of a head (later teaching does not change it):
+    """Refines SAM's answer with a snapshot of a head (later teaching does not change it) as
+    ``choice`` says (the head's mask or a blend; default: the head's, ungated):
     ``(RGB frame (H, W, 3), SAM's prediction, box) -> bool (H, W)``. ``device``: a torch
     device where the head computes (a GPU); None: OpenCV and numpy on the CPU."""
 
     head: EvoHead
     profile: str = ALL_PROFILES
     device: torch.device | None = None
+    choice: Choice = Choice("head", 1.0, 0, None, None, "the head, ungated")
 
     def __call__(self, frame: np.ndarray, pred: Prediction, box: Box) -> np.ndarray:
-        return self.head.predict(frame, pred, box, self.profile, device=self.device)
+        return self.head.propose(frame, pred, box, self.choice, self.profile, device=self.device)
 
 
 def refiner(head: EvoHead, profile: str = ALL_PROFILES) -> Refiner | None:

@@ -28,7 +28,7 @@ import torch
 from evosam.head.filters import black_tophat, green_levels, hessian_channels, line_responses, standardise, unit
 from evosam.models import Prediction
 
-FEATURE_VERSION = 2  # bump whenever the meaning of a channel changes (saved heads then refuse)
+FEATURE_VERSION = 3  # bump whenever the meaning of a channel changes (saved heads then refuse)
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,10 @@ class FeatureConfig:
     line_angles: int = 12
     expansion: int = 1024  # width of the random ReLU expansion
     seed: int = 0
-    use_sam_features: bool = False  # SAM's 32 decoder channels (its logit is always in)
+    use_sam_features: bool = True  # SAM's 32 decoder channels (its logit is always in)
     clahe: bool = True  # contrast-limited equalisation of the green channel before filtering
     context: bool = True  # add the whole bank computed at half resolution
+    geometry: bool = True  # where each pixel lies in the prompt box (``box_geometry``)
 
     @property
     def n_bank(self) -> int:
@@ -51,9 +52,14 @@ class FeatureConfig:
         return 3 + 4 * len(self.scales) + len(self.tophat_sizes) + len(self.line_lengths)
 
     @property
+    def n_sam(self) -> int:
+        """SAM's channels: its logit, after its 32 decoder channels when those are used."""
+        return 33 if self.use_sam_features else 1
+
+    @property
     def n_base(self) -> int:
-        """Channels before expansion: SAM's, then the bank (twice with context)."""
-        return (33 if self.use_sam_features else 1) + self.n_bank * (2 if self.context else 1)
+        """Channels before expansion: SAM's, the bank (twice with context), the geometry."""
+        return self.n_sam + self.n_bank * (2 if self.context else 1) + (N_GEOMETRY if self.geometry else 0)
 
     @property
     def dim(self) -> int:
@@ -149,6 +155,26 @@ def _context_bank(rgb: np.ndarray, config: FeatureConfig, out: np.ndarray) -> No
         cv2.resize(coarse[k], (w, h), dst=out[k], interpolation=cv2.INTER_LINEAR)
 
 
+N_GEOMETRY = 5
+
+
+def box_geometry(roi: tuple[int, int, int, int], box: tuple[float, float, float, float]) -> np.ndarray:
+    """Where each ROI pixel lies in the prompt box: float32 (5, h, w), channels u and v (0 to 1
+    from the box's left/top edge to its right/bottom one; outside the box beyond), |u - 1/2|,
+    |v - 1/2|, and the distance to the nearest box edge in box units (negative outside). ``roi``
+    (x0, y0, x1, y1) inclusive and ``box`` (x0, y0, x1, y1) in frame pixels."""
+    x0, y0, x1, y1 = roi
+    bx0, by0, bx1, by1 = (float(v) for v in box)
+    u = ((np.arange(x0, x1 + 1, dtype=np.float32) - bx0) / max(bx1 - bx0, 1.0))[None, :]
+    v = ((np.arange(y0, y1 + 1, dtype=np.float32) - by0) / max(by1 - by0, 1.0))[:, None]
+    h, w = y1 - y0 + 1, x1 - x0 + 1
+    out = np.empty((N_GEOMETRY, h, w), np.float32)
+    out[0], out[1] = u, v
+    out[2], out[3] = np.abs(u - 0.5), np.abs(v - 0.5)
+    np.minimum(np.minimum(u, 1 - u), np.minimum(v, 1 - v), out=out[4])
+    return out
+
+
 def sam_channels_at(pred: Prediction, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """SAM's decoder embedding (32) and logit (1) at frame pixels: float32 (N, 33), bilinear."""
     h, w = pred.logits.shape
@@ -194,19 +220,31 @@ class FeatureExtractor:
         self.projection = (rng.standard_normal((config.n_base, config.expansion)) * scale).astype(np.float32)
         self.bias = rng.uniform(-1.0, 1.0, config.expansion).astype(np.float32)
 
-    def roi_features(self, rgb: np.ndarray, pred: Prediction, roi: tuple[int, int, int, int]) -> RoiFeatures:
-        """Standardised base channels of every ROI pixel of an RGB uint8 (H, W, 3) frame."""
+    def roi_features(
+        self,
+        rgb: np.ndarray,
+        pred: Prediction,
+        roi: tuple[int, int, int, int],
+        box: tuple[float, float, float, float] | None = None,
+    ) -> RoiFeatures:
+        """Standardised base channels of every ROI pixel of an RGB uint8 (H, W, 3) frame;
+        ``box`` (x0, y0, x1, y1) the prompt the ROI was grown from (default: the ROI)."""
         x0, y0, x1, y1 = roi
         h, w = y1 - y0 + 1, x1 - x0 + 1
         channels = np.empty((self.config.n_base, h, w), np.float32)
-        n_sam = self.config.n_base - self.config.n_bank * (2 if self.config.context else 1)
+        n_sam = self.config.n_sam
+        n_bank = self.config.n_bank * (2 if self.config.context else 1)
+        if self.config.geometry:
+            geometry = channels[n_sam + n_bank :]
+            geometry[:] = box_geometry(roi, box if box is not None else roi)
+            standardise(geometry)
         if self.config.use_sam_features:
             rows, cols = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
             channels[:n_sam] = sam_channels_at(pred, rows.ravel(), cols.ravel()).T.reshape(n_sam, h, w)
         else:
             channels[0] = pred.logits[y0 : y1 + 1, x0 : x1 + 1]
         standardise(channels[:n_sam])
-        filter_bank(rgb[y0 : y1 + 1, x0 : x1 + 1], self.config, channels[n_sam:])
+        filter_bank(rgb[y0 : y1 + 1, x0 : x1 + 1], self.config, channels[n_sam : n_sam + n_bank])
         return RoiFeatures(channels.reshape(self.config.n_base, h * w), (x0, y0, x1, y1), (h, w))
 
     def expand(self, base: np.ndarray) -> np.ndarray:

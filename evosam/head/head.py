@@ -15,6 +15,7 @@ torn state.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 
 from evosam.errors import InputError
+from evosam.head.evidence import BLEND, BLEND_ALPHAS, Choice, FrameEvidence, LeaveOut, blend_scores, weighted_dice
 from evosam.head.features import FeatureConfig, FeatureExtractor, RoiFeatures
 from evosam.head.ridge import Stats, solve
 from evosam.masks import expand_box
@@ -161,7 +163,7 @@ class EvoHead:
     def roi_features(self, frame: np.ndarray, pred: Prediction, box: Box) -> RoiFeatures:
         """Base features of the ROI around ``box`` in an RGB uint8 (H, W, 3) frame."""
         roi = roi_from_box(box, frame.shape[:2], self.config.roi_margin)
-        return self.extractor.roi_features(frame, pred, roi)
+        return self.extractor.roi_features(frame, pred, roi, box)
 
     def frame_stats(
         self,
@@ -175,13 +177,21 @@ class EvoHead:
         """Statistics of one confirmed frame: RGB uint8 (H, W, 3), SAM's prediction for ``box``
         (x0, y0, x1, y1), the confirmed mask bool (H, W), and optionally the frame's already
         computed ``roi_features`` for the same box. Keep the result to un-teach the frame."""
-        z, y, w = self.frame_samples(frame, pred, mask, box, features)
-        return FrameStats(profile, Stats.from_samples(z, y, w))
+        return self.evidence_stats(self.frame_evidence(frame, pred, mask, box, features), profile)
 
-    def frame_samples(
-        self, frame: np.ndarray, pred: Prediction, mask: np.ndarray, box: Box, features: RoiFeatures | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The sampled training pixels of one frame: features (N, D), targets (N,), weights (N,)."""
+    def frame_evidence(
+        self,
+        frame: np.ndarray,
+        pred: Prediction,
+        mask: np.ndarray,
+        box: Box,
+        features: RoiFeatures | None = None,
+        video: Hashable | None = None,
+        index: int | None = None,
+    ) -> FrameEvidence:
+        """The sampled training pixels of one confirmed frame (arguments as ``frame_stats``;
+        ``video`` and ``index`` place it in time): what its statistics are made of, kept to
+        un-teach it and to score it as unseen."""
         if mask.shape != frame.shape[:2]:
             raise InputError(f"mask of shape {mask.shape} does not match the frame {frame.shape[:2]}")
         feats = features or self.roi_features(frame, pred, box)
@@ -189,8 +199,55 @@ class EvoHead:
         crop = mask[y0 : y1 + 1, x0 : x1 + 1]
         seed = int.from_bytes(hashlib.sha256(np.packbits(crop).tobytes()).digest()[:8], "little")
         idx, w = stratified_sample(crop, self.config.samples, self.config.near, np.random.default_rng(seed))
-        y = crop.ravel()[idx]
-        return self.extractor.expand(feats.channels[:, idx].T), y.astype(np.float64), w
+        base = np.ascontiguousarray(feats.channels[:, idx].T)
+        logit = np.ascontiguousarray(pred.logits[y0 : y1 + 1, x0 : x1 + 1].ravel()[idx], np.float32)
+        return FrameEvidence(base, crop.ravel()[idx].copy(), w, logit, video, index)
+
+    def evidence_stats(self, evidence: FrameEvidence, profile: str = DEFAULT_PROFILE) -> FrameStats:
+        """The ridge statistics of a frame's samples (exactly what teaching it adds)."""
+        if evidence.base.shape[1:] != (self.config.features.n_base,):
+            raise InputError(f"frame samples of {evidence.base.shape[1:]} channels do not fit this head")
+        z = self.extractor.expand(evidence.base)
+        return FrameStats(profile, Stats.from_samples(z, evidence.target.astype(np.float64), evidence.weight))
+
+    def frame_samples(
+        self, frame: np.ndarray, pred: Prediction, mask: np.ndarray, box: Box, features: RoiFeatures | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The sampled training pixels of one frame: features (N, D), targets (N,), weights (N,)."""
+        ev = self.frame_evidence(frame, pred, mask, box, features)
+        return self.extractor.expand(ev.base), ev.target.astype(np.float64), ev.weight
+
+    def leave_out(self, without: Stats, evidence: Sequence[FrameEvidence]) -> list[LeaveOut]:
+        """Score frames as unseen: the head minus ``without`` (the statistics of those frames
+        and their neighbours; the ridge is re-scaled as for a head that never saw them)
+        proposes on each frame's samples, beside SAM and the blends, against its confirmed
+        mask (weighted Dice)."""
+        rest = self.total() - without
+        solved = None
+        if rest.frames > 0:
+            solved = (
+                solve(rest, self.config.ridge).astype(np.float32),
+                solve(rest.subset(self._linear_idx), self.config.ridge).astype(np.float32),
+            )
+        out = []
+        for ev in evidence:
+            sam = weighted_dice(ev.sam_logit > 0, ev.target, ev.weight)
+            if solved is None:
+                out.append(LeaveOut(sam, None))
+                continue
+            score = self.roi_scores(np.ascontiguousarray(ev.base.T), *solved)
+            head = weighted_dice(score > self.config.threshold, ev.target, ev.weight)
+            blends = tuple(
+                weighted_dice(blend_scores(score, ev.sam_logit, a) > self.blend_threshold(a), ev.target, ev.weight)
+                for a in BLEND_ALPHAS
+            )
+            out.append(LeaveOut(sam, head, blends))
+        return out
+
+    def blend_threshold(self, alpha: float) -> float:
+        """Where a blend (``evidence.blend_scores``) says foreground: between the head's
+        threshold and SAM's (probability 1/2) in the blend's proportion."""
+        return alpha * self.config.threshold + (1 - alpha) * 0.5
 
     # -- prediction ------------------------------------------------------------
     def weights(self, profile: str | None = None) -> np.ndarray | None:
@@ -253,7 +310,7 @@ class EvoHead:
 
         x0, y0, x1, y1 = roi = roi_from_box(box, frame.shape[:2], self.config.roi_margin)
         with torch.inference_mode():
-            channels = roi_channels_torch(frame, pred, roi, self.config.features, device)
+            channels = roi_channels_torch(frame, pred, roi, self.config.features, device, box)
             if profile == AUTO_PROFILE:  # the same pixels ``pick_profile`` would take (every step-th)
                 step = max(1, channels.shape[1] // 4096)
                 profile = self.pick_profile(channels[:, ::step].cpu().numpy())
@@ -292,6 +349,25 @@ class EvoHead:
         """Refined mask bool (H, W); SAM's mask outside the ROI and exactly SAM's mask before
         any teaching. Arguments as for ``probability``."""
         return self.probability(frame, pred, box, profile, features, device) > self.config.threshold
+
+    def propose(
+        self,
+        frame: np.ndarray,
+        pred: Prediction,
+        box: Box,
+        choice: Choice,
+        profile: str | None = None,
+        features: RoiFeatures | None = None,
+        device: str | torch.device | None = None,
+    ) -> np.ndarray:
+        """The gated proposal bool (H, W): SAM's mask when ``choice`` keeps SAM, the head's
+        (``predict``) or the blend of both inside the ROI otherwise (SAM's outside)."""
+        if not choice.uses_head or not self._profiles:
+            return pred.mask
+        prob = self.probability(frame, pred, box, profile, features, device)
+        if choice.proposer != BLEND:
+            return prob > self.config.threshold
+        return blend_scores(prob, pred.logits, choice.alpha) > self.blend_threshold(choice.alpha)
 
     def pick_profile(self, channels: np.ndarray) -> str | None:
         """The profile whose mean expanded feature is nearest this frame's (None: all);

@@ -85,8 +85,10 @@ def load_head(path: str | Path, model_name: str, features: FeatureConfig | None 
     return EvoHead(model_name, config, profiles)
 
 
-def _stats(arrays: dict[str, np.ndarray], i: int, dim: int) -> Stats:
-    g, c, mean_sum, counts = (arrays[f"p{i}_{k}"] for k in ("G", "c", "mean_sum", "counts"))
+def _stats(arrays, i: int | str, dim: int) -> Stats:
+    """Profile ``i``'s statistics (``p{i}_G``, ...; a str ``i`` is the whole prefix)."""
+    prefix = i if isinstance(i, str) else f"p{i}"
+    g, c, mean_sum, counts = (arrays[f"{prefix}_{k}"] for k in ("G", "c", "mean_sum", "counts"))
     if g.shape != (dim, dim) or c.shape != (dim,) or mean_sum.shape != (dim,) or counts.shape != (2,):
         raise ValueError(f"profile {i} has shapes {g.shape}, {c.shape}")
     return Stats(
@@ -97,3 +99,124 @@ def _stats(arrays: dict[str, np.ndarray], i: int, dim: int) -> Stats:
 def _config_from(raw: dict) -> HeadConfig:
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
     return HeadConfig(**{**fields, "features": FeatureConfig.from_dict(raw["features"])})
+
+
+LEARNER_SCHEMA_VERSION = 2  # schema 1 is ``save_head``'s single head
+
+
+def _json_key(key: object) -> object:
+    """A learner key as JSON (tuples become lists); ``_key_from_json`` inverts it."""
+    if isinstance(key, tuple):
+        return [_json_key(k) for k in key]
+    if isinstance(key, (str, int, float)) or key is None:
+        return key
+    raise InputError(f"a taught key must be made of strings and numbers, not {type(key).__name__}")
+
+
+def _key_from_json(raw: object) -> object:
+    return tuple(_key_from_json(k) for k in raw) if isinstance(raw, list) else raw
+
+
+def save_learner(learner, path: str | Path) -> None:
+    """Write a ``Learner``'s per-label heads (profile sums) and every taught key's samples
+    (``FrameEvidence``) to ``path`` (.npz, atomic): enough to propose, un-teach any frame
+    exactly and score it as unseen after reopening."""
+    config = learner.config
+    heads, arrays = [], {}
+    for i, (label, head) in enumerate(learner.heads.items()):
+        heads.append({"label": label, "profiles": list(head.profiles)})
+        for j, s in enumerate(head.profiles.values()):
+            arrays.update(
+                {
+                    f"h{i}_p{j}_G": s.G,
+                    f"h{i}_p{j}_c": s.c,
+                    f"h{i}_p{j}_mean_sum": s.mean_sum,
+                    f"h{i}_p{j}_counts": np.array([s.frames, s.pixels], dtype=np.float64),
+                }
+            )
+    taught = []
+    for k, (key, t) in enumerate(learner.evidence().items()):
+        ev = t.evidence
+        taught.append(
+            {"key": _json_key(key), "label": t.label, "profile": t.profile,
+             "video": _json_key(ev.video), "frame": ev.frame}
+        )
+        arrays.update({f"e{k}_base": ev.base, f"e{k}_target": ev.target, f"e{k}_weight": ev.weight,
+                       f"e{k}_sam": ev.sam_logit})
+    meta = {
+        "schema_version": LEARNER_SCHEMA_VERSION,
+        "model_name": learner.model_name,
+        "feature_version": FEATURE_VERSION,
+        "feature_digest": config.features.digest(),
+        "config": asdict(config),
+        "heads": heads,
+        "taught": taught,
+    }
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    write_bytes_atomic(Path(path), buf.getvalue())
+
+
+def load_learner(path: str | Path, model_name: str, features: FeatureConfig | None = None):
+    """Read ``save_learner``'s file (or ``save_head``'s: a bare ``EvoHead``, schema 1) for
+    ``model_name``; InputError (one line naming the file) for another model, another feature
+    set, a newer schema or a corrupt file."""
+    from evosam.head.evidence import FrameEvidence
+    from evosam.learning import Learner, Taught
+
+    p = Path(path)
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+    except FileNotFoundError:
+        raise InputError(f"{p}: head state file not found") from None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, EOFError):
+        raise InputError(f"{p}: not a readable head state (corrupt or not an EvoSAM .npz)") from None
+    if not isinstance(meta, dict) or meta.get("schema_version") in (None, 1):
+        return load_head(p, model_name, features)  # the checks and messages of a single head
+    version = meta.get("schema_version")
+    if not isinstance(version, int) or version > LEARNER_SCHEMA_VERSION:
+        raise InputError(f"{p}: head state schema {version} is newer than this EvoSAM ({LEARNER_SCHEMA_VERSION}); update")
+    config = _checked_config(p, meta, model_name, features)
+    dim, n_base = config.features.dim, config.features.n_base
+    learner = Learner(model_name, config)
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            for i, entry in enumerate(meta["heads"]):
+                profiles = {name: _stats(data, f"h{i}_p{j}", dim) for j, name in enumerate(entry["profiles"])}
+                learner.heads[str(entry["label"])] = EvoHead(model_name, config, profiles)
+            for k, entry in enumerate(meta["taught"]):
+                base, target, weight, sam = (data[f"e{k}_{n}"] for n in ("base", "target", "weight", "sam"))
+                n = base.shape[0]
+                if base.shape != (n, n_base) or target.shape != (n,) or weight.shape != (n,) or sam.shape != (n,):
+                    raise ValueError(f"frame samples {k} are mis-shaped")
+                ev = FrameEvidence(
+                    base.astype(np.float32), target.astype(bool), weight.astype(np.float64), sam.astype(np.float32),
+                    _key_from_json(entry["video"]), None if entry["frame"] is None else int(entry["frame"]),
+                )
+                learner._taught[_key_from_json(entry["key"])] = Taught(str(entry["label"]), str(entry["profile"]), ev)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InputError(f"{p}: head state is incomplete or mis-shaped ({exc})") from None
+    for label in list(learner.heads):
+        learner._rescore(label)
+    return learner
+
+
+def _checked_config(p: Path, meta: dict, model_name: str, features: FeatureConfig | None) -> HeadConfig:
+    if meta.get("model_name") != model_name:
+        raise InputError(f"{p}: head state was built for model {meta.get('model_name')!r}, not {model_name!r}")
+    if meta.get("feature_version") != FEATURE_VERSION:
+        raise InputError(
+            f"{p}: head state was built with feature version {meta.get('feature_version', 1)}, "
+            f"this EvoSAM computes version {FEATURE_VERSION}; teach the head again"
+        )
+    try:
+        config = _config_from(meta["config"])
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"{p}: head state has an unreadable configuration") from None
+    if features is not None and features.digest() != config.features.digest():
+        raise InputError(f"{p}: head state was built with another feature set ({config.features.digest()})")
+    if config.features.digest() != meta.get("feature_digest"):
+        raise InputError(f"{p}: head state's feature description does not match its digest (corrupt?)")
+    return config

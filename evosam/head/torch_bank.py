@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from evosam.head.features import FeatureConfig, sam_channels_at
+from evosam.head.features import N_GEOMETRY, FeatureConfig, box_geometry, sam_channels_at
 from evosam.head.filters import _line_plan, green_levels
 from evosam.models import Prediction
 
@@ -180,10 +180,16 @@ def filter_bank_torch(rgb: np.ndarray, config: FeatureConfig, device: torch.devi
 
 
 def roi_channels_torch(
-    rgb: np.ndarray, pred: Prediction, roi: tuple[int, int, int, int], config: FeatureConfig, device: torch.device
+    rgb: np.ndarray,
+    pred: Prediction,
+    roi: tuple[int, int, int, int],
+    config: FeatureConfig,
+    device: torch.device,
+    box: tuple[float, float, float, float] | None = None,
 ) -> torch.Tensor:
     """``FeatureExtractor.roi_features(...).channels`` on ``device``: float32 (n_base, h*w) of the
-    ROI (x0, y0, x1, y1) inclusive of an RGB uint8 (H, W, 3) frame; SAM's channels first."""
+    ROI (x0, y0, x1, y1) inclusive of an RGB uint8 (H, W, 3) frame; SAM's channels first, then
+    the bank, then the geometry of ``box`` (default: the ROI) when configured."""
     x0, y0, x1, y1 = roi
     h, w = y1 - y0 + 1, x1 - x0 + 1
     if config.use_sam_features:
@@ -193,7 +199,11 @@ def roi_channels_torch(
         sam = pred.logits[y0 : y1 + 1, x0 : x1 + 1].reshape(1, h * w)
     sam = _standardise(torch.from_numpy(np.ascontiguousarray(sam, np.float32)).to(device))
     bank = filter_bank_torch(np.ascontiguousarray(rgb[y0 : y1 + 1, x0 : x1 + 1]), config, device)
-    return torch.cat([sam, bank.reshape(bank.shape[0], h * w)])
+    parts = [sam, bank.reshape(bank.shape[0], h * w)]
+    if config.geometry:
+        geometry = box_geometry(roi, box if box is not None else roi).reshape(N_GEOMETRY, h * w)
+        parts.append(_standardise(torch.from_numpy(geometry).to(device)))
+    return torch.cat(parts)
 
 
 def gated_scores_torch(

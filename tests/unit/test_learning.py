@@ -1,28 +1,26 @@
-"""The annotator's learner: teaching keyed confirmations, exact un-teaching and re-teaching,
-prequential scores, profiles, reset, save/load. Numerics of the head: ``test_head.py``."""
+"""The annotator's learner: one head per label, exact un-teaching and re-teaching from kept
+samples, leave-out evidence and the gate it feeds, profiles, reset, save/load. Numerics of
+the head: ``test_head.py``."""
 
 import numpy as np
 import pytest
 
 from evosam.errors import InputError
 from evosam.head import EvoHead
-from evosam.learning import Learner, refiner, teaching_box
+from evosam.head.evidence import SAM, LeaveOut, choose, weighted_dice
+from evosam.learning import SAM_ONLY, Learner, teaching_box
 from evosam.masks import dice
 from tests.unit.test_head import SMALL, fake_frame
 
 
 @pytest.fixture(scope="module")
 def frames():
-    return [fake_frame(s) for s in range(4)]
+    return [fake_frame(s) for s in range(6)]
 
 
-def teach(learner: Learner, key, item):
+def teach(learner: Learner, key, item, label=None, video=None, index=None):
     frame, mask, pred = item
-    return learner.teach(key, frame, pred, mask, teaching_box(mask))
-
-
-def head_stats(head: EvoHead) -> np.ndarray:
-    return head.total().G
+    return learner.teach(key, frame, pred, mask, teaching_box(mask), label, video, index)
 
 
 def test_teach_then_untaught_is_exact_and_keys_replace(frames):
@@ -33,53 +31,117 @@ def test_teach_then_untaught_is_exact_and_keys_replace(frames):
     for i in (0, 2):
         teach(reference, ("clip", i, "vessel"), frames[i])
     assert learner.untaught(("clip", 1, "vessel")) and not learner.untaught(("clip", 1, "vessel"))
-    np.testing.assert_allclose(head_stats(learner.head), head_stats(reference.head), rtol=0, atol=1e-9)
+    # the frame's statistics are recomputed from its kept samples: bit for bit what teaching added
+    np.testing.assert_allclose(learner.head.total().G, reference.head.total().G, rtol=0, atol=1e-9)
     assert learner.taught_keys == [("clip", 0, "vessel"), ("clip", 2, "vessel")]
     record = teach(learner, ("clip", 0, "vessel"), frames[3])  # the user edited frame 0's confirmed mask
     assert record.replaced and learner.head.taught_frames == 2
 
 
-def test_records_are_prequential(frames):
+def test_labels_learn_apart(frames):
+    learner = Learner("litemedsam", SMALL)
+    teach(learner, 0, frames[0], label="artery")
+    teach(learner, 1, frames[1], label="artery")
+    before = learner.head_of("gallbladder")
+    assert before.taught_frames == 0
+    teach(learner, 2, frames[2], label="gallbladder")
+    assert learner.head_of("artery").taught_frames == 2 and learner.head_of("gallbladder").taught_frames == 1
+    alone = Learner("litemedsam", SMALL)
+    teach(alone, 0, frames[0], label="artery")
+    teach(alone, 1, frames[1], label="artery")
+    np.testing.assert_array_equal(learner.head_of("artery").total().G, alone.head_of("artery").total().G)
+    learner.reset("gallbladder")
+    assert set(learner.heads) == {"artery"} and learner.taught_keys == [0, 1]
+
+
+def test_first_confirmation_keeps_sams_mask(frames):
     learner = Learner("litemedsam", SMALL)
     first = teach(learner, 0, frames[0])
     frame, mask, pred = frames[0]
     assert first.dice_sam == pytest.approx(dice(pred.mask, mask))
-    assert first.dice_head == pytest.approx(first.dice_sam)  # nothing taught yet: the head answers SAM's mask
-    head_before = learner.head
+    assert first.dice_head == pytest.approx(first.dice_sam)  # nothing taught yet: SAM's mask
+    # one frame: no frame can be scored as unseen, so proposals stay SAM's own
+    assert learner.choice().proposer == SAM and learner.refiner() is None
     second = teach(learner, 1, frames[1])
-    frame, mask, pred = frames[1]
-    expected = head_before.predict(frame, pred, teaching_box(mask))
-    assert second.dice_head == pytest.approx(dice(expected, mask))  # measured before frame 1 was taught
+    f1, m1, p1 = frames[1]
+    assert second.dice_head == pytest.approx(dice(p1.mask, m1))  # the gate still chose SAM then
     assert second.taught_frames == 2 and second.teach_ms > 0
+
+
+def test_leave_out_scores_are_the_head_that_never_saw_the_frame(frames):
+    learner = Learner("litemedsam", SMALL)
+    for i in range(3):
+        teach(learner, i, frames[i], video="clip", index=100 * i)  # far apart: one block each
+    curve = dict(learner.report().curve)
+    other = Learner("litemedsam", SMALL)
+    for i in (0, 2):
+        teach(other, i, frames[i], video="clip", index=100 * i)
+    ev = learner.evidence()[1].evidence
+    head = other.head  # exactly the head without frame 1
+    w, w_lin = head._solved(None)
+    score = head.roi_scores(np.ascontiguousarray(ev.base.T), w, w_lin)
+    assert curve[1].head == pytest.approx(weighted_dice(score > head.config.threshold, ev.target, ev.weight))
+    assert curve[1].sam == pytest.approx(weighted_dice(ev.sam_logit > 0, ev.target, ev.weight))
+
+
+def test_neighbours_are_left_out_together(frames):
+    learner = Learner("litemedsam", SMALL)
+    teach(learner, 0, frames[0], video="clip", index=1)
+    teach(learner, 1, frames[1], video="clip", index=2)  # the next frame: a near copy, no evidence
+    assert all(s is not None and s.head is None for _, s in learner.report().curve)
+    assert learner.choice().proposer == SAM and "unseen" in learner.choice().reason
+
+
+def test_choose_needs_evidence_and_a_margin():
+    assert choose([], 0.4).proposer == SAM
+    better = [LeaveOut(0.5, 0.7, (0.6,)), LeaveOut(0.6, 0.8, (0.7,))]
+    assert choose(better[:1], 0.4).proposer == SAM  # one frame is not enough
+    chosen = choose(better, 0.4)
+    assert chosen.proposer == "head" and chosen.chosen_dice == pytest.approx(0.75) and chosen.frames == 2
+    worse = [LeaveOut(0.7, 0.6, (0.65,)), LeaveOut(0.8, 0.805, (0.7,))]
+    assert choose(worse, 0.4).proposer == SAM
+    assert weighted_dice(np.array([True, False]), np.array([True, True]), np.array([1.0, 3.0])) == pytest.approx(0.4)
 
 
 def test_profiles_reset_save_load(frames, tmp_path):
     learner = Learner("litemedsam", SMALL)
-    assert learner.refiner() is None
-    teach(learner, 0, frames[0])
+    teach(learner, ("c", 0, "a"), frames[0], label="a", video="c", index=0)
     learner.set_profile("site B")
-    teach(learner, 1, frames[1])
-    assert {n: s.frames for n, s in learner.head.profiles.items()} == {"default": 1, "site B": 1}
-    for name in ("all", "auto", "site B"):
+    teach(learner, ("c", 50, "a"), frames[1], label="a", video="c", index=50)
+    teach(learner, ("c", 90, "b"), frames[2], label="b", video="c", index=90)
+    assert {n: s.frames for n, s in learner.head_of("a").profiles.items()} == {"default": 1, "site B": 1}
+    for name in ("all", "auto", "site B", SAM_ONLY):
         learner.set_predict_with(name)
-        assert learner.refiner() is not None
+    assert learner.choice("a").proposer == SAM and "SAM only" in learner.choice("a").reason
+    learner.set_predict_with("all")
     with pytest.raises(InputError, match="unknown profile"):
         learner.set_predict_with("nowhere")
     with pytest.raises(InputError, match="reserved"):
         learner.set_profile("auto")
-    path = tmp_path / "head.npz"
+    path = tmp_path / "learner.npz"
     learner.save(path)
+    report = learner.report("a")
     learner.reset()
-    assert learner.head.taught_frames == 0 and learner.taught_keys == [] and learner.refiner() is None
+    assert learner.head.taught_frames == 0 and learner.taught_keys == [] and learner.refiner("a") is None
     learner.load(path)
-    assert learner.head.taught_frames == 2 and learner.taught_keys == []
-    frame, mask, pred = frames[2]
-    box = teaching_box(mask)
-    expected = refiner(learner.head, "site B")(frame, pred, box)
-    np.testing.assert_array_equal(learner.refiner()(frame, pred, box), expected)
+    assert learner.taught_keys == [("c", 0, "a"), ("c", 50, "a"), ("c", 90, "b")]
+    assert learner.report("a") == report  # the curve and the choice come back
+    assert learner.untaught(("c", 0, "a")) and learner.head_of("a").taught_frames == 1  # still exact per frame
     other = Learner("sam_vit_b", SMALL)
     with pytest.raises(InputError):
         other.load(path)
+
+
+def test_a_single_head_file_goes_to_the_current_label(frames, tmp_path):
+    head = EvoHead("litemedsam", SMALL)
+    frame, mask, pred = frames[0]
+    head = head.taught(head.frame_stats(frame, pred, mask, teaching_box(mask)))
+    head.save(tmp_path / "head.npz")
+    learner = Learner("litemedsam", SMALL)
+    learner.set_label("vessel")
+    learner.load(tmp_path / "head.npz")
+    assert learner.head_of("vessel").taught_frames == 1 and learner.taught_keys == []
+    assert learner.refiner("vessel") is not None
 
 
 def test_empty_or_mismatched_masks_are_refused(frames):

@@ -1,0 +1,132 @@
+"""Honest evidence for the head: every taught frame scored as unseen, and the gate it feeds.
+
+Teaching samples each frame's ROI pixels in strata (``stratified_sample``) with weights that
+make the sample estimate the whole ROI. Keeping those samples (their base channels, targets,
+weights and SAM's logit) costs about 0.2 MB a frame and gives, for free:
+
+- the frame's exact statistics again (``FrameEvidence.stats``), so a frame can be un-taught
+  without keeping its (D, D) matrix;
+- its leave-out Dice: subtracting the frame's statistics (and those of its neighbours in
+  time, which are near copies of it) gives exactly the head that never saw them; its
+  proposal is scored on the frame's samples against the confirmed mask, beside SAM's.
+
+``choose`` turns those figures into the label's proposer: SAM alone until the head has
+shown on frames it did not see that it does better, then the head (or a blend of the two).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from evosam.head.ridge import Stats
+
+SAM, HEAD, BLEND = "sam", "head", "blend"
+NEIGHBOURS = 10  # frames of one video closer than this are left out together
+
+
+@dataclass(frozen=True)
+class FrameEvidence:
+    """The sampled pixels of one taught frame: ``base`` float32 (N, n_base) base channels
+    (SAM's logit first, standardised), ``target`` bool (N,) the confirmed mask there,
+    ``weight`` float64 (N,) the stratified weights (sum N), ``sam_logit`` float32 (N,) SAM's
+    raw logit. ``video`` and ``frame`` place it in time (None: it has no neighbours)."""
+
+    base: np.ndarray
+    target: np.ndarray
+    weight: np.ndarray
+    sam_logit: np.ndarray
+    video: Hashable | None = None
+    frame: int | None = None
+
+    def near(self, other: FrameEvidence, window: int = NEIGHBOURS) -> bool:
+        """Whether ``other`` is this frame or one of its neighbours in the same video."""
+        if other is self:
+            return True
+        if self.video is None or self.frame is None or other.video != self.video or other.frame is None:
+            return False
+        return abs(other.frame - self.frame) < window
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.base, self.target, self.weight, self.sam_logit))
+
+
+def weighted_dice(pred: np.ndarray, target: np.ndarray, weight: np.ndarray) -> float:
+    """Dice of bool ``pred`` against bool ``target`` over weighted samples (N,): the
+    stratified weights make it an estimate of the Dice over the whole ROI. 1.0 when both
+    are empty."""
+    tp = float(weight[pred & target].sum())
+    wrong = float(weight[pred ^ target].sum())
+    return 1.0 if tp + wrong == 0 else 2 * tp / (2 * tp + wrong)
+
+
+@dataclass(frozen=True)
+class LeaveOut:
+    """One taught frame scored by proposers that never saw it (nor its neighbours):
+    ``sam`` SAM alone, ``head`` the head's mask, ``blend`` the blend's (``Choice.alpha``
+    of ``BLEND_ALPHAS``). ``head`` is None when nothing else was taught (no such head)."""
+
+    sam: float
+    head: float | None
+    blend: tuple[float, ...] = ()
+
+
+BLEND_ALPHAS = (0.5,)  # the blends tried: alpha x head + (1 - alpha) x SAM's probability
+
+
+def blend_scores(head_score: np.ndarray, sam_logit: np.ndarray, alpha: float) -> np.ndarray:
+    """alpha x the head's regressed probability + (1 - alpha) x SAM's sigmoid probability."""
+    sam_p = 1.0 / (1.0 + np.exp(-np.clip(sam_logit, -30, 30)))
+    return alpha * head_score + (1 - alpha) * sam_p
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a label proposes with, and why: ``proposer`` SAM, HEAD or BLEND (``alpha``);
+    ``frames`` with leave-out evidence; the mean leave-out Dice of SAM and of the chosen."""
+
+    proposer: str = SAM
+    alpha: float = 1.0
+    frames: int = 0
+    sam_dice: float | None = None
+    chosen_dice: float | None = None
+    reason: str = "no confirmed frame yet: SAM's proposal"
+
+    @property
+    def uses_head(self) -> bool:
+        return self.proposer != SAM
+
+
+MIN_FRAMES = 2  # leave-out scores needed before the head may replace SAM
+MARGIN = 0.01  # the head must beat SAM's mean leave-out Dice by this much
+
+
+def choose(scores: Sequence[LeaveOut], threshold: float) -> Choice:
+    """The proposer with the best mean leave-out Dice; SAM unless the head (or a blend) beats
+    it by ``MARGIN`` over at least ``MIN_FRAMES`` frames that were scored as unseen."""
+    scored = [s for s in scores if s.head is not None]
+    if not scored:
+        taught = len(scores)
+        why = "no confirmed frame yet" if not taught else "no frame scored as unseen yet (needs frames apart in time)"
+        return Choice(reason=f"{why}: SAM's proposal")
+    sam = float(np.mean([s.sam for s in scored]))
+    options = {(HEAD, 1.0): float(np.mean([s.head for s in scored]))}
+    for k, alpha in enumerate(BLEND_ALPHAS):
+        if all(len(s.blend) > k for s in scored):
+            options[(BLEND, alpha)] = float(np.mean([s.blend[k] for s in scored]))
+    (proposer, alpha), best = max(options.items(), key=lambda kv: kv[1])
+    n = len(scored)
+    if n < MIN_FRAMES:
+        return Choice(SAM, 1.0, n, sam, sam, f"{n} frame scored as unseen (needs {MIN_FRAMES}): SAM's proposal")
+    if best < sam + MARGIN:
+        return Choice(SAM, 1.0, n, sam, sam, f"SAM alone is as good on {n} unseen frames ({sam:.2f} vs {best:.2f})")
+    what = "the head" if proposer == HEAD else f"a blend of head and SAM ({alpha:.1f})"
+    return Choice(proposer, alpha, n, sam, best, f"{what} beats SAM on {n} unseen frames ({best:.2f} vs {sam:.2f})")
+
+
+def frame_stats(evidence: FrameEvidence, expand) -> Stats:
+    """The frame's ridge statistics from its samples (``expand``: base (N, n_base) -> (N, D))."""
+    return Stats.from_samples(expand(evidence.base), evidence.target.astype(np.float64), evidence.weight)
