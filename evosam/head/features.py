@@ -175,27 +175,38 @@ def box_geometry(roi: tuple[int, int, int, int], box: tuple[float, float, float,
     return out
 
 
-def sam_channels_at(pred: Prediction, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """SAM's decoder embedding (32) and logit (1) at frame pixels: float32 (N, 33), bilinear."""
+def _bilinear_rows(pixels: np.ndarray, frame_len: int, input_len: int, scale: float, m: int) -> tuple[np.ndarray, int]:
+    """Bilinear weights (n, span) taking a decoder-map axis of length ``m`` to frame pixels
+    ``pixels`` (n,) along one axis, and the map index where the span starts: pixel centre
+    -> model-input pixel -> map coordinate, clamped at the map's edges."""
+    u = ((pixels + 0.5) * input_len / frame_len) * scale - 0.5
+    u0 = np.clip(np.floor(u).astype(np.int64), 0, m - 1)
+    u1 = np.minimum(u0 + 1, m - 1)
+    fu = np.clip(u - u0, 0, 1).astype(np.float32)
+    start = int(u0.min())
+    weights = np.zeros((pixels.size, int(u1.max()) - start + 1), np.float32)
+    rows = np.arange(pixels.size)
+    np.add.at(weights, (rows, u0 - start), 1 - fu)
+    np.add.at(weights, (rows, u1 - start), fu)
+    return weights, start
+
+
+def sam_channels_roi(pred: Prediction, roi: tuple[int, int, int, int]) -> np.ndarray:
+    """SAM's decoder embedding (32) and logit (1) at every pixel of ``roi`` (x0, y0, x1, y1)
+    inclusive: float32 (33, h, w), the embedding bilinear from its padded model-input map
+    (separable: two small products per channel over the part of the map the ROI covers)."""
+    x0, y0, x1, y1 = roi
     h, w = pred.logits.shape
     feats = pred.decoder_features  # (32, m, m) over the padded model input
     m = feats.shape[-1]
     scale = m / pred.input_side
-    # frame pixel centre -> model-input pixel -> decoder-map coordinate
-    u = ((cols + 0.5) * pred.input_size[1] / w) * scale - 0.5
-    v = ((rows + 0.5) * pred.input_size[0] / h) * scale - 0.5
-    u0 = np.clip(np.floor(u).astype(np.int64), 0, m - 1)
-    v0 = np.clip(np.floor(v).astype(np.int64), 0, m - 1)
-    u1, v1 = np.minimum(u0 + 1, m - 1), np.minimum(v0 + 1, m - 1)
-    fu, fv = np.clip(u - u0, 0, 1).astype(np.float32), np.clip(v - v0, 0, 1).astype(np.float32)
-    out = (
-        feats[:, v0, u0] * (1 - fu) * (1 - fv)
-        + feats[:, v0, u1] * fu * (1 - fv)
-        + feats[:, v1, u0] * (1 - fu) * fv
-        + feats[:, v1, u1] * fu * fv
-    )
-    logit = pred.logits[rows, cols][None]
-    return np.concatenate([out, logit], axis=0).T.astype(np.float32)
+    ry, r0 = _bilinear_rows(np.arange(y0, y1 + 1, dtype=np.float64), h, pred.input_size[0], scale, m)
+    rx, c0 = _bilinear_rows(np.arange(x0, x1 + 1, dtype=np.float64), w, pred.input_size[1], scale, m)
+    part = torch.from_numpy(np.ascontiguousarray(feats[:, r0 : r0 + ry.shape[1], c0 : c0 + rx.shape[1]], np.float32))
+    with torch.inference_mode():
+        emb = torch.from_numpy(ry) @ part @ torch.from_numpy(rx).T
+    logit = pred.logits[y0 : y1 + 1, x0 : x1 + 1][None]
+    return np.concatenate([emb.numpy(), logit], axis=0).astype(np.float32, copy=False)
 
 
 @dataclass(frozen=True)
@@ -239,8 +250,7 @@ class FeatureExtractor:
             geometry[:] = box_geometry(roi, box if box is not None else roi)
             standardise(geometry)
         if self.config.use_sam_features:
-            rows, cols = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
-            channels[:n_sam] = sam_channels_at(pred, rows.ravel(), cols.ravel()).T.reshape(n_sam, h, w)
+            channels[:n_sam] = sam_channels_roi(pred, roi)
         else:
             channels[0] = pred.logits[y0 : y1 + 1, x0 : x1 + 1]
         standardise(channels[:n_sam])

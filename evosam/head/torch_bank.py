@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from evosam.head.features import N_GEOMETRY, FeatureConfig, box_geometry, sam_channels_at
+from evosam.head.features import N_GEOMETRY, FeatureConfig, box_geometry, sam_channels_roi
 from evosam.head.filters import _line_plan, green_levels
 from evosam.models import Prediction
 
@@ -193,8 +193,7 @@ def roi_channels_torch(
     x0, y0, x1, y1 = roi
     h, w = y1 - y0 + 1, x1 - x0 + 1
     if config.use_sam_features:
-        rows, cols = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
-        sam = sam_channels_at(pred, rows.ravel(), cols.ravel()).T
+        sam = sam_channels_roi(pred, roi).reshape(config.n_sam, h * w)
     else:
         sam = pred.logits[y0 : y1 + 1, x0 : x1 + 1].reshape(1, h * w)
     sam = _standardise(torch.from_numpy(np.ascontiguousarray(sam, np.float32)).to(device))
