@@ -1,14 +1,14 @@
-"""Projects: a video's annotations, head state and settings in a versioned folder.
+"""Projects: a video's annotations, the learner (head state) and settings in a versioned folder.
 
 Layout and schema history: docs/project-format.md. The GUI calls::
 
     ref = VideoRef.of(video)                                  # when opening a new video
-    saver = Autosaver(path, lambda: Project.capture(ref, state, head, settings))
+    saver = Autosaver(path, lambda: Project.capture(ref, state, learner_snapshot, settings))
     saver.tick()                                              # from a 1 s timer
     saver.flush()                                             # on exit / Ctrl+S
     project = load_project(path)                              # ProjectError on a bad folder
     video = open_video(locate_video(path, project.video)); project.video.check(video)
-    state = project.to_state(); head = project.load_head(model_name)
+    state = project.to_state(); learner = project.load_head(model_name)  # a Learner
 """
 
 from evosam.project.autosave import Autosaver, has_unsaved_journal

@@ -1,4 +1,4 @@
-"""The project record: the video it annotates, labels, masks, head state and settings.
+"""The project record: the video it annotates, labels, masks, the learner and settings.
 
 A ``Project`` is a plain value: the GUI builds one from its state (``Project.capture``),
 ``save_project`` writes it, ``load_project`` reads it back. Masks are ``PackedMask`` values
@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from evosam.annotations import AnnotationState, Key, Label, PackedMask
 from evosam.errors import ProjectError
+from evosam.project.schema import LEARNER_KIND
 
 if TYPE_CHECKING:
     from evosam.head import EvoHead
+    from evosam.learning import Learner
     from evosam.video import VideoSource
 
 
@@ -52,22 +54,31 @@ class VideoRef:
 
 @dataclass(frozen=True)
 class HeadFile:
-    """A saved head state inside a project folder, not loaded yet (loading needs torch)."""
+    """A saved head state inside a project folder, not loaded yet (loading needs torch).
+    ``kind``: ``learner`` (``Learner.save``: per-label heads and every taught frame's
+    samples) or ``head`` (one ``EvoHead`` for every label, as schema 2 projects stored it)."""
 
     path: Path
     model: str
+    kind: str = LEARNER_KIND
+
+    @property
+    def legacy(self) -> bool:
+        """A single head of an older project: the annotator re-teaches it from the masks."""
+        return self.kind != LEARNER_KIND
 
 
 @dataclass(frozen=True)
 class Project:
-    """Everything a project saves. ``head``: an ``EvoHead``, a ``HeadFile`` not loaded yet,
-    or None; ``settings``: JSON-compatible values; ``recovered``: journal records replayed
+    """Everything a project saves. ``head``: a ``Learner`` (a snapshot nobody changes
+    any more: it is saved from another thread), a bare ``EvoHead``, a ``HeadFile`` not
+    loaded yet, or None (untaught); ``settings``: JSON-compatible values; ``recovered``: journal records replayed
     when it was loaded (unsaved work recovered after a crash)."""
 
     video: VideoRef
     labels: tuple[Label, ...]
     masks: Mapping[Key, PackedMask]
-    head: EvoHead | HeadFile | None = None
+    head: Learner | EvoHead | HeadFile | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     recovered: int = 0
 
@@ -86,7 +97,7 @@ class Project:
         cls,
         video: VideoRef,
         state: AnnotationState,
-        head: EvoHead | HeadFile | None = None,
+        head: Learner | EvoHead | HeadFile | None = None,
         settings: Mapping[str, Any] | None = None,
     ) -> Project:
         """A snapshot of the GUI's state (cheap: masks are immutable and not copied)."""
@@ -103,14 +114,15 @@ class Project:
         """The same project pointing at another copy of its video (already checked)."""
         return replace(self, video=video)
 
-    def load_head(self, model_name: str) -> EvoHead | None:
-        """The project's head as an ``EvoHead`` (loading a ``HeadFile`` needs torch and raises
-        InputError for a head of another model or feature set); None when it has none."""
+    def load_head(self, model_name: str) -> Learner | EvoHead | None:
+        """The project's head state loaded: a ``Learner`` (an ``EvoHead`` for a single-head
+        file). Loading a ``HeadFile`` needs torch and raises InputError (one line naming the
+        file) for another model, another feature set or version, or a corrupt file."""
         if self.head is None or not isinstance(self.head, HeadFile):
             return self.head
-        from evosam.head import EvoHead
+        from evosam.head.persist import load_learner
 
-        return EvoHead.load(self.head.path, model_name)
+        return load_learner(self.head.path, model_name)
 
 
 def locate_video(project_path: str | Path, ref: VideoRef, also: Sequence[str | Path] = ()) -> Path:

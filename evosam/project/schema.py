@@ -4,8 +4,11 @@ Schema history (see docs/project-format.md):
 
 - 1: the draft layout: ``video.size`` [H, W]; masks carry frame, label, file, status only;
   no settings.
-- 2 (current): ``video.height``/``width``; masks also carry ``source`` (provenance), ``iou``,
+- 2: ``video.height``/``width``; masks also carry ``source`` (provenance), ``iou``,
   ``flags`` and ``edited``; ``settings``; ``save_id`` ties the journal to this manifest.
+- 3 (current): ``head.kind``: ``learner`` (one head per label with every taught frame's
+  samples, ``Learner.save``) or ``head`` (a single ``EvoHead`` of an older project, which
+  the GUI re-teaches from the confirmed masks).
 
 Reading validates every field and raises ``ProjectError`` naming the file and the field;
 it never writes. Older schemas are migrated in memory (the next save writes the current
@@ -23,9 +26,11 @@ from typing import Any
 from evosam.annotations import Label, Status
 from evosam.errors import ProjectError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FORMAT = "evosam-project"
 MANIFEST = "project.json"
+LEARNER_KIND = "learner"  # head.kind: a Learner file (per-label heads and every taught frame's samples)
+HEAD_KIND = "head"  # head.kind: a single EvoHead file (schema 2 projects)
 
 
 def _migrate_1_to_2(raw: dict[str, Any]) -> dict[str, Any]:
@@ -39,7 +44,14 @@ def _migrate_1_to_2(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "schema_version": 2, "video": video, "masks": masks, "settings": {}, "save_id": ""}
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2}
+def _migrate_2_to_3(raw: dict[str, Any]) -> dict[str, Any]:
+    head = raw.get("head")
+    if isinstance(head, dict):
+        head = {**head, "kind": HEAD_KIND}  # schema 2 stored one EvoHead for every label
+    return {**raw, "schema_version": 3, "head": head}
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 class _Reader:
@@ -156,9 +168,13 @@ def read_mask_entry(r: _Reader, item: Any, i: int, frame_count: int, labels: set
     }
 
 
-def read_head(r: _Reader, raw: dict[str, Any]) -> tuple[str, str] | None:
-    """(file, model name) of the saved head, or None."""
+def read_head(r: _Reader, raw: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(file, model name, kind) of the saved head state, or None."""
     head = raw.get("head")
     if head is None:
         return None
-    return safe_relative(r, r.get(head, "file", str, "head"), "head.file"), r.get(head, "model", str, "head")
+    kind = r.get(head, "kind", str, "head")
+    if kind not in (LEARNER_KIND, HEAD_KIND):
+        raise r.fail("head.kind", f"is {kind!r}, not {LEARNER_KIND!r} or {HEAD_KIND!r}")
+    file = safe_relative(r, r.get(head, "file", str, "head"), "head.file")
+    return file, r.get(head, "model", str, "head"), kind

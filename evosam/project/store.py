@@ -35,6 +35,8 @@ from evosam.project.files import (
 from evosam.project.model import HeadFile, Project, VideoRef
 from evosam.project.schema import (
     FORMAT,
+    HEAD_KIND,
+    LEARNER_KIND,
     MANIFEST,
     SCHEMA_VERSION,
     _Reader,
@@ -129,27 +131,30 @@ def _entry(key: Key, rel: str, packed: PackedMask) -> dict[str, Any]:
 
 
 def _write_head(root: Path, project: Project) -> dict[str, str] | None:
-    """Store the head as ``head-<digest>.npz`` (unchanged heads are not rewritten)."""
+    """Store the head state as ``head-<digest>.npz`` (an unchanged state is not rewritten):
+    a ``Learner`` as a learner file, a bare ``EvoHead`` or a legacy ``HeadFile`` as it is."""
     head = project.head
     if head is None:
         return None
     if isinstance(head, HeadFile):
+        entry = {"model": head.model, "kind": head.kind}
         if head.path.parent.resolve() == root.resolve() and head.path.is_file():
-            return {"file": head.path.name, "model": head.model}  # already in this folder
+            return {"file": head.path.name, **entry}  # already in this folder
         data = head.path.read_bytes()
         name = f"head-{hashlib.sha1(data).hexdigest()[:12]}.npz"
         if not (root / name).exists():
             write_atomic(root / name, data)
-        return {"file": name, "model": head.model}
-    name = f"head-{head_digest(head)}.npz"
+        return {"file": name, **entry}
+    learner = hasattr(head, "heads")  # a Learner (not imported: the store does not need torch)
+    name = f"head-{learner_digest(head) if learner else head_digest(head)}.npz"
     if not (root / name).exists():
         try:
             head.save(root / name)
         except ProjectError:
             raise
-        except Exception as exc:  # save_head reports write failures as InputError
+        except Exception as exc:  # the head's save reports write failures and unsavable keys as InputError
             raise ProjectError(f"{root / name}: cannot save the head ({exc})") from None
-    return {"file": name, "model": head.model_name}
+    return {"file": name, "model": head.model_name, "kind": LEARNER_KIND if learner else HEAD_KIND}
 
 
 def head_digest(head: Any) -> str:
@@ -160,6 +165,17 @@ def head_digest(head: Any) -> str:
         for a in (s.G, s.c, s.mean_sum):
             h.update(a.tobytes())
         h.update(f"{s.frames};{s.pixels}".encode())
+    return h.hexdigest()[:12]
+
+
+def learner_digest(learner: Any) -> str:
+    """12 hex characters over a ``Learner``'s heads (per label) and its taught keys in order
+    with their labels and profiles (the heads' statistics follow from the kept samples)."""
+    h = hashlib.sha1(f"{learner.model_name};{learner.config!r}".encode())
+    for label, head in sorted(learner.heads.items()):
+        h.update(f"{label}={head_digest(head)};".encode())
+    for key, taught in learner.evidence().items():
+        h.update(f"{key!r}:{taught.label}:{taught.profile};".encode())
     return h.hexdigest()[:12]
 
 
@@ -227,7 +243,7 @@ def load_project(path: str | Path, progress: Progress | None = None) -> Project:
     head = read_head(r, raw)
     head_file = None
     if head is not None:
-        head_file = HeadFile(root / head[0], head[1])
+        head_file = HeadFile(root / head[0], head[1], head[2])
         if not head_file.path.is_file():
             raise ProjectError(f"{head_file.path}: the project's head state file is missing (incomplete project)")
     settings = r.get(raw, "settings", dict, "project")

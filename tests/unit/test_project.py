@@ -14,7 +14,7 @@ import pytest
 
 from evosam.annotations import AnnotationState, FrameMask, Label, PackedMask, Status
 from evosam.errors import ProjectError
-from evosam.project import Autosaver, Project, VideoRef, load_project, locate_video, save_project
+from evosam.project import SCHEMA_VERSION, Autosaver, Project, VideoRef, load_project, locate_video, save_project
 from evosam.project import journal as journal_mod
 from evosam.video import open_video
 
@@ -130,7 +130,7 @@ def test_older_schema_is_migrated_and_left_untouched_until_saved(frames, tmp_pat
     packed = project.masks[(2, "vessel")]
     assert packed.status == Status.CONFIRMED and packed.source == "" and np.array_equal(packed.unpack().mask, blob(2))
     save_project(root, project)
-    assert json.loads((root / "project.json").read_text())["schema_version"] == 2
+    assert json.loads((root / "project.json").read_text())["schema_version"] == SCHEMA_VERSION
     assert not (root / "masks" / "vessel" / "000002.png").exists()  # replaced by the digest-named file
     assert_same(project, load_project(root))
 
