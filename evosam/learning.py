@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +31,12 @@ from evosam.masks import dice, prompt_box
 from evosam.models import Prediction, SamBackend
 
 Box = tuple[float, float, float, float]
-Refiner = Callable[[np.ndarray, Prediction, Box], np.ndarray]  # (RGB frame, SAM's prediction, box) -> bool mask
+Refiner = Callable[..., np.ndarray]  # (RGB frame, SAM's prediction, box, frame index or None) -> bool mask
 DEFAULT_LABEL = "default"
+UNGATED = Choice("head", 1.0, 0, None, None, "the head, ungated")
 SAM_ONLY = "sam"  # ``predict_with``: never refine (the head still learns)
 SCORED_BLOCKS = 12  # leave-out evidence from the label's most recent blocks of neighbouring frames
+NEAR_FRAMES = 6  # frames scored one by one (for proposals near taught frames), most recent first
 CACHED_BLOCKS = 24  # block statistics kept in memory (each (D, D) float64, ~10 MB)
 
 
@@ -51,6 +53,7 @@ class TeachRecord:
     teach_ms: float
     replaced: bool  # the key had been taught before (an edited confirmation): its old statistics went out
     label: str = DEFAULT_LABEL
+    evidence_ms: float = 0.0  # after teaching: the label's leave-out scores and proposers
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class LabelReport:
     profiles: dict[str, int]
     choice: Choice
     curve: list[tuple[Hashable, LeaveOut | None]]
+    near: Choice = Choice()  # for frames within ``NEIGHBOURS`` of a taught frame of their video
 
     @property
     def taught_frames(self) -> int:
@@ -105,8 +109,9 @@ class Learner:
         self.profile = DEFAULT_PROFILE  # where new confirmations go (within their label)
         self.predict_with = ALL_PROFILES  # all profiles' sum, "auto", one profile, or "sam"
         self._taught: dict[Hashable, Taught] = {}
-        self._scores: dict[Hashable, LeaveOut] = {}
-        self._choices: dict[str, Choice] = {}
+        self._scores: dict[Hashable, LeaveOut] = {}  # each key left out with its block: at a distance
+        self._near: dict[Hashable, LeaveOut] = {}  # each key left out alone: next to taught frames
+        self._choices: dict[str, tuple[Choice, Choice]] = {}  # label -> (at a distance, near)
         self._blocks: OrderedDict[Hashable, Stats] = OrderedDict()
 
     # -- reading ---------------------------------------------------------------------------
@@ -126,18 +131,21 @@ class Learner:
     def is_taught(self, key: Hashable) -> bool:
         return key in self._taught
 
-    def choice(self, label: str | None = None) -> Choice:
-        """What ``label``'s proposals use (SAM, the head or a blend) and why."""
+    def choice(self, label: str | None = None, near: bool = False) -> Choice:
+        """What ``label``'s proposals use (SAM, the head or a blend) and why: on frames at a
+        distance from every taught frame, or (``near``) next to one (within ``NEIGHBOURS``
+        frames of the same video, where frames left out one by one are the evidence)."""
         label = self.label if label is None else label
         if self.predict_with == SAM_ONLY:
             return Choice(reason="'Propose with: SAM only' is set")
-        return self._choices.get(label, Choice())
+        return self._choices.get(label, (Choice(), Choice()))[1 if near else 0]
 
     def report(self, label: str | None = None) -> LabelReport:
         label = self.label if label is None else label
         head = self.head_of(label)
         curve = [(k, self._scores.get(k)) for k, t in self._taught.items() if t.label == label]
-        return LabelReport(label, {n: s.frames for n, s in head.profiles.items()}, self.choice(label), curve)
+        profiles = {n: s.frames for n, s in head.profiles.items()}
+        return LabelReport(label, profiles, self.choice(label), curve, self.choice(label, near=True))
 
     def evidence(self) -> dict[Hashable, Taught]:
         """Every taught key's label, profile and samples, oldest first (for saving)."""
@@ -167,13 +175,25 @@ class Learner:
         replaced = self.untaught(key, rescore=False)
         head = self.head_of(label)
         feats = head.roi_features(frame, pred, box)
-        proposal = head.propose(frame, pred, box, self.choice(label), self._usable(head), features=feats)
+        near = self._near_taught(label, video, index)
+        proposal = head.propose(frame, pred, box, self.choice(label, near), self._usable(head), features=feats)
         ev = head.frame_evidence(frame, pred, mask, box, feats, video, index)
         self._add(key, Taught(label, self.profile, ev))
+        taught = time.perf_counter()
         self._rescore(label)
         return TeachRecord(
             key, self.profile, dice(pred.mask, mask), dice(proposal, mask), self.heads[label].taught_frames,
-            1000 * (time.perf_counter() - started), replaced, label,
+            1000 * (taught - started), replaced, label, 1000 * (time.perf_counter() - taught),
+        )
+
+    def _near_taught(self, label: str, video: Hashable | None, index: int | None) -> bool:
+        """Whether frame ``index`` of ``video`` lies within ``NEIGHBOURS`` of a taught frame of ``label``."""
+        if video is None or index is None:
+            return False
+        return any(
+            t.label == label and t.evidence.video == video and t.evidence.frame is not None
+            and abs(t.evidence.frame - index) < NEIGHBOURS
+            for t in self._taught.values()
         )
 
     def restore(self, key: Hashable, taught: Taught) -> None:
@@ -197,6 +217,7 @@ class Learner:
         if taught is None:
             return False
         self._scores.pop(key, None)
+        self._near.pop(key, None)
         head = self.heads[taught.label]
         item = head.evidence_stats(taught.evidence, taught.profile)
         head = head.untaught(item)
@@ -212,25 +233,33 @@ class Learner:
         return True
 
     def _rescore(self, label: str) -> None:
-        """Leave-out scores of the label's most recent blocks, and its proposer from them."""
+        """Leave-out scores of the label's most recent blocks (at a distance) and most recent
+        frames (one by one, near), and its two proposers from them."""
         head = self.head_of(label)
+        keys = [k for k, t in self._taught.items() if t.label == label]
         members: OrderedDict[Hashable, list[Hashable]] = OrderedDict()
-        for key, t in self._taught.items():
-            if t.label == label:
-                block = block_of(key, t.evidence, label)
-                members.setdefault(block, []).append(key)
-                members.move_to_end(block)
-        for key in [k for k, t in self._taught.items() if t.label == label]:
+        for key in keys:
+            block = block_of(key, self._taught[key].evidence, label)
+            members.setdefault(block, []).append(key)
+            members.move_to_end(block)
             self._scores.pop(key, None)
+            self._near.pop(key, None)
         for block in list(members)[-SCORED_BLOCKS:]:
-            keys = members[block]
-            scores = head.leave_out(self._block_stats(block, keys), [self._taught[k].evidence for k in keys])
-            self._scores.update(zip(keys, scores, strict=True))
-        scored = [self._scores[k] for keys in members.values() for k in keys if k in self._scores]
-        if head.profiles:
-            self._choices[label] = choose(scored, head.config.threshold)
-        else:
+            inside = members[block]
+            scores = head.leave_out(self._block_stats(block, inside), [self._taught[k].evidence for k in inside])
+            self._scores.update(zip(inside, scores, strict=True))
+            if len(inside) == 1:
+                self._near[inside[0]] = scores[0]
+        for key in keys[-NEAR_FRAMES:]:
+            if key not in self._near:
+                ev = self._taught[key].evidence
+                self._near[key] = head.leave_out(head.evidence_stats(ev).stats, [ev])[0]
+        if not head.profiles:
             self._choices.pop(label, None)
+            return
+        far = choose([self._scores[k] for k in keys if k in self._scores], head.config.threshold)
+        near = choose([self._near[k] for k in keys if k in self._near], head.config.threshold)
+        self._choices[label] = (far, near)
 
     def _block_stats(self, block: Hashable, keys: list[Hashable]) -> Stats:
         if block not in self._blocks:
@@ -249,6 +278,7 @@ class Learner:
         for key in [k for k, t in self._taught.items() if label is None or t.label == label]:
             self._taught.pop(key)
             self._scores.pop(key, None)
+            self._near.pop(key, None)
         for name in [n for n in self.heads if label is None or n == label]:
             del self.heads[name]
             self._choices.pop(name, None)
@@ -279,13 +309,19 @@ class Learner:
         name = self.predict_with
         return name if name in (ALL_PROFILES, AUTO_PROFILE) or name in head.profiles else ALL_PROFILES
 
-    def refiner(self, label: str | None = None) -> Refiner | None:
-        """A snapshot refiner of ``label``'s gated proposal; None while it proposes SAM's mask."""
+    def refiner(self, label: str | None = None, video: Hashable | None = None) -> Refiner | None:
+        """A snapshot refiner of ``label``'s gated proposal on frames of ``video``; None while
+        it proposes SAM's mask everywhere."""
         label = self.label if label is None else label
-        choice, head = self.choice(label), self.head_of(label)
-        if not choice.uses_head or not head.profiles:
+        far, near, head = self.choice(label), self.choice(label, near=True), self.head_of(label)
+        if not (far.uses_head or near.uses_head) or not head.profiles:
             return None
-        return HeadRefiner(head, self._usable(head), choice=choice)
+        taught = {}
+        for t in self._taught.values():
+            if t.label == label and t.evidence.frame is not None:
+                taught.setdefault(t.evidence.video, []).append(t.evidence.frame)
+        frames = {v: tuple(sorted(f)) for v, f in taught.items()}
+        return HeadRefiner(head, self._usable(head), choice=far, near=near, taught=frames, video=video)
 
     def refiners(self) -> dict[str, Refiner]:
         """Every label's refiner that is not SAM's own answer."""
@@ -313,14 +349,14 @@ class Learner:
             self.reset()
             if other.profiles:
                 self.heads[self.label] = other
-                self._choices[self.label] = Choice(
-                    "head", 1.0, 0, None, None, "a head loaded without its frames: proposing with it"
-                )
+                loaded = Choice("head", 1.0, 0, None, None, "a head loaded without its frames: proposing with it")
+                self._choices[self.label] = (loaded, loaded)
             return
         if other.model_name != self.model_name:
             raise InputError(f"a head learned with {other.model_name} cannot refine {self.model_name}")
         self.config, self._empty = other.config, other._empty
         self.heads, self._taught, self._scores = dict(other.heads), dict(other._taught), dict(other._scores)
+        self._near = dict(other._near)
         self._choices, self._blocks = dict(other._choices), OrderedDict()
         if self.profile not in {p for h in self.heads.values() for p in h.profiles} and self.heads:
             self.profile = next(iter(self.head_of(self.label).profiles or next(iter(self.heads.values())).profiles))
@@ -338,10 +374,20 @@ class HeadRefiner:
     head: EvoHead
     profile: str = ALL_PROFILES
     device: torch.device | None = None
-    choice: Choice = Choice("head", 1.0, 0, None, None, "the head, ungated")
+    choice: Choice = UNGATED
+    near: Choice | None = None  # on frames next to a taught frame of ``video`` (None: ``choice``)
+    taught: Mapping[Hashable, tuple[int, ...]] = field(default_factory=dict)  # video -> taught frames
+    video: Hashable | None = None  # the video whose frames this refiner is called on
 
-    def __call__(self, frame: np.ndarray, pred: Prediction, box: Box) -> np.ndarray:
-        return self.head.propose(frame, pred, box, self.choice, self.profile, device=self.device)
+    def __call__(self, frame: np.ndarray, pred: Prediction, box: Box, index: int | None = None) -> np.ndarray:
+        return self.head.propose(frame, pred, box, self.choice_at(index), self.profile, device=self.device)
+
+    def choice_at(self, index: int | None) -> Choice:
+        """The choice for frame ``index`` of ``video`` (None: unknown, the one at a distance)."""
+        if self.near is None or index is None:
+            return self.choice
+        frames = self.taught.get(self.video, ())
+        return self.near if any(abs(index - f) < NEIGHBOURS for f in frames) else self.choice
 
 
 def refiner(head: EvoHead, profile: str = ALL_PROFILES) -> Refiner | None:

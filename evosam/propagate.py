@@ -193,15 +193,15 @@ def propagate(
     init_mask: np.ndarray,
     config: PropagationConfig = PropagationConfig(),
     should_stop: Callable[[], bool] = lambda: False,
-    refine: Callable[[np.ndarray, Prediction, Box], np.ndarray] | None = None,
+    refine: Callable[[np.ndarray, Prediction, Box, int], np.ndarray] | None = None,
 ) -> Iterator[FrameResult]:
     """Yield a ``FrameResult`` for each index in ``frames``, starting from ``init_mask``
     (bool (H, W)) on the frame just before ``frames[0]`` in the walking direction.
 
     Holds one previous frame and two masks: the video is never loaded whole.
     ``should_stop`` is polled before each frame (cancellation). ``refine(rgb, prediction,
-    box) -> bool (H, W)`` (e.g. the learning head) turns SAM's answer into the proposal,
-    which is then also what the next frame is prompted from.
+    box, index) -> bool (H, W)`` (e.g. the learning head; ``index`` the frame's) turns SAM's
+    answer into the proposal, which is then also what the next frame is prompted from.
     """
     prev_mask = np.asarray(init_mask, dtype=bool)
     if prev_mask.ndim != 2 or not prev_mask.any():
@@ -222,7 +222,7 @@ def propagate(
             pred = limit_growth(pred, allowed)
         mask = pred.mask
         if refine is not None and box is not None:
-            mask = np.asarray(refine(rgb, pred, box), dtype=bool)
+            mask = np.asarray(refine(rgb, pred, box, index), dtype=bool)
             if allowed is not None:  # the refined proposal is held to the same growth limit
                 mask = mask & allowed  # a new array: the refiner's own is left as it returned it
         flags = quality_flags(mask, pred.iou, prev_mask, config)

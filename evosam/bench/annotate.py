@@ -22,8 +22,8 @@ import numpy as np
 from evosam.bench.propagation import read_label_masks
 from evosam.commands.common import add_model_arguments, model_from_args, progress
 from evosam.errors import InputError
-from evosam.head import EvoHead
-from evosam.learning import beside, refiner
+from evosam.bench.retina import Sample, load_sample, task_stems
+from evosam.learning import Learner, beside
 from evosam.masks import dice, prompt_box
 from evosam.models import SamBackend
 from evosam.models.cache import EmbeddingCache
@@ -40,8 +40,13 @@ class WalkResult:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--frames", required=True, metavar="DIR", help="folder of frames (or a video file)")
-    p.add_argument("--masks", required=True, metavar="DIR", help="ground-truth masks with the frames' stems")
+    p.add_argument("--frames", metavar="DIR", help="folder of frames (or a video file) to propagate through")
+    p.add_argument("--masks", metavar="DIR", help="ground-truth masks with the frames' stems")
+    p.add_argument(
+        "--videos", metavar="DIR",
+        help="instead: a task folder of frames far apart (stems vNNN_FRAME, e.g. Endoscapes), walked video "
+        "after video, each frame prompted with its ground-truth box",
+    )
     p.add_argument(
         "--label",
         type=int,
@@ -58,29 +63,49 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def walk(
     backend: SamBackend, video: VideoSource, truth: list[np.ndarray], accept: float, embed, use_head: bool
 ) -> WalkResult:
-    """Simulate the annotator over ``truth`` (bool masks per frame), with or without the head."""
-    head = EvoHead(backend.name)
+    """Simulate the annotator over ``truth`` (bool masks per frame), with or without the head:
+    each frame's proposal is propagated from the last confirmed mask."""
+    learner = Learner(backend.name)
     confirmed = truth[0]
     if use_head:
         box = prompt_box(confirmed)
-        head = head.taught(head.frame_stats(video.frame(0), backend.predict(embed(0), box=box), confirmed, box))
+        learner.teach(0, video.frame(0), backend.predict(embed(0), box=box), confirmed, box, "walk", "clip", 0)
     corrections, scores, started = 0, [], time.perf_counter()
     label = "with head" if use_head else "SAM only"
     for i in progress(range(1, len(truth)), len(truth) - 1, label):
         if not truth[i].any():
             continue
-        refine = beside(refiner(head), backend) if use_head else None  # as the GUI propagates: the head refines
+        refine = beside(learner.refiner("walk", video="clip"), backend) if use_head else None  # the label's gated proposal
         result = next(propagate(backend, video.frame, embed, range(i, i + 1), confirmed, refine=refine))
-        proposal = result.mask
-        score = dice(proposal, truth[i])
+        confirmed, corrected, score = judge(result.mask, truth[i], accept)
+        corrections += corrected
         scores.append(score)
-        if score < accept:
-            corrections += 1
-            confirmed = truth[i]
-        else:
-            confirmed = proposal
         if use_head:
-            head = head.taught(head.frame_stats(video.frame(i), result.prediction, confirmed, result.box))
+            learner.teach(i, video.frame(i), result.prediction, confirmed, result.box, "walk", "clip", i)
+    seconds = (time.perf_counter() - started) / max(1, len(scores))
+    return WalkResult(len(scores), corrections, float(np.mean(scores)) if scores else float("nan"), seconds)
+
+
+def judge(proposal: np.ndarray, truth: np.ndarray, accept: float) -> tuple[np.ndarray, int, float]:
+    """The annotator's verdict: (confirmed mask, 1 if corrected else 0, the proposal's Dice)."""
+    score = dice(proposal, truth)
+    return (truth, 1, score) if score < accept else (proposal, 0, score)
+
+
+def walk_boxes(backend: SamBackend, samples: list[tuple[str, int, Sample]], accept: float, use_head: bool) -> WalkResult:
+    """Simulate the annotator over frames far apart (``(video, frame, sample)`` in order): each
+    is prompted with its tight ground-truth box (the box the annotator draws); SAM alone, or
+    the label's gated proposal; every confirmed mask teaches the label."""
+    learner = Learner(backend.name)
+    corrections, scores, started = 0, [], time.perf_counter()
+    for video, index, s in progress(samples, len(samples), "with head" if use_head else "SAM only"):
+        refine = learner.refiner("walk", video=video) if use_head else None
+        proposal = refine(s.image, s.sam, s.box, index) if refine is not None else s.sam.mask
+        confirmed, corrected, score = judge(proposal, s.truth, accept)
+        corrections += corrected
+        scores.append(score)
+        if use_head:
+            learner.teach((video, index), s.image, s.sam, confirmed, s.box, "walk", video, index)
     seconds = (time.perf_counter() - started) / max(1, len(scores))
     return WalkResult(len(scores), corrections, float(np.mean(scores)) if scores else float("nan"), seconds)
 
@@ -100,7 +125,27 @@ def saved_fraction(sam: WalkResult, evo: WalkResult) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    if (args.videos is None) == (args.frames is None or args.masks is None):
+        raise InputError("bench annotate: give --frames DIR --masks DIR, or --videos DIR")
     backend = model_from_args(args)
+    walks = video_walks(backend, args) if args.videos else clip_walks(backend, args)
+    report(backend, args, walks)
+    return 0
+
+
+def video_walks(backend: SamBackend, args: argparse.Namespace) -> dict[str, tuple[WalkResult, WalkResult]]:
+    """The walk over a folder of frames far apart, videos and frames in order."""
+    from evosam.bench.continual import video_of
+
+    folder = Path(args.videos)
+    stems = sorted(task_stems(folder), key=lambda s: (video_of(s), int(s.partition("_")[2] or 0)))[: args.limit]
+    samples = [(video_of(s), int(s.partition("_")[2]), load_sample(folder, s, backend))
+               for s in progress(stems, len(stems), "SAM")]
+    return {"box": (walk_boxes(backend, samples, args.accept, False), walk_boxes(backend, samples, args.accept, True))}
+
+
+def clip_walks(backend: SamBackend, args: argparse.Namespace) -> dict[str, tuple[WalkResult, WalkResult]]:
+    """The walk through a clip, each label on its own, propagating from frame 0's ground truth."""
     cache = EmbeddingCache(max_bytes=2 * 2**30)
     labels = args.label or [None]
     walks: dict[str, tuple[WalkResult, WalkResult]] = {}
@@ -114,6 +159,11 @@ def run(args: argparse.Namespace) -> int:
                 raise InputError(f"{args.masks}: the first frame's ground truth holds no {label or 'object'}")
             sam = walk(backend, video, truth, args.accept, embed, use_head=False)
             walks["any" if label is None else str(label)] = (sam, walk(backend, video, truth, args.accept, embed, True))
+    return walks
+
+
+def report(backend: SamBackend, args: argparse.Namespace, walks: dict[str, tuple[WalkResult, WalkResult]]) -> None:
+    """Print the table (and the JSON line with ``--json``)."""
     sam, evo = (total([w[k] for w in walks.values()]) for k in (0, 1))
     print(f"annotate benchmark ({backend.describe()}), accept at Dice >= {args.accept}")
     print(f"{'label':>6} {'method':>8} {'frames':>7} {'corrections':>12} {'mean Dice':>10} {'s/frame':>8} {'saved':>6}")
@@ -139,4 +189,3 @@ def run(args: argparse.Namespace) -> int:
                 }
             )
         )
-    return 0

@@ -52,6 +52,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="NAME=TRAIN_DIR[:TEST_DIR]",
         help="a task, in learning order; without TEST_DIR, sorted stems alternate train/test",
     )
+    p.add_argument(
+        "--by-video", action="store_true",
+        help="split a TRAIN_DIR without TEST_DIR by video (stems vNNN_FRAME): alternate videos train and test",
+    )
+    p.add_argument("--swap", action="store_true", help="with --by-video: the other half of the videos trains")
+    p.add_argument(
+        "--video-groups", type=int, default=1, metavar="N",
+        help="with --by-video: each task becomes N tasks of consecutive groups of videos (BWT across patients)",
+    )
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N train and N test images per task")
     p.add_argument("--epochs", type=int, default=30, help="SGD epochs per task for finetune/replay")
     p.add_argument("--replay-budget", type=int, default=8000, metavar="PIXELS", help="replay buffer size")
@@ -75,17 +84,43 @@ def parse_task(spec: str) -> tuple[str, Path, Path | None]:
     return name, Path(train), Path(test) if test else None
 
 
-def load_task(spec: str, backend, limit: int | None) -> Task:
+def video_of(stem: str) -> str:
+    """The video of an Endoscapes-style stem ``vNNN_FRAME``."""
+    video, sep, frame = stem.partition("_")
+    if not sep or not video.startswith("v") or not video[1:].isdigit():
+        raise InputError(f"{stem!r}: --by-video needs stems vNNN_FRAME")
+    return video
+
+
+def task_splits(spec: str, args: argparse.Namespace) -> list[tuple[str, list, list]]:
+    """(name, train, test) lists of (folder, stem) for one --task: a given TEST_DIR; else
+    sorted stems alternating (or, ``--by-video``, whole videos alternating; ``--swap`` the
+    other half trains; ``--video-groups N``: N tasks of consecutive groups of videos)."""
     name, train_dir, test_dir = parse_task(spec)
-    if test_dir is None:
-        stems = task_stems(train_dir)
-        train, test = [(train_dir, s) for s in stems[0::2]], [(train_dir, s) for s in stems[1::2]]
-    else:
-        train = [(train_dir, s) for s in task_stems(train_dir)]
-        test = [(test_dir, s) for s in task_stems(test_dir)]
+    if test_dir is not None:
+        return [(name, [(train_dir, s) for s in task_stems(train_dir)], [(test_dir, s) for s in task_stems(test_dir)])]
+    stems = task_stems(train_dir)
+    if not getattr(args, "by_video", False):
+        return [(name, [(train_dir, s) for s in stems[0::2]], [(train_dir, s) for s in stems[1::2]])]
+    videos = sorted({video_of(s) for s in stems})
+    groups = max(1, int(getattr(args, "video_groups", 1)))
+    if groups > len(videos) // 2:
+        raise InputError(f"--task {spec}: {len(videos)} videos cannot make {groups} groups of two or more")
+    out = []
+    for g, part in enumerate(np.array_split(np.array(videos), groups)):
+        train_v = set(part[1::2] if args.swap else part[0::2])
+        test_v = set(part) - train_v
+        label = name if groups == 1 else f"{name}{g + 1}"
+        out.append((label, [(train_dir, s) for s in stems if video_of(s) in train_v],
+                    [(train_dir, s) for s in stems if video_of(s) in test_v]))
+    return out
+
+
+def load_task(split: tuple[str, list, list], backend, limit: int | None) -> Task:
+    name, train, test = split
     train, test = train[:limit], test[:limit]
     if not train or not test:
-        raise InputError(f"--task {spec}: needs at least one train and one test image")
+        raise InputError(f"task {name}: needs at least one train and one test image")
     items = progress(train + test, len(train) + len(test), f"SAM on {name}")
     samples = [load_sample(folder, stem, backend) for folder, stem in items]
     return Task(name, samples[: len(train)], samples[len(train) :])
@@ -211,7 +246,7 @@ def head_config(args: argparse.Namespace) -> HeadConfig:
 
 def run(args: argparse.Namespace) -> int:
     backend = model_from_args(args)
-    tasks = [load_task(spec, backend, args.limit) for spec in args.task]
+    tasks = [load_task(split, backend, args.limit) for spec in args.task for split in task_splits(spec, args)]
     head = EvoHead(backend.name, head_config(args))
     for task in progress(tasks, len(tasks), "sampling"):
         teach_task(head, task)

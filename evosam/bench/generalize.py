@@ -54,15 +54,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--teach", nargs="+", default=["1", "2", "5", "10", "20"], metavar="K",
         help="numbers of taught frames (default 1 2 5 10 20; 'all': every teaching frame)",
     )
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="a task folder's first N videos only")
     add_model_arguments(p)
 
 
-def folder_items(folder: Path, backend: SamBackend) -> list[Item]:
-    """Every frame of a task folder whose stems are ``vNNN_FRAME``."""
+def folder_items(folder: Path, backend: SamBackend, limit: int | None = None) -> list[Item]:
+    """Every frame of a task folder whose stems are ``vNNN_FRAME`` (of its first ``limit`` videos)."""
     stems = task_stems(folder)
     bad = [s for s in stems if not STEM.match(s)]
     if bad:
         raise InputError(f"{folder}/images/{bad[0]}: stems must be vNNN_FRAME to split by video")
+    if limit is not None:
+        keep = sorted({STEM.match(s).group(1) for s in stems})[:limit]
+        stems = [s for s in stems if STEM.match(s).group(1) in keep]
     items = []
     for stem in progress(stems, len(stems), f"SAM on {folder.name}"):
         video, frame = STEM.match(stem).groups()
@@ -149,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     if not clip and not (source / "images").is_dir():
         raise InputError(f"{source}: neither a task folder (images/, masks/) nor a clip (frames/, masks/)")
     backend = model_from_args(args)
-    items = clip_items(source, args.label, backend) if clip else folder_items(source, backend)
+    items = clip_items(source, args.label, backend) if clip else folder_items(source, backend, args.limit)
     largest = max(ks(args.teach, len(items) - DISTANCE - 1 if clip else len(items)))
     parts = splits(items, clip, largest)
     k_list = ks(args.teach, min(len(t) for t, _ in parts))

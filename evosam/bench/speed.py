@@ -31,7 +31,7 @@ from evosam.ahead import EmbeddingsAhead
 from evosam.commands.common import add_batch_argument, add_model_arguments, batch_from_args, model_from_args, progress
 from evosam.errors import InputError
 from evosam.imageio import read_mask
-from evosam.learning import Box, Learner, Refiner, beside, teaching_box
+from evosam.learning import Box, HeadRefiner, Learner, Refiner, beside, teaching_box
 from evosam.models import Embedding, SamBackend
 from evosam.models.backend import cpu_info
 from evosam.propagate import propagate
@@ -119,7 +119,8 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         h, w = frames[0].shape[:2]
         whole = (0.0, 0.0, w - 1.0, h - 1.0)
         full = backend.predict(embs[0], box=whole)
-        refine = beside(learner.refiner(), backend)  # the head on the backend's GPU when it has one
+        # the head's cost where it proposes (the gate may still keep SAM's mask after n frames)
+        refine = beside(HeadRefiner(learner.head), backend)  # on the backend's GPU when it has one
         refine(frames[0], full, whole)  # solve the weights once (as the app does)
         head_ms = median_ms(lambda: refine(frames[1], full, whole), n)
         box_ms = median_ms(lambda: answer_box(backend, refine, frames, embs, boxes, next(order) % n), n)
@@ -147,7 +148,7 @@ def answer_box(
     """The app's answer to a box drawn on frame ``k`` whose embedding is cached: SAM's mask
     for the box, refined by the taught head inside it (bool (H, W))."""
     pred = backend.predict(embs[k], box=boxes[k])
-    return refine(frames[k], pred, boxes[k])
+    return refine(frames[k], pred, boxes[k], k)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -100,7 +100,7 @@ def test_refine_hook_gives_the_proposals_and_prompts_the_next_frame(litemedsam, 
     frames, labels, embeddings = clip
     seen = []
 
-    def keep_left_half(rgb, pred, box):
+    def keep_left_half(rgb, pred, box, index=None):
         seen.append((rgb.shape, box))
         out = pred.mask.copy()
         out[:, int((box[0] + box[2]) / 2) :] = False
@@ -124,7 +124,7 @@ def test_a_refined_proposal_is_held_to_the_growth_limit(litemedsam, clip):
     frames, labels, embeddings = clip
     start = labels[0] == 22  # the gallbladder, far from the top-left corner
 
-    def add_far_blob(rgb, pred, box):
+    def add_far_blob(rgb, pred, box, index=None):
         out = pred.mask.copy()
         out[:40, :40] = True  # the top-left corner
         return out
