@@ -40,6 +40,7 @@ class EditingMixin(_Base):
 
     def _on_label_selected(self, name: str) -> None:
         self.label = name
+        self.teaching.set_label(name)  # proposals and the learning dock follow the label
         self._refresh_marks()
         self._refresh_overlay()
 
@@ -54,10 +55,12 @@ class EditingMixin(_Base):
         self.labels.set_labels(self.state.labels, name)
         self._on_label_selected(name)
 
-    def proposal_source(self) -> str:
-        """Provenance of a model proposal now: e.g. ``litemedsam+head:12`` (see ``evosam.annotations``)."""
-        head = self.teaching.head
-        return provenance(self.model_name, head.taught_frames if head is not None else 0)
+    def proposal_source(self, label: str | None = None) -> str:
+        """Provenance of a model proposal for ``label`` (default: the current one) now: e.g.
+        ``litemedsam+head:12`` while its head refines SAM's answers (see ``evosam.annotations``)."""
+        label = self.label if label is None else label
+        refined = self.teaching.refiner_for(label) is not None
+        return provenance(self.model_name, self.teaching.report(label).taught_frames if refined else 0)
 
     def current_mask(self) -> FrameMask | None:
         """The current label's mask on the current frame."""
@@ -73,7 +76,7 @@ class EditingMixin(_Base):
         self.points.pop((frame, self.label), None)  # a new box starts a new prompt
         self.canvas.show_box(box)
         self.canvas.show_points([])
-        job = PredictJob(frame, self.label, box, self.teaching.refine)
+        job = PredictJob(frame, self.label, box, self.teaching.refiner_for(self.label))
         job.draft.connect(self._on_draft)
         job.result.connect(self._on_prediction)
         job.error.connect(self._on_prediction_failed)
@@ -120,7 +123,7 @@ class EditingMixin(_Base):
             self.statusBar().showMessage("The model found nothing in that box; try a tighter box.", 5000)
         iou = None if np.isnan(res.iou) else res.iou
         text = "Box prompt" if isinstance(self.sender(), PredictJob) else "Point"
-        source = "user+" + self.model_name if text == "Point" else self.proposal_source()
+        source = "user+" + self.model_name if text == "Point" else self.proposal_source(res.label)
         self._apply(res.frame, res.label, FrameMask(res.mask, Status.PROPOSED, iou, source=source), text)
 
     def _on_prediction_failed(self, _message: str) -> None:
@@ -175,7 +178,7 @@ class EditingMixin(_Base):
 
     def _after_changes(self, changes: Iterable[Change]) -> None:
         changes = list(changes)
-        self.teaching.on_changes(self._clip_id, changes)
+        self.teaching.on_changes(changes)
         frames = sorted({ch.key[0] for ch in changes})
         for f in frames:
             self.timeline.set_mark(f, self._mark_kind(f))
@@ -201,7 +204,7 @@ class EditingMixin(_Base):
         frames = self._frames_to_propagate(backward)
         if frames is None:
             return None
-        job = PropagateJob(self.label, frames, old.mask, refine=self.teaching.refine)
+        job = PropagateJob(self.label, frames, old.mask, refine=self.teaching.refiner_for(self.label))
         self._propagation_key = ("propagation", next(_merge_ids))
         job.frame_done.connect(self._on_propagated_frame)
         job.result.connect(self._on_propagation_done)
@@ -235,7 +238,7 @@ class EditingMixin(_Base):
         existing = self.state.entry(res.index, job.label)
         if existing is not None and (existing.status != Status.PROPOSED or existing.edited):
             return  # never overwrite what the user confirmed, rejected or painted
-        value = FrameMask(res.mask, Status.PROPOSED, res.iou, res.flags, source=self.proposal_source())
+        value = FrameMask(res.mask, Status.PROPOSED, res.iou, res.flags, source=self.proposal_source(job.label))
         self._apply(res.index, job.label, value, "Propagation", merge_key=self._propagation_key)
 
     def _on_propagation_done(self, summary: PropagationSummary) -> None:

@@ -1,11 +1,16 @@
-"""The learning dock: how much better the head makes the proposals, and its controls.
+"""The learning dock: the current label's head, how it does on frames it did not see, its controls.
 
-The plot (pyqtgraph) shows, for every confirmation in order, the Dice against the confirmed
-mask of the proposal SAM alone would have made and of SAM + head's, both measured before
-that frame was taught (prequential), with their running means.
+The plot (pyqtgraph) shows, for every confirmation of the current label in teaching order,
+its leave-out Dice: the Dice against the confirmed mask of SAM alone and of SAM + head,
+where the head is the label's head taught without that frame and its neighbours in time
+(``LabelReport.curve``). A confirmation not scored as unseen (nothing else taught apart
+from it in time) has SAM's point only; one not scored at all (older than the scored
+window) has none. Below: which proposer the label uses and why, and the controls.
 """
 
 from __future__ import annotations
+
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
@@ -22,21 +27,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.teaching_jobs import plural
+from evosam.head.evidence import BLEND, HEAD, Choice
 from evosam.head.head import ALL_PROFILES, AUTO_PROFILE
-from evosam.learning import TeachRecord
+from evosam.learning import SAM_ONLY, LabelReport
 
 SAM_PEN = pg.mkPen((150, 150, 150), width=1)
 HEAD_PEN = pg.mkPen((0, 170, 255), width=2)
-RUNNING = 10  # running mean over this many confirmations
-
-
-def running_mean(values: list[float], window: int = RUNNING) -> np.ndarray:
-    """Mean of each value and up to ``window - 1`` before it."""
-    v = np.asarray(values, dtype=float)
-    c = np.concatenate([[0.0], np.cumsum(v)])
-    idx = np.arange(1, v.size + 1)
-    lo = np.maximum(0, idx - window)
-    return (c[idx] - c[lo]) / (idx - lo)
+PROPOSERS = {HEAD: "SAM + head", BLEND: "a blend of SAM and head"}  # anything else: SAM alone
 
 
 def add_dock(window: QMainWindow, title: str, name: str, widget: QWidget) -> QDockWidget:
@@ -47,6 +45,21 @@ def add_dock(window: QMainWindow, title: str, name: str, widget: QWidget) -> QDo
     dock.setWidget(widget)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     return dock
+
+
+def curve_points(report: LabelReport) -> tuple[list[int], list[float], list[int], list[float]]:
+    """(x, SAM's leave-out Dice) and (x, SAM + head's) of the report's confirmations, x
+    counting them from 1 in teaching order; unscored points are left out."""
+    sx, sy, hx, hy = [], [], [], []
+    for i, (_key, score) in enumerate(report.curve, 1):
+        if score is None:
+            continue
+        sx.append(i)
+        sy.append(score.sam)
+        if score.head is not None:
+            hx.append(i)
+            hy.append(score.head)
+    return sx, sy, hx, hy
 
 
 class LearningPanel(QWidget):
@@ -62,15 +75,14 @@ class LearningPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.records: list[TeachRecord] = []
-        self.taught = 0
-        self._profiles_text = "none yet"
+        self.report: LabelReport | None = None  # the label shown
+        self.taught = 0  # frames in every label's head
         self.plot = pg.PlotWidget(background="w")
         self.plot.setObjectName("learning_plot")
         self.plot.setMinimumHeight(160)
         self.plot.setYRange(0, 1.25)  # room above 1.0 for the legend
         self.plot.getAxis("left").setTicks([[(v / 5, f"{v / 5:.1f}") for v in range(6)]])
-        self.plot.setLabel("left", "Dice of the proposal")
+        self.plot.setLabel("left", "Dice on unseen frames")
         self.plot.setLabel("bottom", "confirmation")
         self.plot.showGrid(y=True, alpha=0.3)
         self.plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
@@ -80,17 +92,19 @@ class LearningPanel(QWidget):
                                          name="SAM + head")
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.teach_into = QComboBox(self)
-        self.teach_into.setToolTip("The task profile that new confirmations teach")
+        self.teach_into.setToolTip("The task profile that new confirmations teach (within their label)")
         self.predict_with = QComboBox(self)
-        self.predict_with.setToolTip("What proposals use: all profiles (joint), the nearest profile per frame, or one")
+        self.predict_with.setToolTip("What proposals use: all profiles (joint), the nearest profile per frame, "
+                                     "one profile, or SAM only (the head still learns)")
         self.buttons = {name: QPushButton(text, self) for name, text in (
-            ("new", "New profile…"), ("unteach", "Un-teach last"), ("reset", "Reset"),
+            ("new", "New profile…"), ("unteach", "Un-teach last"), ("reset", "Reset label"),
             ("save", "Save head…"), ("load", "Load head…"))}
         self._layout()
         self._connect()
-        self._redraw()
-        self.set_state({}, "default", ALL_PROFILES, 0)
+        self.set_state([], "default", ALL_PROFILES, 0)
+        self.show_report(LabelReport("", {}, Choice(), []))
 
     def _layout(self) -> None:
         form = QFormLayout()
@@ -113,8 +127,8 @@ class LearningPanel(QWidget):
                              ("load", self.load_requested)):
             self.buttons[name].clicked.connect(signal)
 
-    def set_state(self, profiles: dict[str, int], teach_into: str, predict_with: str, taught: int) -> None:
-        """Show the head's profiles (name -> frames), the selections and the taught count."""
+    def set_state(self, profiles: list[str], teach_into: str, predict_with: str, taught: int) -> None:
+        """Show the profile names (of every label), the selections, and the frames taught over all labels."""
         names = list(profiles) + ([teach_into] if teach_into not in profiles else [])
         with QSignalBlocker(self.teach_into):
             self.teach_into.clear()
@@ -125,41 +139,42 @@ class LearningPanel(QWidget):
             self.predict_with.clear()
             self.predict_with.addItem("all profiles", ALL_PROFILES)
             self.predict_with.addItem("auto (nearest profile)", AUTO_PROFILE)
+            self.predict_with.addItem("SAM only", SAM_ONLY)
             for name in profiles:
                 self.predict_with.addItem(name, name)
             self.predict_with.setCurrentIndex(max(0, self.predict_with.findData(predict_with)))
         self.taught = taught
-        self.buttons["unteach"].setEnabled(taught > 0)
-        self.buttons["reset"].setEnabled(taught > 0)
         self.buttons["save"].setEnabled(taught > 0)
-        self._show_summary(profiles)
 
-    def add_record(self, record: TeachRecord) -> None:
-        self.records.append(record)
-        self._redraw()
+    def show_report(self, report: LabelReport, teach_ms: float | None = None) -> None:
+        """Show one label's head: its curve, what it proposes with and why, its frames."""
+        self.report = report
+        sx, sy, hx, hy = curve_points(report)
+        self.sam_curve.setData(np.asarray(sx, float), np.asarray(sy, float))
+        self.head_curve.setData(np.asarray(hx, float), np.asarray(hy, float))
+        self.plot.setXRange(0.5, max(10, len(report.curve)) + 0.5)  # whole confirmations, never 0.2 of one
+        self.plot.setLabel("bottom", f"confirmation of {report.label}" if report.label else "confirmation")
+        taught = report.taught_frames
+        self.buttons["unteach"].setEnabled(bool(report.curve))
+        self.buttons["reset"].setEnabled(taught > 0)
+        self.summary.setText("<br>".join(summary_lines(report, teach_ms)))
 
-    def clear_records(self) -> None:
-        self.records = []
-        self._redraw()
 
-    def _redraw(self) -> None:
-        x = np.arange(1, len(self.records) + 1)
-        self.sam_curve.setData(x, [r.dice_sam for r in self.records])
-        self.head_curve.setData(x, [r.dice_head for r in self.records])
-        self.plot.setXRange(0.5, max(10, len(self.records)) + 0.5)  # whole confirmations, never 0.2 of one
-        self._show_summary(None)
-
-    def _show_summary(self, profiles: dict[str, int] | None) -> None:
-        if profiles is not None:
-            self._profiles_text = ", ".join(f"{n} {c}" for n, c in profiles.items()) or "none yet"
-        lines = [f"<b>{self.taught}</b> frames taught (profiles: {self._profiles_text})"]
-        if self.records:
-            sam = running_mean([r.dice_sam for r in self.records])[-1]
-            head = running_mean([r.dice_head for r in self.records])[-1]
-            last = self.records[-1]
-            n = min(RUNNING, len(self.records))
-            lines.append(f"Last {n} proposals: SAM {sam:.2f} → with head <b>{head:.2f}</b>")
-            lines.append(f"Last teach: {last.teach_ms:.0f} ms")
-        else:
-            lines.append("Confirm masks (Enter) to teach the head.")
-        self.summary.setText("<br>".join(lines))
+def summary_lines(report: LabelReport, teach_ms: float | None) -> list[str]:
+    """The dock's text for one label's report (rich text)."""
+    taught, choice = report.taught_frames, report.choice
+    label = f"<b>{escape(report.label)}</b>"
+    if not taught:
+        return [f"{label}: no frame taught yet.", "Confirm masks (Enter) to teach its head."]
+    profiles = ", ".join(f"{escape(n)} {c}" for n, c in report.profiles.items())
+    lines = [f"{label}: {plural(taught, 'frame')} taught (profiles: {profiles})"]
+    lines.append(f"Proposes with <b>{PROPOSERS.get(choice.proposer, 'SAM alone')}</b>: {escape(choice.reason)}")
+    _, sy, hx, hy = curve_points(report)
+    if hy:
+        sam = np.mean([s.sam for _, s in report.curve if s is not None and s.head is not None])
+        lines.append(f"On {plural(len(hx), 'unseen frame')}: SAM {sam:.2f} → with head <b>{np.mean(hy):.2f}</b>")
+    elif sy:
+        lines.append(f"SAM alone on {plural(len(sy), 'frame')}: {np.mean(sy):.2f} (the head is not scored yet)")
+    if teach_ms is not None:
+        lines.append(f"Last teach: {teach_ms:.0f} ms")
+    return lines

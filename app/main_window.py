@@ -227,13 +227,16 @@ class MainWindow(EditingMixin, QMainWindow):
         names = [lab.name for lab in self.state.labels]
         self.label = settings.get("label") if settings.get("label") in names else names[0]
         self.labels.set_labels(self.state.labels, self.label)
+        fingerprint = source.fingerprint()
+        self.teaching.set_video(fingerprint)
+        self.teaching.set_label(self.label)
         self.projects.start(source, project_path, last=project)
         if project is not None:
             self.teaching.adopt(project.head)
         else:
             remember_recent(path)
         self.setWindowTitle(f"{Path(project_path or path).name} — EvoSAM Annotator")
-        self.submit(SetVideoJob(lambda: open_source(path, WORKER_FRAME_CACHE_BYTES), source.fingerprint()))
+        self.submit(SetVideoJob(lambda: open_source(path, WORKER_FRAME_CACHE_BYTES), fingerprint))
         self.timeline.set_clip(source.frame_count, source.fps)
         self.player.set_clip(source.frame_count, source.fps)
         self._refresh_marks()

@@ -2,8 +2,9 @@
 
 ``TeachInputJob`` runs on the model worker (it needs SAM: the prediction for the confirmed
 mask's box). Every other job runs on the head worker, the one thread that owns the
-``Learner``; each returns a ``HeadUpdate``: a new immutable head snapshot (as a refiner for
-proposals) that the GUI thread installs.
+``Learner`` (one head per label); each returns a ``HeadUpdate``: new values (per-label
+refiners for proposals, per-label reports for the dock, a learner copy for saving) that
+the GUI thread installs.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from app.workers import Job, ModelContext
+from evosam.errors import InputError
 from evosam.head import EvoHead
-from evosam.learning import Learner, Refiner, TeachRecord, teaching_box
+from evosam.head.persist import load_learner
+from evosam.learning import LabelReport, Learner, Refiner, TeachRecord, teaching_box
 from evosam.models import Prediction
 
 Box = tuple[float, float, float, float]
+OLDER_PROJECT = "older project"  # ``HeadUpdate.refused`` for a schema 2 project's single head
 
 
 @dataclass(frozen=True)
@@ -53,82 +57,127 @@ class TeachInputJob(Job):
 
 @dataclass(frozen=True)
 class HeadUpdate:
-    """The head after a change: a snapshot refiner (None while untaught), its profiles
-    (name -> taught frames), where confirmations go, what proposals use, and the
-    teaching record when the change was a teaching."""
+    """The learner after a change, as new values the GUI thread may keep: ``refiners``
+    (label -> snapshot refiner; a label absent proposes SAM's own mask), ``reports``
+    (label -> ``LabelReport``: every label with a head, and ``label``, the label the job was
+    for), where confirmations go, what proposals use, every taught key, ``learner`` (a copy
+    for saving that nobody changes), and the teaching record when the change was a teaching.
+    ``refused``: why a project's head state was not taken over (its masks re-teach it)."""
 
-    head: EvoHead
-    refine: Refiner | None
-    profiles: dict[str, int]
+    learner: Learner
+    refiners: dict[str, Refiner]
+    reports: dict[str, LabelReport]
+    label: str
     profile: str
     predict_with: str
-    taught_frames: int
+    taught: frozenset[Hashable]
     record: TeachRecord | None = None
     message: str = ""
+    refused: str | None = None
+
+    @property
+    def report(self) -> LabelReport:
+        """The report of the label the job was for."""
+        return self.reports[self.label]
+
+    @property
+    def taught_frames(self) -> int:
+        """Frames in every label's head (a head loaded without its frames counts them too)."""
+        return sum(r.taught_frames for r in self.reports.values())
+
+    @property
+    def profile_names(self) -> list[str]:
+        """Every label's profile names, in first-seen order."""
+        return list(dict.fromkeys(n for r in self.reports.values() for n in r.profiles))
+
+
+def snapshot(learner: Learner) -> Learner:
+    """A copy of ``learner`` that later changes do not touch (its heads and samples are shared,
+    being immutable): what a project save writes from another thread."""
+    copy = Learner(learner.model_name, learner.config)
+    copy.adopt(learner)
+    return copy
 
 
 class HeadJob(Job):
-    """A change of the learner on the head worker; subclasses implement ``change``."""
+    """A change of the learner on the head worker, for the window's current ``label`` (the
+    learner's label is set to it first); subclasses implement ``change``."""
 
-    def __init__(self, learner: Learner) -> None:
+    def __init__(self, learner: Learner, label: str) -> None:
         super().__init__()
-        self.learner = learner
+        self.learner, self.label = learner, label
 
     def run(self, ctx: ModelContext) -> HeadUpdate:
+        self.learner.set_label(self.label)
         record, message = self.change()
+        return self.update(record, message)
+
+    def update(self, record: TeachRecord | None = None, message: str = "", refused: str | None = None) -> HeadUpdate:
         lr = self.learner
-        profiles = {name: s.frames for name, s in lr.head.profiles.items()}
-        return HeadUpdate(
-            lr.head, lr.refiner(), profiles, lr.profile, lr.predict_with, lr.head.taught_frames, record, message
-        )
+        reports = {label: lr.report(label) for label in [*lr.heads, lr.label]}
+        taught = frozenset(lr.taught_keys)
+        return HeadUpdate(snapshot(lr), lr.refiners(), reports, lr.label, lr.profile, lr.predict_with, taught,
+                          record, message, refused)
 
     def change(self) -> tuple[TeachRecord | None, str]:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
 class TeachJob(HeadJob):
+    """Teach one confirmation to its label's head; a (video, frame, label) key places it in time."""
+
     text = "Teaching the head"
 
-    def __init__(self, learner: Learner, item: TeachInput) -> None:
-        super().__init__(learner)
+    def __init__(self, learner: Learner, label: str, item: TeachInput) -> None:
+        super().__init__(learner, label)
         self.item = item
 
     def change(self) -> tuple[TeachRecord, str]:
         it = self.item
-        return self.learner.teach(it.key, it.frame, it.prediction, it.mask, it.box), ""
+        video, index, label = it.key if isinstance(it.key, tuple) and len(it.key) == 3 else (None, None, None)
+        record = self.learner.teach(it.key, it.frame, it.prediction, it.mask, it.box, label, video, index)
+        return record, ""
 
 
 class UnteachJob(HeadJob):
-    """Remove one key's statistics; with ``key=None``, the most recently taught one (the user's
-    "un-teach last": the mask stays confirmed, the head forgets it)."""
+    """Remove one key's statistics; with ``key=None``, the most recently taught one of the
+    current label (the user's "un-teach last": the mask stays confirmed, the head forgets it)."""
 
     text = "Un-teaching"
 
-    def __init__(self, learner: Learner, key: Hashable | None = None) -> None:
-        super().__init__(learner)
+    def __init__(self, learner: Learner, label: str, key: Hashable | None = None) -> None:
+        super().__init__(learner, label)
         self.key = key
 
     def change(self) -> tuple[None, str]:
-        keys = self.learner.taught_keys
+        keys = [k for k, _ in self.learner.report(self.label).curve]
         key = self.key if self.key is not None else (keys[-1] if keys else None)
         if key is None or not self.learner.untaught(key):
-            return None, "" if self.key is not None else "Nothing left to un-teach."
+            return None, "" if self.key is not None else f"Nothing of {self.label!r} left to un-teach."
         return None, "" if self.key is not None else f"Un-taught {describe_key(key)}; its mask stays confirmed."
 
 
 def describe_key(key: Hashable) -> str:
-    """``frame 12 (vessel)`` for a (clip, frame, label) key."""
+    """``frame 12 (vessel)`` for a (video, frame, label) key."""
     if isinstance(key, tuple) and len(key) == 3:
         return f"frame {key[1] + 1} ({key[2]})"
     return str(key)
 
 
 class ResetHeadJob(HeadJob):
+    """Forget what the current label was taught (``everything``: every label)."""
+
     text = "Resetting the head"
 
+    def __init__(self, learner: Learner, label: str, everything: bool = False) -> None:
+        super().__init__(learner, label)
+        self.everything = everything
+
     def change(self) -> tuple[None, str]:
-        self.learner.reset()
-        return None, "The head forgot everything: proposals are SAM's own again."
+        self.learner.reset(None if self.everything else self.label)
+        if self.everything:
+            return None, "The head forgot everything: proposals are SAM's own again."
+        return None, f"The head forgot {self.label!r}: its proposals are SAM's own again."
 
 
 class ProfileJob(HeadJob):
@@ -136,8 +185,9 @@ class ProfileJob(HeadJob):
 
     text = "Switching profile"
 
-    def __init__(self, learner: Learner, teach_into: str | None = None, predict_with: str | None = None) -> None:
-        super().__init__(learner)
+    def __init__(self, learner: Learner, label: str, teach_into: str | None = None,
+                 predict_with: str | None = None) -> None:
+        super().__init__(learner, label)
         self.teach_into, self.predict_with = teach_into, predict_with
 
     def change(self) -> tuple[None, str]:
@@ -149,42 +199,66 @@ class ProfileJob(HeadJob):
 
 
 class AdoptHeadJob(HeadJob):
-    """Take over a project's head (an ``EvoHead``, or a ``HeadFile`` loaded here)."""
+    """Take over a project's head state: a ``HeadFile`` of kind ``learner`` is read here for
+    this model and feature set. A legacy single head (schema 2), or a file that is refused,
+    is not used: the learner is reset and the update's ``refused`` says why (the GUI then
+    re-teaches it from the project's confirmed masks). A loaded ``Learner`` is adopted as is."""
 
     text = "Loading the project's head"
 
-    def __init__(self, learner: Learner, head: object) -> None:
-        super().__init__(learner)
+    def __init__(self, learner: Learner, label: str, head: object) -> None:
+        super().__init__(learner, label)
         self.head = head
 
-    def change(self) -> tuple[None, str]:
-        lr = self.learner
-        head = self.head
-        if not isinstance(head, EvoHead):  # a HeadFile: read it for this model and feature set
-            head = EvoHead.load(head.path, lr.head.model_name, lr.head.config.features)
-        lr.adopt(head)
-        return None, ""
+    def run(self, ctx: ModelContext) -> HeadUpdate:
+        self.learner.set_label(self.label)
+        refused = self.take_over()
+        if refused is not None:
+            self.learner.reset()
+        return self.update(refused=refused)
+
+    def take_over(self) -> str | None:
+        lr, head = self.learner, self.head
+        if isinstance(head, Learner | EvoHead):
+            lr.adopt(head)
+            return None
+        if head.legacy:
+            return OLDER_PROJECT
+        try:
+            lr.adopt(load_learner(head.path, lr.model_name, lr.config.features))
+        except InputError as exc:
+            return str(exc)
+        return None
 
 
 class SaveHeadJob(HeadJob):
     text = "Saving the head"
 
-    def __init__(self, learner: Learner, path: str | Path) -> None:
-        super().__init__(learner)
+    def __init__(self, learner: Learner, label: str, path: str | Path) -> None:
+        super().__init__(learner, label)
         self.path = Path(path)
 
     def change(self) -> tuple[None, str]:
         self.learner.save(self.path)
-        return None, f"Head saved to {self.path} ({self.learner.head.taught_frames} frames)."
+        taught = sum(h.taught_frames for h in self.learner.heads.values())
+        return None, f"Head saved to {self.path} ({plural(taught, 'frame')})."
 
 
 class LoadHeadJob(HeadJob):
+    """Replace the learner by a saved one (a bare head file goes to the current label)."""
+
     text = "Loading the head"
 
-    def __init__(self, learner: Learner, path: str | Path) -> None:
-        super().__init__(learner)
+    def __init__(self, learner: Learner, label: str, path: str | Path) -> None:
+        super().__init__(learner, label)
         self.path = Path(path)
 
     def change(self) -> tuple[None, str]:
         self.learner.load(self.path)
-        return None, f"Head loaded from {self.path} ({self.learner.head.taught_frames} frames)."
+        taught = sum(h.taught_frames for h in self.learner.heads.values())
+        return None, f"Head loaded from {self.path} ({plural(taught, 'frame')})."
+
+
+def plural(n: int, word: str) -> str:
+    """``1 frame``, ``2 frames``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -8,10 +8,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path  # noqa: E402
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from gui_clip import FRAMES, HEIGHT, WIDTH, blob_mask  # noqa: E402  (tests/gui is on sys.path)
+from gui_clip import write_clip  # noqa: E402  (tests/gui is on sys.path)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -22,17 +20,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def clip(tmp_path: Path) -> Path:
-    """A folder of FRAMES PNG frames, HEIGHT x WIDTH: dark red tissue with a bright moving blob."""
-    folder = tmp_path / "clip"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(FRAMES):
-        rgb = np.empty((HEIGHT, WIDTH, 3), np.uint8)
-        rgb[:] = (90, 25, 30)
-        rgb = np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
-        rgb[blob_mask(i)] = (235, 225, 200)
-        cv2.imwrite(str(folder / f"{i:05d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    return folder
+    """The GUI tests' clip: FRAMES frames (``write_clip``)."""
+    return write_clip(tmp_path / "clip")
 
 
 @pytest.fixture(scope="session")
@@ -48,11 +37,33 @@ def embeddings():
 def window(qtbot, litemedsam, clip, embeddings, request):
     """A shown main window on ``clip``, with the model loaded and no background prefetch.
     Tests marked ``fresh_embeddings`` get an empty cache (to time real model work)."""
-    from app.main_window import MainWindow, open_source
     from evosam.models.cache import EmbeddingCache
 
     cache = EmbeddingCache(64 * 2**20) if request.node.get_closest_marker("fresh_embeddings") else embeddings
-    win = MainWindow(lambda: litemedsam, prefetch_ms=0, cache=cache)
+    win = open_window(qtbot, litemedsam, clip, cache)
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def window_on(qtbot, litemedsam, embeddings):
+    """``window_on(clip)``: a main window like ``window``'s on another clip (closed at the end)."""
+    opened = []
+
+    def make(clip: Path):
+        opened.append(open_window(qtbot, litemedsam, clip, embeddings))
+        return opened[-1]
+
+    yield make
+    for win in opened:
+        win.close()
+
+
+def open_window(qtbot, model, clip: Path, cache):
+    """A shown main window on ``clip`` with ``model`` loaded and no background prefetch."""
+    from app.main_window import MainWindow, open_source
+
+    win = MainWindow(lambda: model, prefetch_ms=0, cache=cache)
     qtbot.addWidget(win)
     win.set_video(open_source(clip), clip)
     win.resize(900, 600)
@@ -60,5 +71,4 @@ def window(qtbot, litemedsam, clip, embeddings, request):
     qtbot.waitExposed(win)
     qtbot.waitUntil(lambda: not win._jobs, timeout=30000)  # model loaded, video opened in the worker
     assert "LiteMedSAM" in win.model_info.text()
-    yield win
-    win.close()
+    return win

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
@@ -15,6 +17,19 @@ def blob_mask(frame: int) -> np.ndarray:
     cx, cy = BLOB_CENTER
     cv2.ellipse(m, (cx + BLOB_STEP * frame, cy), BLOB_AXES, 0, 0, 360, 1, -1)
     return m.astype(bool)
+
+
+def write_clip(folder: Path, frames: int = FRAMES) -> Path:
+    """A folder of ``frames`` PNG frames, HEIGHT x WIDTH: dark red tissue with the moving blob."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(frames):
+        rgb = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+        rgb[:] = (90, 25, 30)
+        rgb = np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
+        rgb[blob_mask(i)] = (235, 225, 200)
+        cv2.imwrite(str(folder / f"{i:05d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return folder
 
 
 def blob_box(frame: int, margin: int = 6) -> tuple[float, float, float, float]:
