@@ -37,6 +37,13 @@ UNGATED = Choice("head", 1.0, 0, None, None, "the head, ungated")
 SAM_ONLY = "sam"  # ``predict_with``: never refine (the head still learns)
 SCORED_BLOCKS = 12  # leave-out evidence from the label's most recent blocks of neighbouring frames
 NEAR_FRAMES = 6  # frames scored one by one (for proposals near taught frames), most recent first
+SCORED_VIDEOS = 12  # videos left out one by one (for proposals on a video with no taught frame)
+VIDEO_FRAMES = 20  # of each, its most recent frames are scored
+NEAR, FAR, OTHER = (
+    "near",
+    "far",
+    "other",
+)  # where a proposal is: next to / far from taught frames of its video, another video
 CACHED_BLOCKS = 24  # block statistics kept in memory (each (D, D) float64, ~10 MB)
 
 
@@ -75,6 +82,7 @@ class LabelReport:
     choice: Choice
     curve: list[tuple[Hashable, LeaveOut | None]]
     near: Choice = Choice()  # for frames within ``NEIGHBOURS`` of a taught frame of their video
+    other: Choice = Choice()  # for frames of a video the label was not taught on
 
     @property
     def taught_frames(self) -> int:
@@ -90,11 +98,23 @@ def teaching_box(mask: np.ndarray) -> Box:
     return box
 
 
-def block_of(key: Hashable, ev: FrameEvidence, label: str) -> Hashable:
-    """Frames of one video within ``NEIGHBOURS`` of each other share a block (left out together)."""
-    if ev.video is None or ev.frame is None:
-        return (label, "key", key)
-    return (label, ev.video, ev.frame // NEIGHBOURS)
+def groups_of(key: Hashable, ev: FrameEvidence, label: str) -> tuple[Hashable, Hashable]:
+    """The groups a taught key is left out with: its block (frames of one video within
+    ``NEIGHBOURS`` of each other) and its video; a key placed nowhere is its own group."""
+    if ev.video is None:
+        return (label, "key", key), (label, "key", key)
+    block = (label, "block", ev.video, ev.frame // NEIGHBOURS) if ev.frame is not None else (label, "key", key)
+    return block, (label, "video", ev.video)
+
+
+def where_is(index: int | None, video: Hashable | None, taught_frames: list[int | None]) -> str:
+    """NEAR when frame ``index`` lies within ``NEIGHBOURS`` of one of ``taught_frames`` (of the
+    same ``video``), FAR when that video has other taught frames, OTHER when it has none."""
+    if video is None or not taught_frames:
+        return OTHER if video is not None else FAR
+    if index is not None and any(f is not None and abs(f - index) < NEIGHBOURS for f in taught_frames):
+        return NEAR
+    return FAR
 
 
 class Learner:
@@ -111,7 +131,8 @@ class Learner:
         self._taught: dict[Hashable, Taught] = {}
         self._scores: dict[Hashable, LeaveOut] = {}  # each key left out with its block: at a distance
         self._near: dict[Hashable, LeaveOut] = {}  # each key left out alone: next to taught frames
-        self._choices: dict[str, tuple[Choice, Choice]] = {}  # label -> (at a distance, near)
+        self._other: dict[Hashable, LeaveOut] = {}  # each key left out with its whole video
+        self._choices: dict[str, dict[str, Choice]] = {}  # label -> NEAR/FAR/OTHER -> its proposer
         self._blocks: OrderedDict[Hashable, Stats] = OrderedDict()
 
     # -- reading ---------------------------------------------------------------------------
@@ -131,21 +152,24 @@ class Learner:
     def is_taught(self, key: Hashable) -> bool:
         return key in self._taught
 
-    def choice(self, label: str | None = None, near: bool = False) -> Choice:
-        """What ``label``'s proposals use (SAM, the head or a blend) and why: on frames at a
-        distance from every taught frame, or (``near``) next to one (within ``NEIGHBOURS``
-        frames of the same video, where frames left out one by one are the evidence)."""
+    def choice(self, label: str | None = None, where: str = FAR) -> Choice:
+        """What ``label``'s proposals use (SAM, the head or a blend) and why, on a frame
+        ``where``: FAR from the taught frames of its video (evidence: blocks of neighbouring
+        frames left out together), NEAR one (within ``NEIGHBOURS`` frames; frames left out
+        one by one), or in an OTHER video than those taught (whole videos left out)."""
         label = self.label if label is None else label
         if self.predict_with == SAM_ONLY:
             return Choice(reason="'Propose with: SAM only' is set")
-        return self._choices.get(label, (Choice(), Choice()))[1 if near else 0]
+        return self._choices.get(label, {}).get(where, Choice())
 
     def report(self, label: str | None = None) -> LabelReport:
         label = self.label if label is None else label
         head = self.head_of(label)
         curve = [(k, self._scores.get(k)) for k, t in self._taught.items() if t.label == label]
         profiles = {n: s.frames for n, s in head.profiles.items()}
-        return LabelReport(label, profiles, self.choice(label), curve, self.choice(label, near=True))
+        return LabelReport(
+            label, profiles, self.choice(label), curve, self.choice(label, NEAR), self.choice(label, OTHER)
+        )
 
     def evidence(self) -> dict[Hashable, Taught]:
         """Every taught key's label, profile and samples, oldest first (for saving)."""
@@ -175,26 +199,29 @@ class Learner:
         replaced = self.untaught(key, rescore=False)
         head = self.head_of(label)
         feats = head.roi_features(frame, pred, box)
-        near = self._near_taught(label, video, index)
-        proposal = head.propose(frame, pred, box, self.choice(label, near), self._usable(head), features=feats)
+        proposal = head.propose(
+            frame, pred, box, self.choice(label, self._where(label, video, index)), self._usable(head), features=feats
+        )
         ev = head.frame_evidence(frame, pred, mask, box, feats, video, index)
         self._add(key, Taught(label, self.profile, ev))
         taught = time.perf_counter()
         self._rescore(label)
         return TeachRecord(
-            key, self.profile, dice(pred.mask, mask), dice(proposal, mask), self.heads[label].taught_frames,
-            1000 * (taught - started), replaced, label, 1000 * (time.perf_counter() - taught),
+            key,
+            self.profile,
+            dice(pred.mask, mask),
+            dice(proposal, mask),
+            self.heads[label].taught_frames,
+            1000 * (taught - started),
+            replaced,
+            label,
+            1000 * (time.perf_counter() - taught),
         )
 
-    def _near_taught(self, label: str, video: Hashable | None, index: int | None) -> bool:
-        """Whether frame ``index`` of ``video`` lies within ``NEIGHBOURS`` of a taught frame of ``label``."""
-        if video is None or index is None:
-            return False
-        return any(
-            t.label == label and t.evidence.video == video and t.evidence.frame is not None
-            and abs(t.evidence.frame - index) < NEIGHBOURS
-            for t in self._taught.values()
-        )
+    def _where(self, label: str, video: Hashable | None, index: int | None) -> str:
+        """Where frame ``index`` of ``video`` lies from ``label``'s taught frames (NEAR, FAR, OTHER)."""
+        frames = [t.evidence.frame for t in self._taught.values() if t.label == label and t.evidence.video == video]
+        return where_is(index, video, frames)
 
     def restore(self, key: Hashable, taught: Taught) -> None:
         """Teach ``key`` from kept samples (a saved learner's), then rescore its label."""
@@ -207,9 +234,9 @@ class Learner:
         item = head.evidence_stats(taught.evidence, taught.profile)
         self.heads[taught.label] = head.taught(item)
         self._taught[key] = taught
-        block = block_of(key, taught.evidence, taught.label)
-        if block in self._blocks:
-            self._blocks[block] = self._blocks[block] + item.stats
+        for group in set(groups_of(key, taught.evidence, taught.label)):
+            if group in self._blocks:
+                self._blocks[group] = self._blocks[group] + item.stats
 
     def untaught(self, key: Hashable, rescore: bool = True) -> bool:
         """Remove ``key``'s statistics exactly; False when it was not taught."""
@@ -218,6 +245,7 @@ class Learner:
             return False
         self._scores.pop(key, None)
         self._near.pop(key, None)
+        self._other.pop(key, None)
         head = self.heads[taught.label]
         item = head.evidence_stats(taught.evidence, taught.profile)
         head = head.untaught(item)
@@ -225,31 +253,32 @@ class Learner:
             self.heads[taught.label] = head
         else:
             del self.heads[taught.label]
-        block = block_of(key, taught.evidence, taught.label)
-        if block in self._blocks:
-            self._blocks[block] = self._blocks[block] - item.stats
+        for group in set(groups_of(key, taught.evidence, taught.label)):
+            if group in self._blocks:
+                self._blocks[group] = self._blocks[group] - item.stats
         if rescore:
             self._rescore(taught.label)
         return True
 
     def _rescore(self, label: str) -> None:
-        """Leave-out scores of the label's most recent blocks (at a distance) and most recent
-        frames (one by one, near), and its two proposers from them."""
+        """Leave-out scores of the label's most recent blocks (FAR), frames (NEAR) and videos
+        (OTHER), and its three proposers from them."""
         head = self.head_of(label)
         keys = [k for k, t in self._taught.items() if t.label == label]
-        members: OrderedDict[Hashable, list[Hashable]] = OrderedDict()
+        blocks: OrderedDict[Hashable, list[Hashable]] = OrderedDict()
+        videos: OrderedDict[Hashable, list[Hashable]] = OrderedDict()
         for key in keys:
-            block = block_of(key, self._taught[key].evidence, label)
-            members.setdefault(block, []).append(key)
-            members.move_to_end(block)
-            self._scores.pop(key, None)
-            self._near.pop(key, None)
-        for block in list(members)[-SCORED_BLOCKS:]:
-            inside = members[block]
-            scores = head.leave_out(self._block_stats(block, inside), [self._taught[k].evidence for k in inside])
-            self._scores.update(zip(inside, scores, strict=True))
-            if len(inside) == 1:
-                self._near[inside[0]] = scores[0]
+            block, video = groups_of(key, self._taught[key].evidence, label)
+            for groups, group in ((blocks, block), (videos, video)):
+                groups.setdefault(group, []).append(key)
+                groups.move_to_end(group)
+            for scores in (self._scores, self._near, self._other):
+                scores.pop(key, None)
+        self._score_groups(head, blocks, SCORED_BLOCKS, None, self._scores)
+        self._score_groups(head, videos, SCORED_VIDEOS, VIDEO_FRAMES, self._other)
+        for inside in blocks.values():
+            if len(inside) == 1 and inside[0] in self._scores:
+                self._near[inside[0]] = self._scores[inside[0]]
         for key in keys[-NEAR_FRAMES:]:
             if key not in self._near:
                 ev = self._taught[key].evidence
@@ -257,28 +286,42 @@ class Learner:
         if not head.profiles:
             self._choices.pop(label, None)
             return
-        far = choose([self._scores[k] for k in keys if k in self._scores], head.config.threshold)
-        near = choose([self._near[k] for k in keys if k in self._near], head.config.threshold)
-        self._choices[label] = (far, near)
+        t = head.config.threshold
+        self._choices[label] = {
+            where: choose([scores[k] for k in keys if k in scores], t)
+            for where, scores in ((FAR, self._scores), (NEAR, self._near), (OTHER, self._other))
+        }
 
-    def _block_stats(self, block: Hashable, keys: list[Hashable]) -> Stats:
-        if block not in self._blocks:
+    def _score_groups(
+        self, head: EvoHead, groups: OrderedDict, count: int, per_group: int | None, into: dict[Hashable, LeaveOut]
+    ) -> None:
+        """Leave each of the ``count`` most recent groups out in turn and score (up to
+        ``per_group`` of) its most recent frames with the head that never saw it."""
+        for group in list(groups)[-count:]:
+            inside = groups[group]
+            scored = inside if per_group is None else inside[-per_group:]
+            evidence = [self._taught[k].evidence for k in scored]
+            into.update(zip(scored, head.leave_out(self._group_stats(group, inside), evidence), strict=True))
+
+    def _group_stats(self, group: Hashable, keys: list[Hashable]) -> Stats:
+        """The summed statistics of a group of keys, cached (updated as its keys are taught and un-taught)."""
+        if group not in self._blocks:
             head = self.head_of(self._taught[keys[0]].label)
             total = Stats.zeros(self.config.features.dim)
             for k in keys:
                 total = total + head.evidence_stats(self._taught[k].evidence).stats
-            self._blocks[block] = total
-        self._blocks.move_to_end(block)
+            self._blocks[group] = total
+        self._blocks.move_to_end(group)
         while len(self._blocks) > CACHED_BLOCKS:
             self._blocks.popitem(last=False)
-        return self._blocks[block]
+        return self._blocks[group]
 
     def reset(self, label: str | None = None) -> None:
         """Forget what ``label`` was taught (None: every label); proposals are SAM's again."""
         for key in [k for k, t in self._taught.items() if label is None or t.label == label]:
             self._taught.pop(key)
-            self._scores.pop(key, None)
-            self._near.pop(key, None)
+            for scores in (self._scores, self._near, self._other):
+                scores.pop(key, None)
         for name in [n for n in self.heads if label is None or n == label]:
             del self.heads[name]
             self._choices.pop(name, None)
@@ -313,15 +356,24 @@ class Learner:
         """A snapshot refiner of ``label``'s gated proposal on frames of ``video``; None while
         it proposes SAM's mask everywhere."""
         label = self.label if label is None else label
-        far, near, head = self.choice(label), self.choice(label, near=True), self.head_of(label)
-        if not (far.uses_head or near.uses_head) or not head.profiles:
+        choices = {where: self.choice(label, where) for where in (NEAR, FAR, OTHER)}
+        head = self.head_of(label)
+        if not any(c.uses_head for c in choices.values()) or not head.profiles:
             return None
         taught = {}
         for t in self._taught.values():
             if t.label == label and t.evidence.frame is not None:
                 taught.setdefault(t.evidence.video, []).append(t.evidence.frame)
         frames = {v: tuple(sorted(f)) for v, f in taught.items()}
-        return HeadRefiner(head, self._usable(head), choice=far, near=near, taught=frames, video=video)
+        return HeadRefiner(
+            head,
+            self._usable(head),
+            choice=choices[FAR],
+            near=choices[NEAR],
+            other=choices[OTHER],
+            taught=frames,
+            video=video,
+        )
 
     def refiners(self) -> dict[str, Refiner]:
         """Every label's refiner that is not SAM's own answer."""
@@ -350,13 +402,13 @@ class Learner:
             if other.profiles:
                 self.heads[self.label] = other
                 loaded = Choice("head", 1.0, 0, None, None, "a head loaded without its frames: proposing with it")
-                self._choices[self.label] = (loaded, loaded)
+                self._choices[self.label] = {NEAR: loaded, FAR: loaded, OTHER: loaded}
             return
         if other.model_name != self.model_name:
             raise InputError(f"a head learned with {other.model_name} cannot refine {self.model_name}")
         self.config, self._empty = other.config, other._empty
         self.heads, self._taught, self._scores = dict(other.heads), dict(other._taught), dict(other._scores)
-        self._near = dict(other._near)
+        self._near, self._other = dict(other._near), dict(other._other)
         self._choices, self._blocks = dict(other._choices), OrderedDict()
         if self.profile not in {p for h in self.heads.values() for p in h.profiles} and self.heads:
             self.profile = next(iter(self.head_of(self.label).profiles or next(iter(self.heads.values())).profiles))
@@ -374,20 +426,20 @@ class HeadRefiner:
     head: EvoHead
     profile: str = ALL_PROFILES
     device: torch.device | None = None
-    choice: Choice = UNGATED
-    near: Choice | None = None  # on frames next to a taught frame of ``video`` (None: ``choice``)
+    choice: Choice = UNGATED  # FAR from the taught frames of ``video`` (and wherever unknown)
+    near: Choice | None = None  # NEAR one (None: ``choice``)
+    other: Choice | None = None  # on a video without taught frames (None: ``choice``)
     taught: Mapping[Hashable, tuple[int, ...]] = field(default_factory=dict)  # video -> taught frames
-    video: Hashable | None = None  # the video whose frames this refiner is called on
+    video: Hashable | None = None  # the video whose frames this refiner is called on (None: unknown)
 
     def __call__(self, frame: np.ndarray, pred: Prediction, box: Box, index: int | None = None) -> np.ndarray:
         return self.head.propose(frame, pred, box, self.choice_at(index), self.profile, device=self.device)
 
     def choice_at(self, index: int | None) -> Choice:
-        """The choice for frame ``index`` of ``video`` (None: unknown, the one at a distance)."""
-        if self.near is None or index is None:
-            return self.choice
-        frames = self.taught.get(self.video, ())
-        return self.near if any(abs(index - f) < NEIGHBOURS for f in frames) else self.choice
+        """The choice for frame ``index`` of ``video`` (None: unknown)."""
+        where = where_is(index, self.video, list(self.taught.get(self.video, ())))
+        picked = {NEAR: self.near, OTHER: self.other}.get(where)
+        return picked if picked is not None else self.choice
 
 
 def refiner(head: EvoHead, profile: str = ALL_PROFILES) -> Refiner | None:

@@ -43,7 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", metavar="DIR", help="folder of frames (or a video file) to propagate through")
     p.add_argument("--masks", metavar="DIR", help="ground-truth masks with the frames' stems")
     p.add_argument(
-        "--videos", metavar="DIR",
+        "--videos",
+        metavar="DIR",
         help="instead: a task folder of frames far apart (stems vNNN_FRAME, e.g. Endoscapes), walked video "
         "after video, each frame prompted with its ground-truth box",
     )
@@ -75,7 +76,9 @@ def walk(
     for i in progress(range(1, len(truth)), len(truth) - 1, label):
         if not truth[i].any():
             continue
-        refine = beside(learner.refiner("walk", video="clip"), backend) if use_head else None  # the label's gated proposal
+        refine = (
+            beside(learner.refiner("walk", video="clip"), backend) if use_head else None
+        )  # the label's gated proposal
         result = next(propagate(backend, video.frame, embed, range(i, i + 1), confirmed, refine=refine))
         confirmed, corrected, score = judge(result.mask, truth[i], accept)
         corrections += corrected
@@ -92,7 +95,9 @@ def judge(proposal: np.ndarray, truth: np.ndarray, accept: float) -> tuple[np.nd
     return (truth, 1, score) if score < accept else (proposal, 0, score)
 
 
-def walk_boxes(backend: SamBackend, samples: list[tuple[str, int, Sample]], accept: float, use_head: bool) -> WalkResult:
+def walk_boxes(
+    backend: SamBackend, samples: list[tuple[str, int, Sample]], accept: float, use_head: bool
+) -> WalkResult:
     """Simulate the annotator over frames far apart (``(video, frame, sample)`` in order): each
     is prompted with its tight ground-truth box (the box the annotator draws); SAM alone, or
     the label's gated proposal; every confirmed mask teaches the label."""
@@ -139,8 +144,10 @@ def video_walks(backend: SamBackend, args: argparse.Namespace) -> dict[str, tupl
 
     folder = Path(args.videos)
     stems = sorted(task_stems(folder), key=lambda s: (video_of(s), int(s.partition("_")[2] or 0)))[: args.limit]
-    samples = [(video_of(s), int(s.partition("_")[2]), load_sample(folder, s, backend))
-               for s in progress(stems, len(stems), "SAM")]
+    samples = [
+        (video_of(s), int(s.partition("_")[2]), load_sample(folder, s, backend))
+        for s in progress(stems, len(stems), "SAM")
+    ]
     return {"box": (walk_boxes(backend, samples, args.accept, False), walk_boxes(backend, samples, args.accept, True))}
 
 

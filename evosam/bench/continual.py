@@ -53,12 +53,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="a task, in learning order; without TEST_DIR, sorted stems alternate train/test",
     )
     p.add_argument(
-        "--by-video", action="store_true",
+        "--by-video",
+        action="store_true",
         help="split a TRAIN_DIR without TEST_DIR by video (stems vNNN_FRAME): alternate videos train and test",
     )
     p.add_argument("--swap", action="store_true", help="with --by-video: the other half of the videos trains")
     p.add_argument(
-        "--video-groups", type=int, default=1, metavar="N",
+        "--video-groups",
+        type=int,
+        default=1,
+        metavar="N",
         help="with --by-video: each task becomes N tasks of consecutive groups of videos (BWT across patients)",
     )
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N train and N test images per task")
@@ -111,8 +115,13 @@ def task_splits(spec: str, args: argparse.Namespace) -> list[tuple[str, list, li
         train_v = set(part[1::2] if args.swap else part[0::2])
         test_v = set(part) - train_v
         label = name if groups == 1 else f"{name}{g + 1}"
-        out.append((label, [(train_dir, s) for s in stems if video_of(s) in train_v],
-                    [(train_dir, s) for s in stems if video_of(s) in test_v]))
+        out.append(
+            (
+                label,
+                [(train_dir, s) for s in stems if video_of(s) in train_v],
+                [(train_dir, s) for s in stems if video_of(s) in test_v],
+            )
+        )
     return out
 
 

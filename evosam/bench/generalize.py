@@ -7,11 +7,13 @@ proposes: SAM's mask until leave-out evidence says the head is better) and the u
 are scored on frames at a distance:
 
 - a task folder of ``vNNN_FRAME`` stems (Endoscapes): split **by video** into two halves
-  (sorted videos alternate); each half teaches, videos in order and frames in order, and the
-  other half is scored; both directions are pooled;
+  (sorted videos alternate); each half teaches and the other half is scored (the proposer
+  for a video the label was not taught on); both directions are pooled. ``--order spread``
+  (default) teaches the first frame of every teaching video, then the second, ...: K frames
+  from as many patients; ``--order video`` teaches video after video, frames in order;
 - a clip (``frames/`` and class-id ``masks/``, with ``--label``): the first K frames holding
   the label teach, every frame at least 10 after the last teaching frame of the largest K
-  is scored (one test set for every K).
+  is scored (one test set for every K; the proposer for frames far from taught ones).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from evosam.commands.common import add_model_arguments, model_from_args, progres
 from evosam.errors import InputError
 from evosam.head.evidence import Choice
 from evosam.imageio import read_rgb
-from evosam.learning import Learner
+from evosam.learning import FAR, OTHER, Learner
 from evosam.masks import dice, prompt_box
 from evosam.models import SamBackend
 
@@ -51,10 +53,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SOURCE", help="task folder (images/, masks/) or clip (frames/, masks/)")
     p.add_argument("--label", type=int, default=None, metavar="ID", help="class id in a clip's masks")
     p.add_argument(
-        "--teach", nargs="+", default=["1", "2", "5", "10", "20"], metavar="K",
+        "--teach",
+        nargs="+",
+        default=["1", "2", "5", "10", "20"],
+        metavar="K",
         help="numbers of taught frames (default 1 2 5 10 20; 'all': every teaching frame)",
     )
     p.add_argument("--limit", type=int, default=None, metavar="N", help="a task folder's first N videos only")
+    p.add_argument(
+        "--order",
+        choices=("spread", "video"),
+        default="spread",
+        help="a task folder's teaching order: one frame of each video in turn (spread), or video after video",
+    )
     add_model_arguments(p)
 
 
@@ -98,7 +109,7 @@ def clip_items(folder: Path, label: int, backend: SamBackend) -> list[Item]:
     return items
 
 
-def splits(items: list[Item], clip: bool, largest: int) -> list[tuple[list[Item], list[Item]]]:
+def splits(items: list[Item], clip: bool, largest: int, order: str) -> list[tuple[list[Item], list[Item]]]:
     """(teaching frames in teaching order, scored frames) for each direction."""
     if clip:
         teach = items[:largest]
@@ -106,8 +117,13 @@ def splits(items: list[Item], clip: bool, largest: int) -> list[tuple[list[Item]
         return [(teach, [it for it in items if it.index >= last + DISTANCE])]
     videos = sorted({it.video for it in items})
     halves = [set(videos[0::2]), set(videos[1::2])]
-    order = sorted(items, key=lambda it: (it.video, it.index))
-    return [([it for it in order if it.video in h], [it for it in order if it.video not in h]) for h in halves]
+    by_video = sorted(items, key=lambda it: (it.video, it.index))
+    rank = {}
+    for it in by_video:  # the n-th frame of its video
+        rank[(it.video, it.index)] = sum(1 for r in rank if r[0] == it.video)
+    if order == "spread":
+        by_video.sort(key=lambda it: (rank[(it.video, it.index)], it.video))
+    return [([it for it in by_video if it.video in h], [it for it in by_video if it.video not in h]) for h in halves]
 
 
 def ks(raw: list[str], available: int) -> list[int]:
@@ -122,18 +138,24 @@ def ks(raw: list[str], available: int) -> list[int]:
     return sorted(set(out))
 
 
-def score_split(backend: SamBackend, teach: list[Item], test: list[Item], k_list: list[int]) -> dict[int, dict]:
-    """Per K: per-frame Dice of SAM, the gated proposal and the ungated head on ``test``."""
+def score_split(
+    backend: SamBackend, teach: list[Item], test: list[Item], k_list: list[int], where: str
+) -> dict[int, dict]:
+    """Per K: per-frame Dice of SAM, the gated proposal (the proposer ``where`` the scored
+    frames are: FAR or OTHER) and the ungated head on ``test``."""
     learner = Learner(backend.name)
     head0 = learner.head_of("label")
-    feats = [head0.roi_features(it.sample.image, it.sample.sam, it.sample.box) for it in progress(test, len(test), "features")]
+    feats = [
+        head0.roi_features(it.sample.image, it.sample.sam, it.sample.box)
+        for it in progress(test, len(test), "features")
+    ]
     out, taught = {}, 0
     for k in k_list:
         for it in teach[taught:k]:
             s = it.sample
             learner.teach((it.video, it.index), s.image, s.sam, s.truth, s.box, "label", it.video, it.index)
         taught = k
-        head, choice = learner.head_of("label"), learner.choice("label")
+        head, choice = learner.head_of("label"), learner.choice("label", where)
         sam, gated, raw = [], [], []
         for it, f in zip(test, feats, strict=True):
             s = it.sample
@@ -155,24 +177,36 @@ def run(args: argparse.Namespace) -> int:
     backend = model_from_args(args)
     items = clip_items(source, args.label, backend) if clip else folder_items(source, backend, args.limit)
     largest = max(ks(args.teach, len(items) - DISTANCE - 1 if clip else len(items)))
-    parts = splits(items, clip, largest)
+    parts = splits(items, clip, largest, args.order)
     k_list = ks(args.teach, min(len(t) for t, _ in parts))
     if not all(test for _, test in parts):
         raise InputError(f"{source}: no frame left to score at a distance from {largest} teaching frames")
-    results = [score_split(backend, teach, test, k_list) for teach, test in parts]
+    where = FAR if clip else OTHER
+    results = [score_split(backend, teach, test, k_list, where) for teach, test in parts]
     rows = []
     for k in k_list:
         sam = np.concatenate([r[k]["sam"] for r in results])
         gated = np.concatenate([r[k]["gated"] for r in results])
         raw = np.concatenate([r[k]["raw"] for r in results])
         choices: list[Choice] = [r[k]["choice"] for r in results]
-        rows.append({
-            "k": k, "sam_dice": round(float(sam.mean()), 4), "head_dice": round(float(gated.mean()), 4),
-            "ungated_head_dice": round(float(raw.mean()), 4), "frames": int(sam.size),
-            "worse_frames": int(np.sum(gated < sam - WORSE)), "proposers": [c.proposer for c in choices],
-        })
-    result = {"source": str(source), "label": args.label, "model": backend.describe(),
-              "split": "clip" if clip else "by video (two halves)", "rows": rows}
+        rows.append(
+            {
+                "k": k,
+                "sam_dice": round(float(sam.mean()), 4),
+                "head_dice": round(float(gated.mean()), 4),
+                "ungated_head_dice": round(float(raw.mean()), 4),
+                "frames": int(sam.size),
+                "worse_frames": int(np.sum(gated < sam - WORSE)),
+                "proposers": [c.proposer for c in choices],
+            }
+        )
+    result = {
+        "source": str(source),
+        "label": args.label,
+        "model": backend.describe(),
+        "split": "clip" if clip else f"by video (two halves), order {args.order}",
+        "rows": rows,
+    }
     print_table(result)
     if args.json:
         print(json.dumps(result))

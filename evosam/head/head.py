@@ -318,8 +318,7 @@ class EvoHead:
             if solved is None:
                 return prob
             w, w_linear, projection, bias = (
-                torch.from_numpy(a).to(device)
-                for a in (*solved, self.extractor.projection, self.extractor.bias)
+                torch.from_numpy(a).to(device) for a in (*solved, self.extractor.projection, self.extractor.bias)
             )
             scores = gated_scores_torch(channels, projection, bias, w, w_linear, self.config.gate)
             prob[y0 : y1 + 1, x0 : x1 + 1] = scores.reshape(y1 - y0 + 1, x1 - x0 + 1).cpu().numpy()

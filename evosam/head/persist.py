@@ -138,11 +138,17 @@ def save_learner(learner, path: str | Path) -> None:
     for k, (key, t) in enumerate(learner.evidence().items()):
         ev = t.evidence
         taught.append(
-            {"key": _json_key(key), "label": t.label, "profile": t.profile,
-             "video": _json_key(ev.video), "frame": ev.frame}
+            {
+                "key": _json_key(key),
+                "label": t.label,
+                "profile": t.profile,
+                "video": _json_key(ev.video),
+                "frame": ev.frame,
+            }
         )
-        arrays.update({f"e{k}_base": ev.base, f"e{k}_target": ev.target, f"e{k}_weight": ev.weight,
-                       f"e{k}_sam": ev.sam_logit})
+        arrays.update(
+            {f"e{k}_base": ev.base, f"e{k}_target": ev.target, f"e{k}_weight": ev.weight, f"e{k}_sam": ev.sam_logit}
+        )
     meta = {
         "schema_version": LEARNER_SCHEMA_VERSION,
         "model_name": learner.model_name,
@@ -177,7 +183,9 @@ def load_learner(path: str | Path, model_name: str, features: FeatureConfig | No
         return load_head(p, model_name, features)  # the checks and messages of a single head
     version = meta.get("schema_version")
     if not isinstance(version, int) or version > LEARNER_SCHEMA_VERSION:
-        raise InputError(f"{p}: head state schema {version} is newer than this EvoSAM ({LEARNER_SCHEMA_VERSION}); update")
+        raise InputError(
+            f"{p}: head state schema {version} is newer than this EvoSAM ({LEARNER_SCHEMA_VERSION}); update"
+        )
     config = _checked_config(p, meta, model_name, features)
     dim, n_base = config.features.dim, config.features.n_base
     learner = Learner(model_name, config)
@@ -192,8 +200,12 @@ def load_learner(path: str | Path, model_name: str, features: FeatureConfig | No
                 if base.shape != (n, n_base) or target.shape != (n,) or weight.shape != (n,) or sam.shape != (n,):
                     raise ValueError(f"frame samples {k} are mis-shaped")
                 ev = FrameEvidence(
-                    base.astype(np.float32), target.astype(bool), weight.astype(np.float64), sam.astype(np.float32),
-                    _key_from_json(entry["video"]), None if entry["frame"] is None else int(entry["frame"]),
+                    base.astype(np.float32),
+                    target.astype(bool),
+                    weight.astype(np.float64),
+                    sam.astype(np.float32),
+                    _key_from_json(entry["video"]),
+                    None if entry["frame"] is None else int(entry["frame"]),
                 )
                 learner._taught[_key_from_json(entry["key"])] = Taught(str(entry["label"]), str(entry["profile"]), ev)
     except (KeyError, ValueError, TypeError) as exc:

@@ -152,3 +152,20 @@ def test_empty_or_mismatched_masks_are_refused(frames):
     with pytest.raises(InputError, match="does not match"):
         learner.teach(0, frame, pred, mask[:-1], teaching_box(mask))
     assert learner.head.taught_frames == 0
+
+
+def test_near_and_far_proposers(frames):
+    learner = Learner("litemedsam", SMALL)
+    for i in range(3):
+        teach(learner, i, frames[i], video="clip", index=i)  # three neighbours: one block
+    report = learner.report()
+    assert report.choice.proposer == SAM and report.choice.frames == 0  # nothing scored at a distance
+    assert report.near.frames == 3  # each frame left out alone
+    refine = learner.refiner(video="clip")
+    if report.near.uses_head:  # next to the taught frames the head may propose, never far from them
+        assert refine is not None and refine.choice_at(2) == report.near and refine.choice_at(40) == report.choice
+        assert refine.choice_at(None) == report.choice
+        frame, mask, pred = frames[3]
+        np.testing.assert_array_equal(refine(frame, pred, teaching_box(mask), 40), pred.mask)
+    else:
+        assert refine is None
