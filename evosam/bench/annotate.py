@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from evosam.bench.propagation import read_label_masks
+from evosam.bench.retina import Sample, load_sample, task_stems
 from evosam.commands.common import add_model_arguments, model_from_args, progress
 from evosam.errors import InputError
-from evosam.bench.retina import Sample, load_sample, task_stems
 from evosam.learning import Learner, beside
 from evosam.masks import dice, prompt_box
 from evosam.models import SamBackend
