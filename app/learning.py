@@ -5,7 +5,8 @@ its leave-out Dice: the Dice against the confirmed mask of SAM alone and of SAM 
 where the head is the label's head taught without that frame and its neighbours in time
 (``LabelReport.curve``). A confirmation not scored as unseen (nothing else taught apart
 from it in time) has SAM's point only; one not scored at all (older than the scored
-window) has none. Below: which proposer the label uses and why, and the controls.
+window) has none. Below: which proposer the label uses and why (away from its taught
+frames, and next to them where that differs), and the controls.
 """
 
 from __future__ import annotations
@@ -160,6 +161,11 @@ class LearningPanel(QWidget):
         self.summary.setText("<br>".join(summary_lines(report, teach_ms)))
 
 
+def proposer(choice: Choice) -> str:
+    """The proposer's name in the dock."""
+    return PROPOSERS.get(choice.proposer, "SAM alone")
+
+
 def summary_lines(report: LabelReport, teach_ms: float | None) -> list[str]:
     """The dock's text for one label's report (rich text)."""
     taught, choice = report.taught_frames, report.choice
@@ -168,7 +174,12 @@ def summary_lines(report: LabelReport, teach_ms: float | None) -> list[str]:
         return [f"{label}: no frame taught yet.", "Confirm masks (Enter) to teach its head."]
     profiles = ", ".join(f"{escape(n)} {c}" for n, c in report.profiles.items())
     lines = [f"{label}: {plural(taught, 'frame')} taught (profiles: {profiles})"]
-    lines.append(f"Proposes with <b>{PROPOSERS.get(choice.proposer, 'SAM alone')}</b>: {escape(choice.reason)}")
+    near = report.near
+    if near.proposer == choice.proposer and near.reason == choice.reason:
+        lines.append(f"Proposes with <b>{proposer(choice)}</b>: {escape(choice.reason)}")
+    else:
+        lines.append(f"Away from its taught frames: <b>{proposer(choice)}</b>: {escape(choice.reason)}")
+        lines.append(f"Next to them: <b>{proposer(near)}</b>: {escape(near.reason)}")
     _, sy, hx, hy = curve_points(report)
     if hy:
         sam = np.mean([s.sam for _, s in report.curve if s is not None and s.head is not None])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +40,7 @@ from app.teaching_jobs import (
 from app.workers import ModelWorker
 from evosam.head.evidence import Choice
 from evosam.head.head import ALL_PROFILES, DEFAULT_PROFILE
-from evosam.learning import SAM_ONLY, LabelReport, Learner, Refiner
+from evosam.learning import SAM_ONLY, HeadRefiner, LabelReport, Learner, Refiner
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -79,8 +80,14 @@ class Teaching(QObject):
 
     # -- what proposals, the dock and saving read ---------------------------------------
     def refiner_for(self, label: str) -> Refiner | None:
-        """``label``'s refiner of SAM's answers now; None while it proposes SAM's own mask."""
-        return None if self.latest is None else self.latest.refiners.get(label)
+        """``label``'s refiner of SAM's answers on frames of the open video now, called as
+        ``refine(rgb, prediction, box, frame index)``; None while it proposes SAM's own mask
+        everywhere. Next to the label's taught frames of this video it follows the head's
+        evidence there (frames left out one by one), elsewhere the evidence at a distance."""
+        refine = None if self.latest is None else self.latest.refiners.get(label)
+        if isinstance(refine, HeadRefiner) and refine.video != self.video:
+            refine = replace(refine, video=self.video)
+        return refine
 
     def report(self, label: str) -> LabelReport:
         """``label``'s head as last reported (an empty report while it is untaught)."""

@@ -58,7 +58,8 @@ class TeachInputJob(Job):
 @dataclass(frozen=True)
 class HeadUpdate:
     """The learner after a change, as new values the GUI thread may keep: ``refiners``
-    (label -> snapshot refiner; a label absent proposes SAM's own mask), ``reports``
+    (label -> snapshot refiner, of no video yet: ``Teaching.refiner_for`` places it; a label
+    absent proposes SAM's own mask), ``reports``
     (label -> ``LabelReport``: every label with a head, and ``label``, the label the job was
     for), where confirmations go, what proposals use, every taught key, ``learner`` (a copy
     for saving that nobody changes), and the teaching record when the change was a teaching.

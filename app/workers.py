@@ -208,7 +208,7 @@ class PredictJob(Job):
         if self.refine is None:
             return PredictResult(self.frame, self.label, self.box, pred.mask, float(pred.iou))
         self.draft.emit(PredictResult(self.frame, self.label, self.box, pred.mask, float(pred.iou)))
-        mask = beside(self.refine, backend)(ctx.frame(self.frame), pred, self.box)
+        mask = beside(self.refine, backend)(ctx.frame(self.frame), pred, self.box, self.frame)
         return PredictResult(self.frame, self.label, self.box, mask, float(pred.iou))
 
 

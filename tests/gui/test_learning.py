@@ -112,7 +112,7 @@ def test_box_answer_shows_sams_mask_while_the_head_refines(qtbot, window, tmp_pa
     assert np.array_equal(draft.mask, sam.mask) and draft.frame == 2 and draft.box == BOX
     assert state_then is None and not outline.isEmpty()  # shown, not yet applied
     assert said == DRAFT_MESSAGE and status.currentMessage() != DRAFT_MESSAGE  # cleared once refined
-    assert np.array_equal(mask, window.teaching.refiner_for("vessel")(window.source.frame(2), sam, BOX))
+    assert np.array_equal(mask, window.teaching.refiner_for("vessel")(window.source.frame(2), sam, BOX, 2))
     assert window.current_mask().source == "litemedsam+head:1"
 
 

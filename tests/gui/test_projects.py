@@ -1,16 +1,20 @@
-"""Projects in the window: autosave of untitled work, save as, reopen with masks, head and
-place, recent files, a moved-away video refused with a message."""
+"""Projects in the window: autosave of untitled work, save as, reopen with masks, the learner
+(taught keys, curve, proposers) and place, an older project's head re-taught from its
+masks, recent files, a moved-away video refused with a message."""
 
 from __future__ import annotations
 
+import json
 import shutil
+from pathlib import Path
 
 import numpy as np
+import pytest
 from gui_clip import blob_mask
 
 from app.projects import read_recent, untitled_path
 from app.state import FrameMask, Status
-from evosam.project import load_project
+from evosam.project import SCHEMA_VERSION, load_project
 
 TIMEOUT_MS = 60000
 
@@ -30,7 +34,7 @@ def test_untitled_work_autosaves(qtbot, window):
     assert np.array_equal(saved.masks[(1, "vessel")].unpack().mask, blob_mask(1))
 
 
-def test_save_as_then_reopen_restores_masks_head_and_place(qtbot, window, tmp_path, clip):
+def test_save_as_then_reopen_restores_masks_learner_and_place(qtbot, window, tmp_path, clip):
     confirm(qtbot, window, 0)
     confirm(qtbot, window, 2)
     window.state.add_label("vein")
@@ -38,19 +42,77 @@ def test_save_as_then_reopen_restores_masks_head_and_place(qtbot, window, tmp_pa
     assert window.projects.save_as(tmp_path / "case12")
     path = tmp_path / "case12.evosam"
     assert (path / "project.json").is_file() and str(path) == read_recent()[0]
-    head_frames = window.teaching.head.taught_frames
+    keys, report = window.teaching.taught_keys, window.teaching.report("vessel")
+    assert len(keys) == 2 and len(report.curve) == 2
     window.player.seek(1)
     window._apply(1, "vessel", FrameMask(blob_mask(1)), "Brush")
-    with qtbot.waitSignal(window.projects.opened, timeout=TIMEOUT_MS):
+    with qtbot.waitSignals([window.projects.opened, window.teaching.adopted], timeout=TIMEOUT_MS):
         window.projects.open(path)  # saves the change first, then reopens
     state = window.state
     assert state.entry(0, "vessel").status == Status.CONFIRMED and state.entry(1, "vessel") is not None
     assert [lab.name for lab in state.labels] == ["vessel", "vein"] and state.entry(3, "vein") is not None
     assert window.player.current == 1 and not state.can_undo
     assert window.timeline.bar.marks[0] == "confirmed"
-    qtbot.waitUntil(lambda: window.teaching.head is not None and window.teaching._pending_head is None,
-                    timeout=TIMEOUT_MS)
-    assert window.teaching.head.taught_frames == head_frames == 2  # the project's head, not re-taught
+    # the project's learner, not re-taught: the same keys, curve and proposer; the dock shows them
+    assert window.teaching.taught_keys == keys and window.teaching.report("vessel") == report
+    assert window.learning_panel.report == report and "2 frames taught" in window.learning_panel.summary.text()
+    window.player.seek(0)
+    update = wait_head(qtbot, window, window.reject)  # a reopened frame is un-taught exactly
+    assert update.taught == keys - {(window.teaching.video, 0, "vessel")}
+
+
+def wait_head(qtbot, win, trigger):
+    with qtbot.waitSignal(win.teaching.head_updated, timeout=TIMEOUT_MS) as updated:
+        trigger()
+    return updated.args[0]
+
+
+def set_feature_version(path: Path, version: int) -> None:
+    """Rewrite a head state file as if an EvoSAM computing another feature version wrote it."""
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(bytes(arrays["meta"]).decode())
+    arrays["meta"] = np.frombuffer(json.dumps({**meta, "feature_version": version}).encode(), np.uint8)
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize("older", ["schema 2", "feature version"])
+def test_an_older_project_opens_and_its_head_is_retaught(qtbot, window, window_on, tmp_path, clip, older):
+    """A schema 2 project (one head for every label, of older features), or a learner file of
+    another feature version: the masks open, and the head is re-taught from the confirmed ones."""
+    confirm(qtbot, window, 0)
+    confirm(qtbot, window, 2)
+    window._apply(1, "vessel", FrameMask(blob_mask(1)), "Brush")  # proposed: it does not teach
+    assert window.projects.save_as(tmp_path / "old")
+    keys = window.teaching.taught_keys
+    bare = window.teaching.latest.learner.head_of("vessel")
+    window.close()
+    path = tmp_path / "old.evosam"
+    manifest = json.loads((path / "project.json").read_text())
+    head_file = path / manifest["head"]["file"]
+    if older == "schema 2":
+        manifest["schema_version"] = 2
+        del manifest["head"]["kind"]
+        (path / "project.json").write_text(json.dumps(manifest))
+        bare.save(head_file)  # a single head, as schema 2 projects stored it
+    set_feature_version(head_file, 2)
+    win = window_on(clip)
+    assert not win.teaching.taught_keys
+    with qtbot.waitSignal(win.teaching.adopted, timeout=TIMEOUT_MS) as adopted:
+        win.projects.open(path)
+    message = adopted.args[0]
+    if older == "schema 2":
+        assert message == "Re-teaching the head from 2 confirmed masks (older project)"
+    else:
+        assert message.startswith("Re-teaching the head from 2 confirmed masks (its saved head was refused: ")
+        assert "feature version 2" in message and "teach the head again" in message
+    assert win.statusBar().currentMessage() == message
+    assert win.state.entry(1, "vessel").status == Status.PROPOSED and len(win.state.snapshot()) == 3
+    qtbot.waitUntil(lambda: win.teaching.taught_keys == keys, timeout=TIMEOUT_MS)
+    assert len(win.learning_panel.report.curve) == 2
+    assert win.projects.save()  # written again as the current schema, with the learner
+    saved = json.loads((path / "project.json").read_text())
+    assert saved["schema_version"] == SCHEMA_VERSION and saved["head"]["kind"] == "learner"
 
 
 def test_a_changed_video_is_refused_with_a_message(qtbot, window, tmp_path, clip):
