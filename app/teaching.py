@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from app.learning import LearningPanel
@@ -123,7 +123,8 @@ class Teaching(QObject):
         """A clip is shown: its confirmations teach keys ``(fingerprint[:16], frame, label)``,
         the same in every session (a saved learner's keys match its project's masks)."""
         self.video = fingerprint[:16]
-        self._wanted.clear()
+        self._wanted.clear()  # the previous clip's teachings not under way yet are dropped
+        self._pending_head, self._adopting = None, None  # its project's head state (saved before) is no more ours
 
     def set_label(self, label: str) -> None:
         """The window's current label changed: the dock shows its head (the reports of every
@@ -173,7 +174,10 @@ class Teaching(QObject):
             self._request_teach(key, key[1], state.get(key[1], key[2]).mask, urgent=False)
         if update.refused is not None:
             why = update.refused if update.refused == OLDER_PROJECT else f"its saved head was refused: {update.refused}"
-            message = f"Re-teaching the head from {plural(len(missing), 'confirmed mask')} ({why})"
+            if missing:
+                message = f"Re-teaching the head from {plural(len(missing), 'confirmed mask')} ({why})"
+            else:
+                message = f"The project's head was not used ({why}); it has no confirmed mask to re-teach it from"
         elif missing or stale:
             message = (f"Teaching the head {plural(len(missing), 'confirmed mask')} it had not seen"
                        f" and un-teaching {plural(len(stale), 'frame')} no longer confirmed")
@@ -302,8 +306,10 @@ class Teaching(QObject):
             self.load(path)
 
     def stop_after_pending(self, timeout_ms: int = 5000) -> None:
-        """Let the head worker finish the teachings it was given (closing the window)."""
+        """Let the head worker finish the teachings it was given and take in their results
+        (closing the window: the last save then holds them)."""
         self.worker.finish_pending(timeout_ms)
+        QCoreApplication.sendPostedEvents(self)  # the results queued for this object's slots
 
     def stop(self) -> None:
         self.worker.stop()
