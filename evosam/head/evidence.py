@@ -2,7 +2,7 @@
 
 Teaching samples each frame's ROI pixels in strata (``stratified_sample``) with weights that
 make the sample estimate the whole ROI. Keeping those samples (their base channels, targets,
-weights and SAM's logit) costs about 0.2 MB a frame and gives, for free:
+weights and SAM's logit) costs about 0.75 MB a frame (2000 x 92 float32) and gives:
 
 - the frame's exact statistics again (``FrameEvidence.stats``), so a frame can be un-taught
   without keeping its (D, D) matrix;

@@ -1,11 +1,14 @@
 """Per-pixel features for the EvoSAM head.
 
 For a frame, a SAM prediction and a region of interest (ROI), every ROI pixel gets:
-- SAM's mask logit (the head refines SAM), and optionally its 32-channel upscaled decoder
-  embedding (off by default: box-conditioned blob features that lowered vessel Dice);
+- SAM's mask logit (the head refines SAM) and its 32-channel upscaled decoder embedding
+  (what SAM knows of the prompted object: on cystic arteries the channels that separate
+  artery from surroundings at a distance; ``use_sam_features``);
 - the filter bank of ``evosam.head.filters`` on the ROI crop (green channel: Gaussian
   intensity, gradient, Hessian eigenvalues, black top-hats, line detectors; smoothed
   colour), and the same bank at half resolution for wider context;
+- where the pixel lies in the prompt box (``box_geometry``: SAM's prompt is a tight box,
+  so an object's parts sit at typical places in it);
 each channel standardised over the ROI of this frame (a function of the frame alone, so a
 frame's statistics never depend on other frames and teaching stays exactly additive).
 A fixed, seeded random projection with ReLU then expands them (as in ACIL/GACL).
