@@ -14,10 +14,10 @@ import argparse
 import time
 from pathlib import Path
 
-import evosam  # noqa: F401  (sets the BLAS thread timeout before numpy loads)
 import cv2
 import numpy as np
 
+import evosam  # noqa: F401  (sets the BLAS thread timeout before numpy loads)
 from evosam.bench.retina import load_sample, task_stems
 from evosam.head import EvoHead
 from evosam.head.features import box_geometry, filter_bank, sam_channels_roi
@@ -30,11 +30,12 @@ from evosam.models import load_model
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def median_ms(fn, repeat: int = 3) -> float:
+def median_ms(fn, *args, repeat: int = 3, **kwargs) -> float:
+    """Median milliseconds of ``fn(*args, **kwargs)`` over ``repeat`` calls."""
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
-        fn()
+        fn(*args, **kwargs)
         times.append(time.perf_counter() - started)
     return 1000 * float(np.median(times))
 
@@ -49,13 +50,13 @@ def rows_for(name: str, samples, backend) -> list[tuple[str, str, float]]:
         x0, y0, x1, y1 = roi
         crop = np.ascontiguousarray(s.image[y0 : y1 + 1, x0 : x1 + 1])
         rows.setdefault("ROI pixels (k)", []).append((y1 - y0 + 1) * (x1 - x0 + 1) / 1000)
-        rows.setdefault("SAM decoder channels", []).append(median_ms(lambda: sam_channels_roi(s.sam, roi)))
-        rows.setdefault("filter bank (2 resolutions)", []).append(median_ms(lambda: filter_bank(crop, cfg)))
-        rows.setdefault("box geometry", []).append(median_ms(lambda: box_geometry(roi, s.box)))
+        rows.setdefault("SAM decoder channels", []).append(median_ms(sam_channels_roi, s.sam, roi))
+        rows.setdefault("filter bank (2 resolutions)", []).append(median_ms(filter_bank, crop, cfg))
+        rows.setdefault("box geometry", []).append(median_ms(box_geometry, roi, s.box))
         feats = head.roi_features(s.image, s.sam, s.box)
-        rows.setdefault("all features", []).append(median_ms(lambda: head.roi_features(s.image, s.sam, s.box)))
+        rows.setdefault("all features", []).append(median_ms(head.roi_features, s.image, s.sam, s.box))
         rows.setdefault("teach after features", []).append(
-            median_ms(lambda: head.frame_stats(s.image, s.sam, s.truth, s.box, features=feats))
+            median_ms(head.frame_stats, s.image, s.sam, s.truth, s.box, features=feats)
         )
         record = learner.teach(i, s.image, s.sam, s.truth, s.box, "label", f"v{i}", 0)
         rows.setdefault("teach (Learner: features + statistics)", []).append(record.teach_ms)
@@ -65,10 +66,10 @@ def rows_for(name: str, samples, backend) -> list[tuple[str, str, float]]:
     for s in samples:
         feats = taught.roi_features(s.image, s.sam, s.box)
         rows.setdefault("predict after features", []).append(
-            median_ms(lambda: taught.predict(s.image, s.sam, s.box, features=feats))
+            median_ms(taught.predict, s.image, s.sam, s.box, features=feats)
         )
         rows.setdefault("predict (features + scores)", []).append(
-            median_ms(lambda: taught.predict(s.image, s.sam, s.box))
+            median_ms(taught.predict, s.image, s.sam, s.box)
         )
     return [(name, part, float(np.median(v))) for part, v in rows.items()]
 
