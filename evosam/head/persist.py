@@ -63,21 +63,7 @@ def load_head(path: str | Path, model_name: str, features: FeatureConfig | None 
         raise InputError(f"{p}: not an EvoSAM head state (no schema version)")
     if version > HEAD_SCHEMA_VERSION:
         raise InputError(f"{p}: head state schema {version} is newer than this EvoSAM ({HEAD_SCHEMA_VERSION}); update")
-    if meta.get("model_name") != model_name:
-        raise InputError(f"{p}: head state was built for model {meta.get('model_name')!r}, not {model_name!r}")
-    if meta.get("feature_version") != FEATURE_VERSION:
-        raise InputError(
-            f"{p}: head state was built with feature version {meta.get('feature_version', 1)}, "
-            f"this EvoSAM computes version {FEATURE_VERSION}; teach the head again"
-        )
-    try:
-        config = _config_from(meta["config"])
-    except (KeyError, TypeError, ValueError):
-        raise InputError(f"{p}: head state has an unreadable configuration") from None
-    if features is not None and features.digest() != config.features.digest():
-        raise InputError(f"{p}: head state was built with another feature set ({config.features.digest()})")
-    if config.features.digest() != meta.get("feature_digest"):
-        raise InputError(f"{p}: head state's feature description does not match its digest (corrupt?)")
+    config = _checked_config(p, meta, model_name, features)
     try:
         profiles = {name: _stats(arrays, i, config.features.dim) for i, name in enumerate(meta["profiles"])}
     except (KeyError, ValueError) as exc:
@@ -216,6 +202,8 @@ def load_learner(path: str | Path, model_name: str, features: FeatureConfig | No
 
 
 def _checked_config(p: Path, meta: dict, model_name: str, features: FeatureConfig | None) -> HeadConfig:
+    """The saved configuration, once the state is known to be for ``model_name`` and, when
+    given, ``features`` (InputError naming the file otherwise)."""
     if meta.get("model_name") != model_name:
         raise InputError(f"{p}: head state was built for model {meta.get('model_name')!r}, not {model_name!r}")
     if meta.get("feature_version") != FEATURE_VERSION:
