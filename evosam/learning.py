@@ -275,7 +275,14 @@ class Learner:
             for scores in (self._scores, self._near, self._other):
                 scores.pop(key, None)
         self._score_groups(head, blocks, SCORED_BLOCKS, None, self._scores)
-        self._score_groups(head, videos, SCORED_VIDEOS, VIDEO_FRAMES, self._other)
+        same = {tuple(inside) for inside in list(blocks.values())[-SCORED_BLOCKS:]}
+        rest: OrderedDict[Hashable, list[Hashable]] = OrderedDict()
+        for video, inside in list(videos.items())[-SCORED_VIDEOS:]:
+            if tuple(inside) in same:  # a video of one block: leaving it out is leaving the block out
+                self._other.update((k, self._scores[k]) for k in inside[-VIDEO_FRAMES:])
+            else:
+                rest[video] = inside
+        self._score_groups(head, rest, SCORED_VIDEOS, VIDEO_FRAMES, self._other)
         for inside in blocks.values():
             if len(inside) == 1 and inside[0] in self._scores:
                 self._near[inside[0]] = self._scores[inside[0]]

@@ -79,11 +79,15 @@ def clip_samples(backend, count: int):
 
     clip = DATA / "cholecseg8k_clip"
     out = []
-    for path in sorted((clip / "frames").iterdir())[: count * 5 : 5]:
-        image = read_rgb(path)
+    for path in sorted((clip / "frames").iterdir())[::3]:
+        if len(out) == count:
+            break
         raw = cv2.imread(str(clip / "masks" / f"{path.stem}.png"), cv2.IMREAD_UNCHANGED)
         truth = (raw if raw.ndim == 2 else raw[..., 0]) == 22
         box = prompt_box(truth)
+        if box is None:  # hidden behind the grasper on this frame
+            continue
+        image = read_rgb(path)
         out.append(Sample(path.stem, image, truth, np.ones_like(truth), box, cached_prediction(backend, image, box)))
     return out
 
