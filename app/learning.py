@@ -180,6 +180,9 @@ def summary_lines(report: LabelReport, teach_ms: float | None) -> list[str]:
     else:
         lines.append(f"Away from its taught frames: <b>{proposer(choice)}</b>: {escape(choice.reason)}")
         lines.append(f"Next to them: <b>{proposer(near)}</b>: {escape(near.reason)}")
+    other = report.other
+    if other.uses_head:  # on a video it was not taught on (SAM's mask otherwise: not worth a line)
+        lines.append(f"On other videos: <b>{proposer(other)}</b>: {escape(other.reason)}")
     _, sy, hx, hy = curve_points(report)
     if hy:
         sam = np.mean([s.sam for _, s in report.curve if s is not None and s.head is not None])
