@@ -31,14 +31,7 @@ def save_head(head: EvoHead, path: str | Path) -> None:
     }
     arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
     for i, s in enumerate(head.profiles.values()):
-        arrays.update(
-            {
-                f"p{i}_G": s.G,
-                f"p{i}_c": s.c,
-                f"p{i}_mean_sum": s.mean_sum,
-                f"p{i}_counts": np.array([s.frames, s.pixels], dtype=np.float64),
-            }
-        )
+        arrays.update(_stats_arrays(f"p{i}", s))
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     write_bytes_atomic(Path(path), buf.getvalue())
@@ -69,6 +62,16 @@ def load_head(path: str | Path, model_name: str, features: FeatureConfig | None 
     except (KeyError, ValueError) as exc:
         raise InputError(f"{p}: head state is incomplete or mis-shaped ({exc})") from None
     return EvoHead(model_name, config, profiles)
+
+
+def _stats_arrays(prefix: str, s: Stats) -> dict[str, np.ndarray]:
+    """One profile's statistics as ``.npz`` arrays named ``{prefix}_G`` ... (``_stats`` reads them)."""
+    return {
+        f"{prefix}_G": s.G,
+        f"{prefix}_c": s.c,
+        f"{prefix}_mean_sum": s.mean_sum,
+        f"{prefix}_counts": np.array([s.frames, s.pixels], dtype=np.float64),
+    }
 
 
 def _stats(arrays, i: int | str, dim: int) -> Stats:
@@ -112,14 +115,7 @@ def save_learner(learner, path: str | Path) -> None:
     for i, (label, head) in enumerate(learner.heads.items()):
         heads.append({"label": label, "profiles": list(head.profiles)})
         for j, s in enumerate(head.profiles.values()):
-            arrays.update(
-                {
-                    f"h{i}_p{j}_G": s.G,
-                    f"h{i}_p{j}_c": s.c,
-                    f"h{i}_p{j}_mean_sum": s.mean_sum,
-                    f"h{i}_p{j}_counts": np.array([s.frames, s.pixels], dtype=np.float64),
-                }
-            )
+            arrays.update(_stats_arrays(f"h{i}_p{j}", s))
     taught = []
     for k, (key, t) in enumerate(learner.evidence().items()):
         ev = t.evidence
