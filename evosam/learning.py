@@ -223,12 +223,6 @@ class Learner:
         frames = [t.evidence.frame for t in self._taught.values() if t.label == label and t.evidence.video == video]
         return where_is(index, video, frames)
 
-    def restore(self, key: Hashable, taught: Taught) -> None:
-        """Teach ``key`` from kept samples (a saved learner's), then rescore its label."""
-        self.untaught(key, rescore=False)
-        self._add(key, taught)
-        self._rescore(taught.label)
-
     def _add(self, key: Hashable, taught: Taught) -> None:
         head = self.head_of(taught.label)
         item = head.evidence_stats(taught.evidence, taught.profile)
@@ -293,9 +287,8 @@ class Learner:
         if not head.profiles:
             self._choices.pop(label, None)
             return
-        t = head.config.threshold
         self._choices[label] = {
-            where: choose([scores[k] for k in keys if k in scores], t)
+            where: choose([scores[k] for k in keys if k in scores])
             for where, scores in ((FAR, self._scores), (NEAR, self._near), (OTHER, self._other))
         }
 

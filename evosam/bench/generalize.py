@@ -160,9 +160,9 @@ def score_split(
         for it, f in zip(test, feats, strict=True):
             s = it.sample
             sam.append(dice(s.sam.mask, s.truth))
-            raw_mask = head.predict(s.image, s.sam, s.box, features=f)
-            raw.append(dice(raw_mask, s.truth))
-            gated.append(dice(head.propose(s.image, s.sam, s.box, choice, features=f), s.truth))
+            prob = head.probability(s.image, s.sam, s.box, features=f)  # once for both proposals
+            raw.append(dice(prob > head.config.threshold, s.truth))
+            gated.append(dice(head.gated(prob, s.sam, choice), s.truth))
         out[k] = {"sam": sam, "gated": gated, "raw": raw, "choice": choice}
     return out
 

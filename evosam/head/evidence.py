@@ -21,8 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evosam.head.ridge import Stats
-
 SAM, HEAD, BLEND = "sam", "head", "blend"
 NEIGHBOURS = 10  # frames of one video closer than this are left out together
 
@@ -40,14 +38,6 @@ class FrameEvidence:
     sam_logit: np.ndarray
     video: Hashable | None = None
     frame: int | None = None
-
-    def near(self, other: FrameEvidence, window: int = NEIGHBOURS) -> bool:
-        """Whether ``other`` is this frame or one of its neighbours in the same video."""
-        if other is self:
-            return True
-        if self.video is None or self.frame is None or other.video != self.video or other.frame is None:
-            return False
-        return abs(other.frame - self.frame) < window
 
     @property
     def nbytes(self) -> int:
@@ -104,7 +94,7 @@ MIN_FRAMES = 2  # leave-out scores needed before the head may replace SAM
 MARGIN = 0.01  # the head must beat SAM's mean leave-out Dice by this much
 
 
-def choose(scores: Sequence[LeaveOut], threshold: float) -> Choice:
+def choose(scores: Sequence[LeaveOut]) -> Choice:
     """The proposer with the best mean leave-out Dice; SAM unless the head (or a blend) beats
     it by ``MARGIN`` over at least ``MIN_FRAMES`` frames that were scored as unseen."""
     scored = [s for s in scores if s.head is not None]
@@ -125,8 +115,3 @@ def choose(scores: Sequence[LeaveOut], threshold: float) -> Choice:
         return Choice(SAM, 1.0, n, sam, sam, f"SAM alone is as good on {n} unseen frames ({sam:.2f} vs {best:.2f})")
     what = "the head" if proposer == HEAD else f"a blend of head and SAM ({alpha:.1f})"
     return Choice(proposer, alpha, n, sam, best, f"{what} beats SAM on {n} unseen frames ({best:.2f} vs {sam:.2f})")
-
-
-def frame_stats(evidence: FrameEvidence, expand) -> Stats:
-    """The frame's ridge statistics from its samples (``expand``: base (N, n_base) -> (N, D))."""
-    return Stats.from_samples(expand(evidence.base), evidence.target.astype(np.float64), evidence.weight)

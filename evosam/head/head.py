@@ -223,12 +223,7 @@ class EvoHead:
         proposes on each frame's samples, beside SAM and the blends, against its confirmed
         mask (weighted Dice)."""
         rest = self.total() - without
-        solved = None
-        if rest.frames > 0:
-            solved = (
-                solve(rest, self.config.ridge).astype(np.float32),
-                solve(rest.subset(self._linear_idx), self.config.ridge).astype(np.float32),
-            )
+        solved = self._solve(rest) if rest.frames > 0 else None
         out = []
         for ev in evidence:
             sam = weighted_dice(ev.sam_logit > 0, ev.target, ev.weight)
@@ -262,15 +257,15 @@ class EvoHead:
             stats = self.total() if key == ALL_PROFILES else self._profiles.get(key)
             if stats is None:
                 raise InputError(f"unknown profile {key!r}; known: {', '.join(self._profiles) or 'none'}")
-            self._weights[key] = (
-                (
-                    solve(stats, self.config.ridge).astype(np.float32),
-                    solve(stats.subset(self._linear_idx), self.config.ridge).astype(np.float32),
-                )
-                if stats.frames
-                else None
-            )
+            self._weights[key] = self._solve(stats) if stats.frames else None
         return self._weights[key]
+
+    def _solve(self, stats: Stats) -> tuple[np.ndarray, np.ndarray]:
+        """(W (D,), linear-stage W (n_base + 1,)) float32 of ``stats`` (taught frames > 0)."""
+        return (
+            solve(stats, self.config.ridge).astype(np.float32),
+            solve(stats.subset(self._linear_idx), self.config.ridge).astype(np.float32),
+        )
 
     def probability(
         self,
@@ -363,7 +358,12 @@ class EvoHead:
         (``predict``) or the blend of both inside the ROI otherwise (SAM's outside)."""
         if not choice.uses_head or not self._profiles:
             return pred.mask
-        prob = self.probability(frame, pred, box, profile, features, device)
+        return self.gated(self.probability(frame, pred, box, profile, features, device), pred, choice)
+
+    def gated(self, prob: np.ndarray, pred: Prediction, choice: Choice) -> np.ndarray:
+        """``propose`` given the head's ``probability`` float32 (H, W) for SAM's ``pred``."""
+        if not choice.uses_head or not self._profiles:
+            return pred.mask
         if choice.proposer != BLEND:
             return prob > self.config.threshold
         return blend_scores(prob, pred.logits, choice.alpha) > self.blend_threshold(choice.alpha)

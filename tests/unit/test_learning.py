@@ -93,13 +93,13 @@ def test_neighbours_are_left_out_together(frames):
 
 
 def test_choose_needs_evidence_and_a_margin():
-    assert choose([], 0.4).proposer == SAM
+    assert choose([]).proposer == SAM
     better = [LeaveOut(0.5, 0.7, (0.6,)), LeaveOut(0.6, 0.8, (0.7,))]
-    assert choose(better[:1], 0.4).proposer == SAM  # one frame is not enough
-    chosen = choose(better, 0.4)
+    assert choose(better[:1]).proposer == SAM  # one frame is not enough
+    chosen = choose(better)
     assert chosen.proposer == "head" and chosen.chosen_dice == pytest.approx(0.75) and chosen.frames == 2
     worse = [LeaveOut(0.7, 0.6, (0.65,)), LeaveOut(0.8, 0.805, (0.7,))]
-    assert choose(worse, 0.4).proposer == SAM
+    assert choose(worse).proposer == SAM
     assert weighted_dice(np.array([True, False]), np.array([True, True]), np.array([1.0, 3.0])) == pytest.approx(0.4)
 
 
