@@ -26,13 +26,15 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 from app.budget import EMBEDDING_CACHE_BYTES
-from evosam.ahead import EmbeddingsAhead, default_batch
+from evosam.ahead import default_batch
 from evosam.errors import EvoSamError
 from evosam.learning import Refiner, beside
 from evosam.models import Embedding, Points, SamBackend
 from evosam.models.cache import EmbeddingCache
 from evosam.points import refine_with_points
-from evosam.propagate import FrameResult, PropagationConfig, propagate
+from evosam.propagate import FrameResult, PropagationConfig
+from evosam.tracking import Prompt, propagate_video
+from evosam.tracking.sam_flow import SamFlowTracker
 
 log = logging.getLogger(__name__)
 Box = tuple[float, float, float, float]
@@ -40,6 +42,8 @@ Box = tuple[float, float, float, float]
 
 class FrameReader(Protocol):
     """What the worker needs from a video source (``evosam.video.VideoSource`` fits)."""
+
+    frame_count: int
 
     def frame(self, index: int) -> np.ndarray: ...
 
@@ -70,6 +74,12 @@ class ModelContext:
             raise EvoSamError("no video is open")
         with self.reader_lock:
             return self.reader.frame(index)
+
+    @property
+    def frame_count(self) -> int:
+        if self.reader is None:
+            raise EvoSamError("no video is open")
+        return self.reader.frame_count
 
     def embedding_key(self, index: int) -> Hashable:
         """The embedding cache's key of frame ``index`` of the open video for the loaded model."""
@@ -267,21 +277,23 @@ class PropagateJob(Job):
             raise EvoSamError("no video is open")
         total, done, flagged = len(self.frames), 0, 0
         self.progress.emit(0, total)
-        batch = self.batch or default_batch(backend)
+        start = self.frames.start - self.frames.step
         # frames are decoded a batch ahead on a reader thread; a batch's uncached frames go
         # through the encoder in one call (8 on CUDA), and land in the app's embedding cache
-        with EmbeddingsAhead(backend, ctx.frame, self.frames, batch, ctx.cache, ctx.embedding_key) as ahead:
-            results = propagate(
-                backend, ahead.frame, ahead.embedding, self.frames, self.init_mask, self.config,
-                should_stop=lambda: self.cancelled, refine=beside(self.refine, backend),
-            )
-            for res in results:
-                res = FrameResult(res.index, res.mask, res.iou, res.box, res.flags)  # drop the heavy Prediction
-                done += 1
-                flagged += res.flagged
-                self.frame_done.emit(res)
-                self.progress.emit(done, total)
-                ctx.between_steps()  # a box prompt drawn meanwhile is answered now, not after the whole run
+        results = propagate_video(
+            ctx, Prompt(start, mask=self.init_mask, label=self.label), backend, self.refine,
+            frames=self.frames, tracker=SamFlowTracker(self.config), batch=self.batch or default_batch(backend),
+            should_stop=lambda: self.cancelled, cache=ctx.cache, cache_key=ctx.embedding_key,
+        )
+        for res in results:
+            if res.index == start:  # the start mask, the user's own
+                continue
+            res = FrameResult(res.index, res.mask, res.iou, res.box, res.flags)  # drop the heavy Prediction
+            done += 1
+            flagged += res.flagged
+            self.frame_done.emit(res)
+            self.progress.emit(done, total)
+            ctx.between_steps()  # a box prompt drawn meanwhile is answered now, not after the whole run
         return PropagationSummary(self.label, done, total, flagged, self.cancelled)
 
 

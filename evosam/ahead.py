@@ -6,8 +6,10 @@ device busy), while one reader thread decodes the next batch's frames. The reade
 the only one that touches the video reader (OpenCV readers are not thread-safe).
 
     with EmbeddingsAhead(backend, video.frame, frames, batch=8) as ahead:
-        for result in propagate(backend, ahead.frame, ahead.embedding, frames, init_mask):
-            ...
+        session = TrackSession(backend, ahead.frame, ahead.embedding)
+        ...
+
+(``evosam.tracking.propagate_video`` does exactly this.)
 
 Memory: two batches of frames (the current one and the next being read) and one batch of
 embeddings; going back to an earlier batch can hold one more batch of frames. With a
@@ -22,13 +24,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from evosam.models import Embedding, SamBackend
+from evosam.models import Embedding, PromptableModel
 from evosam.models.cache import EmbeddingCache
 
 FrameReader = Callable[[int], np.ndarray]
 
 
-def default_batch(backend: SamBackend) -> int:
+def default_batch(backend: PromptableModel) -> int:
     """Frames per encoder call: 8 on CUDA, 1 on the CPU (batches do not speed a CPU up)."""
     return 8 if backend.device.type == "cuda" else 1
 
@@ -41,7 +43,7 @@ class EmbeddingsAhead:
 
     def __init__(
         self,
-        backend: SamBackend,
+        backend: PromptableModel,
         read_frame: FrameReader,
         order: Sequence[int],
         batch: int = 1,

@@ -22,7 +22,7 @@ import numpy as np
 from evosam.errors import InputError
 from evosam.flow import backward_flow, warp_masks
 from evosam.masks import box_iou, centroid, mask_box, prompt_box
-from evosam.models import Embedding, Prediction, SamBackend
+from evosam.models import Embedding, Prediction, PromptableModel
 
 FrameReader = Callable[[int], np.ndarray]  # index -> RGB uint8 (H, W, 3)
 Embedder = Callable[[int], Embedding]  # index -> embedding (cached by the caller)
@@ -100,7 +100,7 @@ def large_components(mask: np.ndarray, fraction: float) -> list[np.ndarray]:
 
 
 def best_candidate(
-    backend: SamBackend, emb: Embedding, masks: tuple[np.ndarray, ...], config: PropagationConfig
+    backend: PromptableModel, emb: Embedding, masks: tuple[np.ndarray, ...], config: PropagationConfig
 ) -> tuple[Prediction, Box]:
     """Prompt with the box of each carried mask (first = previous frame, then memory) at each
     margin; keep the answer with the highest predicted IoU (later candidates must win by
@@ -121,7 +121,7 @@ def best_candidate(
 
 
 def unite_pieces(
-    backend: SamBackend, emb: Embedding, pred: Prediction, carried: np.ndarray, fraction: float
+    backend: PromptableModel, emb: Embedding, pred: Prediction, carried: np.ndarray, fraction: float
 ) -> Prediction:
     """When ``carried`` has several large pieces, prompt each alone and unite the answers
     (pixel-wise max of logits), so a structure split by an instrument keeps all its parts."""
@@ -186,7 +186,7 @@ def frames_with_flow(
 
 
 def propagate(
-    backend: SamBackend,
+    backend: PromptableModel,
     read_frame: FrameReader,
     embed: Embedder,
     frames: range,

@@ -27,7 +27,7 @@ from evosam.learning import Learner, beside
 from evosam.masks import dice, prompt_box
 from evosam.models import SamBackend
 from evosam.models.cache import EmbeddingCache
-from evosam.propagate import propagate
+from evosam.tracking import TrackSession
 from evosam.video import VideoSource, open_video
 
 
@@ -72,14 +72,15 @@ def walk(
         box = prompt_box(confirmed)
         learner.teach(0, video.frame(0), backend.predict(embed(0), box=box), confirmed, box, "walk", "clip", 0)
     corrections, scores, started = 0, [], time.perf_counter()
-    label = "with head" if use_head else "SAM only"
-    for i in progress(range(1, len(truth)), len(truth) - 1, label):
+    session = TrackSession(backend, video.frame, embed)
+    for i in progress(range(1, len(truth)), len(truth) - 1, "with head" if use_head else "SAM only"):
         if not truth[i].any():
             continue
-        refine = (
-            beside(learner.refiner("walk", video="clip"), backend) if use_head else None
-        )  # the label's gated proposal
-        result = next(propagate(backend, video.frame, embed, range(i, i + 1), confirmed, refine=refine))
+        if use_head:  # the label's gated proposal
+            session.set_refiner("walk", beside(learner.refiner("walk", video="clip"), backend))
+        # the last confirmed mask is the start (frames without the label in between are skipped)
+        session.add_mask(i - 1, "walk", confirmed)
+        result = next(session.track("walk", range(i, i + 1)))
         confirmed, corrected, score = judge(result.mask, truth[i], accept)
         corrections += corrected
         scores.append(score)

@@ -22,7 +22,7 @@ from evosam.errors import InputError
 from evosam.masks import dice, prompt_box
 from evosam.models import SamBackend
 from evosam.models.cache import EmbeddingCache
-from evosam.propagate import propagate
+from evosam.tracking import TrackSession
 from evosam.video import VideoSource, open_video
 
 
@@ -71,9 +71,9 @@ def score_label(backend: SamBackend, video: VideoSource, gts: list[np.ndarray], 
     if not truth[0].any():
         raise InputError(f"label {label} is absent from the first frame's ground truth")
     started = time.perf_counter()
-    results = list(
-        progress(propagate(backend, video.frame, embed, range(1, len(gts)), truth[0]), len(gts) - 1, f"label {label}")
-    )
+    session = TrackSession(backend, video.frame, embed)
+    session.add_mask(0, str(label), truth[0])
+    results = list(progress(session.track(str(label), range(1, len(gts))), len(gts) - 1, f"label {label}"))
     seconds = (time.perf_counter() - started) / max(1, len(results))
     scored = [r for r in results if truth[r.index].any()]
     ours = [dice(r.mask, truth[r.index]) for r in scored]

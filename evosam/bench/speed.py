@@ -27,14 +27,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from evosam.ahead import EmbeddingsAhead
 from evosam.commands.common import add_batch_argument, add_model_arguments, batch_from_args, model_from_args, progress
 from evosam.errors import InputError
 from evosam.imageio import read_mask
 from evosam.learning import Box, HeadRefiner, Learner, Refiner, beside, teaching_box
 from evosam.models import Embedding, SamBackend
 from evosam.models.backend import cpu_info
-from evosam.propagate import propagate
+from evosam.tracking import Prompt, propagate_video
 from evosam.video import open_video
 
 KEYS = ("embed_ms", "predict_ms", "teach_ms", "head_predict_ms", "box_ms", "propagate_fps", "peak_rss_mb")
@@ -126,9 +125,9 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         box_ms = median_ms(lambda: answer_box(backend, refine, frames, embs, boxes, next(order) % n), n)
         walk, batch = range(1, n + 1), batch_from_args(args, backend)
         started = time.perf_counter()
-        with EmbeddingsAhead(backend, video.frame, walk, batch) as ahead:  # embeds `batch` frames per call
-            results = propagate(backend, ahead.frame, ahead.embedding, walk, truth[0], refine=refine)
-            done = sum(1 for _ in progress(results, n, "propagating"))
+        # embeds `batch` frames per call; the first result is the start frame's given mask
+        results = propagate_video(video, Prompt(0, mask=truth[0]), backend, refine, frames=walk, batch=batch)
+        done = sum(1 for r in progress(results, n + 1, "propagating") if r.index != 0)
         fps = done / (time.perf_counter() - started)
     out: dict[str, object] = {
         "embed_ms": round(embed_ms, 1), "predict_ms": round(predict_ms, 1), "teach_ms": round(teach_ms, 1),

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evosam.ahead import EmbeddingsAhead
 from evosam.commands.common import add_batch_argument, add_model_arguments, batch_from_args, model_from_args, progress
 from evosam.errors import InputError
 from evosam.imageio import read_mask, write_mask_png
-from evosam.models import validate_box
-from evosam.propagate import frame_order, propagate
+from evosam.propagate import frame_order
+from evosam.tracking import DEFAULT_TRACKER, Prompt, make_tracker, propagate_video
 from evosam.video import open_video
 
 
@@ -28,6 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", type=int, required=True, metavar="N", help="start frame index (0-based)")
     p.add_argument("--end", type=int, default=None, metavar="M", help="last frame to propagate to (default: clip end)")
     p.add_argument("--backward", action="store_true", help="walk towards the first frame")
+    p.add_argument(
+        "--tracker", default=DEFAULT_TRACKER, metavar="NAME",
+        help="how masks are followed: sam-flow (default: SAM prompted by flow-carried boxes) or flow (optical flow only)",
+    )
+    p.add_argument("--head", default=None, metavar="HEAD.npz", help="a saved learner whose head refines the proposals")
+    p.add_argument("--label", default=None, help="with --head: the label whose head refines (default: the file's current)")
     add_model_arguments(p)
     add_batch_argument(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder for the masks")
@@ -38,27 +43,44 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder")
+    tracker = make_tracker(args.tracker)
     with open_video(args.source) as video:
         frames = frame_order(args.start, args.end, args.backward, video.frame_count)
         backend = model_from_args(args)
-        start_frame = video.frame(args.start)
         if args.mask:
-            init = read_mask(args.mask, start_frame.shape[:2])
+            init = read_mask(args.mask, video.size)
             if not init.any():
                 raise InputError(f"{args.mask}: the mask is empty")
+            prompt = Prompt(args.start, mask=init)
         else:
-            box = validate_box(args.box, start_frame.shape[:2])
-            init = backend.predict(backend.embed(start_frame), box=box).mask
-        write_mask_png(out / f"{video.frame_name(args.start)}.png", init)
+            prompt = Prompt(args.start, box=tuple(args.box))
+        head = head_from_args(args, backend.name, video.fingerprint())
+        results = propagate_video(
+            video, prompt, backend, head, frames=frames, tracker=tracker, batch=batch_from_args(args, backend)
+        )
         flagged = []
-        with EmbeddingsAhead(backend, video.frame, frames, batch_from_args(args, backend)) as ahead:
-            results = propagate(backend, ahead.frame, ahead.embedding, frames, init)
-            for result in progress(results, len(frames), "propagating"):
-                write_mask_png(out / f"{video.frame_name(result.index)}.png", result.mask)
-                if result.flagged:
-                    flagged.append(f"{result.index}({','.join(result.flags)})")
+        for result in progress(results, len(frames) + 1, "propagating"):
+            write_mask_png(out / f"{video.frame_name(result.index)}.png", result.mask)
+            if result.flagged:
+                flagged.append(f"{result.index}({','.join(result.flags)})")
     print(
         f"{out}: wrote {len(frames) + 1} masks, frames {args.start}..{frames[-1] if len(frames) else args.start}"
         f"; flagged: {' '.join(flagged) if flagged else 'none'}"
     )
     return 0
+
+
+def head_from_args(args: argparse.Namespace, model_name: str, fingerprint: str):
+    """The ``--head`` learner's refiner for ``--label`` on this video (None without ``--head``,
+    or while that label's gate keeps SAM's mask); one-line errors for a wrong file or label."""
+    if args.head is None:
+        if args.label is not None:
+            raise InputError("--label needs --head")
+        return None
+    from evosam.head.persist import load_learner
+
+    learner = load_learner(args.head, model_name)
+    label = learner.label if args.label is None else args.label
+    if label not in learner.heads:
+        raise InputError(f"{args.head}: no head for label {label!r} (it has: {', '.join(learner.heads) or 'none'})")
+    return learner.refiner(label, video=fingerprint[:16])

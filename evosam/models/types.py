@@ -20,20 +20,23 @@ from evosam.errors import InputError
 class Embedding:
     """Image embedding of one frame; a value, safe to cache and share.
 
-    ``features``: float tensor (1, 256, h, w) on the model's device.
+    ``features``: float tensor (1, 256, h, w) on the model's device, what the decoder reads.
     ``frame_size``: (H, W) of the original frame.
     ``input_size``: (h, w) of the frame after resizing its longest side to the
     model's input size, before padding.
+    ``extra``: further feature maps of models whose decoders take several (SAM 2's
+    high-resolution features); SAM 1's family has none.
     """
 
     features: torch.Tensor
     frame_size: tuple[int, int]
     input_size: tuple[int, int]
     model_name: str
+    extra: tuple[torch.Tensor, ...] = ()
 
     @property
     def nbytes(self) -> int:
-        return self.features.element_size() * self.features.nelement()
+        return sum(t.element_size() * t.nelement() for t in (self.features, *self.extra))
 
 
 @dataclass(frozen=True)

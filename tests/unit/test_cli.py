@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from evosam.cli import main
+from evosam.masks import dice
 from tests.conftest import REPO, shared_data
 
 
@@ -204,3 +205,61 @@ def test_unknown_device_is_refused(tmp_path):
     cv2.imwrite(str(img), np.full((40, 60, 3), 128, np.uint8))
     proc = run_cli("segment", str(img), "--box", "1", "1", "5", "5", "--device", "tpu", "--out", "m.png")
     assert_one_line_error(proc, "device 'tpu'")
+
+
+def test_propagate_with_a_tracker_chosen_by_name(tmp_path):
+    from evosam.sample import default_sample_path
+
+    sample = default_sample_path()
+    first_mask = sample.parent / "masks" / "000000.png"
+    out = tmp_path / "flow"
+    code = main(["propagate", str(sample), "--mask", str(first_mask), "--start", "0", "--end", "2",
+                 "--tracker", "flow", "--device", "cpu", "--out", str(out)])
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == [f"{i:06d}.png" for i in range(3)]
+    truth = cv2.imread(str(sample.parent / "masks" / "000002.png"), cv2.IMREAD_UNCHANGED) > 0
+    got = cv2.imread(str(out / "000002.png"), cv2.IMREAD_UNCHANGED) > 0
+    assert dice(got, truth) > 0.7
+    proc = run_cli("propagate", str(sample), "--mask", str(first_mask), "--start", "0", "--tracker", "nope",
+                   "--out", str(tmp_path / "o"))
+    assert_one_line_error(proc, "unknown tracker 'nope'", "sam-flow")
+    assert not (tmp_path / "o").exists()
+
+
+def test_propagate_head_file_errors(tmp_path):
+    from evosam.sample import default_sample_path
+
+    sample = default_sample_path()
+    first_mask = sample.parent / "masks" / "000000.png"
+    proc = run_cli("propagate", str(sample), "--mask", str(first_mask), "--start", "0", "--head",
+                   str(tmp_path / "none.npz"), "--out", str(tmp_path / "o"))
+    assert_one_line_error(proc, "none.npz", "not found")
+    proc = run_cli("propagate", str(sample), "--mask", str(first_mask), "--start", "0", "--label", "artery",
+                   "--out", str(tmp_path / "o"))
+    assert_one_line_error(proc, "--label needs --head")
+
+
+def test_propagate_with_a_saved_learner(tmp_path, litemedsam):
+    """A learner saved by the window refines ``evosam propagate --head``; a label it lacks is one line."""
+    from evosam.learning import Learner
+    from evosam.masks import prompt_box
+    from evosam.sample import default_sample_path
+    from evosam.video import open_video
+
+    sample = default_sample_path()
+    first_mask = sample.parent / "masks" / "000000.png"
+    truth = cv2.imread(str(first_mask), cv2.IMREAD_UNCHANGED) > 0
+    with open_video(sample) as video:
+        frame = video.frame(0)
+    box = prompt_box(truth)
+    learner = Learner(litemedsam.name)
+    learner.teach("k0", frame, litemedsam.predict(litemedsam.embed(frame), box=box), truth, box, "vessel")
+    head = tmp_path / "head.npz"
+    learner.save(head)
+    proc = run_cli("propagate", str(sample), "--mask", str(first_mask), "--start", "0", "--end", "1", "--head",
+                   str(head), "--label", "artery", "--out", str(tmp_path / "o"))
+    assert_one_line_error(proc, "head.npz", "no head for label 'artery'", "vessel")
+    out = tmp_path / "ok"
+    code = main(["propagate", str(sample), "--mask", str(first_mask), "--start", "0", "--end", "1", "--head",
+                 str(head), "--label", "vessel", "--device", "cpu", "--out", str(out)])
+    assert code == 0 and sorted(p.name for p in out.iterdir()) == ["000000.png", "000001.png"]

@@ -1,0 +1,94 @@
+"""The tracking seam: trackers by name, the per-clip session, ``propagate_video``; real
+LiteMedSAM on the first frames of the real laparoscopic clip."""
+
+import numpy as np
+import pytest
+
+from evosam.errors import InputError
+from evosam.masks import dice
+from evosam.models.cache import EmbeddingCache
+from evosam.propagate import propagate
+from evosam.tracking import TRACKERS, Prompt, TrackSession, make_tracker, propagate_video
+from evosam.video import open_video
+from tests.conftest import shared_data
+
+N_FRAMES = 5
+GRASPER = 31
+
+
+@pytest.fixture(scope="module")
+def clip():
+    import cv2
+
+    root = shared_data("cholecseg8k_clip")
+    names = sorted(p.name for p in (root / "masks").iterdir())[:N_FRAMES]
+    labels = [cv2.imread(str(root / "masks" / n), cv2.IMREAD_UNCHANGED) for n in names]
+    return root / "frames", [m == GRASPER for m in labels]
+
+
+def test_trackers_are_chosen_by_name():
+    assert {"sam-flow", "flow"} <= set(TRACKERS)
+    assert make_tracker("flow").name == "flow"
+    with pytest.raises(InputError, match="unknown tracker 'nope'; choose one of: .*flow.*sam-flow"):
+        make_tracker("nope")
+
+
+def test_a_session_tracks_only_from_a_given_mask(litemedsam):
+    session = TrackSession(litemedsam, lambda i: np.zeros((8, 8, 3), np.uint8), litemedsam.embed)
+    with pytest.raises(InputError, match="no mask of 'artery' on frame 2"):
+        session.track("artery", range(3, 5))
+    with pytest.raises(InputError, match="empty"):
+        session.add_mask(2, "artery", np.zeros((8, 8), bool))
+
+
+def test_propagate_video_gives_the_start_then_the_trackers_masks(litemedsam, clip):
+    """The default tracker through ``propagate_video`` (read-ahead, cache) gives exactly the
+    masks of ``propagate`` called by hand, the start frame's first."""
+    folder, truth = clip
+    cache = EmbeddingCache()
+    frames = range(1, N_FRAMES)
+    with open_video(folder) as video:
+        got = list(propagate_video(video, Prompt(0, mask=truth[0]), litemedsam, frames=frames,
+                                   cache=cache, cache_key=lambda i: i))
+        by_hand = list(propagate(litemedsam, video.frame, lambda i: cache.get(i), frames, truth[0]))
+    assert [r.index for r in got] == [0, *frames]
+    assert np.array_equal(got[0].mask, truth[0]) and np.isnan(got[0].iou)
+    for ours, ref in zip(got[1:], by_hand, strict=True):
+        assert np.array_equal(ours.mask, ref.mask) and ours.iou == ref.iou
+    assert min(dice(r.mask, truth[r.index]) for r in got[1:]) > 0.85
+
+
+def test_the_flow_tracker_calls_no_model_after_the_start(litemedsam, clip):
+    folder, truth = clip
+
+    class Counting:
+        """LiteMedSAM that counts its calls."""
+
+        calls = 0
+        name, device = litemedsam.name, litemedsam.device
+
+        def embed(self, frame):
+            Counting.calls += 1
+            return litemedsam.embed(frame)
+
+        embed_batch = predict = embed
+
+    results = list(propagate_video(folder, Prompt(0, mask=truth[0]), Counting(), tracker="flow", frames=range(1, 4)))
+    assert Counting.calls == 0 and [r.index for r in results] == [0, 1, 2, 3]
+    assert all(np.isnan(r.iou) for r in results)
+    assert min(dice(r.mask, truth[r.index]) for r in results[1:]) > 0.7  # flow alone drifts, slowly
+
+
+def test_a_box_prompt_starts_from_sams_answer(litemedsam, clip):
+    folder, truth = clip
+    ys, xs = np.nonzero(truth[0])
+    box = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+    first = next(propagate_video(folder, Prompt(0, box=box), litemedsam))
+    assert first.index == 0 and first.box == box and dice(first.mask, truth[0]) > 0.85
+
+
+def test_prompt_needs_one_of_mask_or_box():
+    with pytest.raises(InputError, match="mask or a box"):
+        Prompt(0)
+    with pytest.raises(InputError, match="mask or a box"):
+        Prompt(0, mask=np.ones((2, 2), bool), box=(0, 0, 1, 1))
