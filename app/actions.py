@@ -46,8 +46,16 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
 
 # Shorter texts for the toolbar buttons (menus keep the full ones).
 TOOLBAR_TEXT = {
-    "prev": "◀ Frame", "play": "Play", "next": "Frame ▶", "box": "Box", "point": "Point", "clear": "Clear",
-    "confirm": "Confirm", "reject": "Reject", "propagate_backward": "◀ Propagate", "propagate_forward": "Propagate ▶",
+    "prev": "◀ Frame",
+    "play": "Play",
+    "next": "Frame ▶",
+    "box": "Box",
+    "point": "Point",
+    "clear": "Clear",
+    "confirm": "Confirm",
+    "reject": "Reject",
+    "propagate_backward": "◀ Propagate",
+    "propagate_forward": "Propagate ▶",
 }
 
 
@@ -88,15 +96,57 @@ def build_actions(parent: QWidget) -> Actions:
     return Actions(actions, tools)
 
 
-TOOLBAR = ("prev", "play", "next", None, "box", "point", "brush", "eraser", "WIDGET", None, "undo", "redo", "clear",
-           None, "confirm", "reject", None, "propagate_backward", "propagate_forward")
+TOOLBAR = (
+    "prev",
+    "play",
+    "next",
+    None,
+    "box",
+    "point",
+    "brush",
+    "eraser",
+    "WIDGET",
+    None,
+    "undo",
+    "redo",
+    "clear",
+    None,
+    "confirm",
+    "reject",
+    None,
+    "propagate_backward",
+    "propagate_forward",
+)
 MENUS = {
-    "&File": ("open", "open_folder", "open_project", "RECENT", None, "save", "save_as", None,
-              "export", "export_coco", "export_video", None, "quit"),
+    "&File": (
+        "open",
+        "open_folder",
+        "open_project",
+        "RECENT",
+        None,
+        "save",
+        "save_as",
+        None,
+        "export",
+        "export_coco",
+        "export_video",
+        None,
+        "quit",
+    ),
     "&Edit": ("undo", "redo", None, "clear", "confirm", "reject"),
     "&View": ("play", "next", "prev", "first", "last", "jump", None, "fit", "show_masks"),
-    "&Tools": ("box", "point", "brush", "eraser", "bigger", "smaller", None,
-               "propagate_forward", "propagate_backward", "cancel"),
+    "&Tools": (
+        "box",
+        "point",
+        "brush",
+        "eraser",
+        "bigger",
+        "smaller",
+        None,
+        "propagate_forward",
+        "propagate_backward",
+        "cancel",
+    ),
     "&Help": ("shortcuts",),
 }
 

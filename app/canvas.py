@@ -116,6 +116,14 @@ class Canvas(QGraphicsView):
             self._outline_item.setPen(self._cosmetic(qcolor, 2.0))
         self._outline_item.setPath(mask_outline(mask))
 
+    def outline(self) -> QPainterPath:
+        """The current mask's outline as drawn (empty when none)."""
+        return self._outline_item.path()
+
+    def other_mask_count(self) -> int:
+        """How many other labels' masks are drawn as context."""
+        return len(self._other_items)
+
     def set_other_masks(self, masks: Sequence[tuple[np.ndarray, tuple[int, int, int]]]) -> None:
         """Thin outlines of other labels' masks (bool (H, W), colour) on this frame, for context."""
         for item in self._other_items:
@@ -302,8 +310,9 @@ class Canvas(QGraphicsView):
         if len(self._stroke) == 1:
             path.lineTo(self._stroke[0][0] + 0.01, self._stroke[0][1])
         color = QColor(0, 255, 120, 120) if self.tool == Tool.BRUSH else QColor(255, 60, 60, 120)
-        pen = QPen(color, 2 * self.brush_radius, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
-                   Qt.PenJoinStyle.RoundJoin)
+        pen = QPen(
+            color, 2 * self.brush_radius, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin
+        )
         self._stroke_item.setPen(pen)
         self._stroke_item.setPath(path)
 

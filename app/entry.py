@@ -33,11 +33,20 @@ PROG = "evosam-annotator"
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Annotate vessels in a recorded video with SAM.")
-    parser.add_argument("video", nargs="?", default=None, metavar="VIDEO_OR_FRAME_FOLDER",
-                        help="video file or folder of frame images (default: the bundled sample clip)")
+    parser.add_argument(
+        "video",
+        nargs="?",
+        default=None,
+        metavar="VIDEO_OR_FRAME_FOLDER",
+        help="video file or folder of frame images (default: the bundled sample clip)",
+    )
     add_model_arguments(parser)
-    parser.add_argument("--project", default=None, metavar="FOLDER",
-                        help="project folder (.evosam) to open, or to create for the video; it autosaves")
+    parser.add_argument(
+        "--project",
+        default=None,
+        metavar="FOLDER",
+        help="project folder (.evosam) to open, or to create for the video; it autosaves",
+    )
     return parser
 
 

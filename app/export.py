@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.workers import Job, ModelContext
+from app.workers import FileContext, FileJob
 from evosam.annotations import Status
 from evosam.export import export_coco, export_png, export_video
 from evosam.project import Project
@@ -36,7 +36,7 @@ class _Cancelled(Exception):
     """Raised from the progress callback: the engine removes its temporary output."""
 
 
-class ExportJob(Job):
+class ExportJob(FileJob):
     """Exports a captured ``project`` (immutable) to ``out``; result: ``ExportSummary``."""
 
     text = "Exporting"
@@ -53,7 +53,7 @@ class ExportJob(Job):
             raise _Cancelled
         self.progress.emit(done, total)
 
-    def run(self, ctx: ModelContext) -> ExportSummary:
+    def run(self, ctx: FileContext) -> ExportSummary:
         confirmed = (Status.CONFIRMED,)
         try:
             with open_video(self.video_path) as video:

@@ -87,21 +87,32 @@ class LearningPanel(QWidget):
         self.plot.setLabel("bottom", "confirmation")
         self.plot.showGrid(y=True, alpha=0.3)
         self.plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
-        self.sam_curve = self.plot.plot([], [], pen=SAM_PEN, symbol="o", symbolSize=4, symbolBrush=(150, 150, 150),
-                                        name="SAM alone")
-        self.head_curve = self.plot.plot([], [], pen=HEAD_PEN, symbol="o", symbolSize=5, symbolBrush=(0, 170, 255),
-                                         name="SAM + head")
+        self.sam_curve = self.plot.plot(
+            [], [], pen=SAM_PEN, symbol="o", symbolSize=4, symbolBrush=(150, 150, 150), name="SAM alone"
+        )
+        self.head_curve = self.plot.plot(
+            [], [], pen=HEAD_PEN, symbol="o", symbolSize=5, symbolBrush=(0, 170, 255), name="SAM + head"
+        )
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.teach_into = QComboBox(self)
         self.teach_into.setToolTip("The task profile that new confirmations teach (within their label)")
         self.predict_with = QComboBox(self)
-        self.predict_with.setToolTip("What proposals use: all profiles (joint), the nearest profile per frame, "
-                                     "one profile, or SAM only (the head still learns)")
-        self.buttons = {name: QPushButton(text, self) for name, text in (
-            ("new", "New profile…"), ("unteach", "Un-teach last"), ("reset", "Reset label"),
-            ("save", "Save head…"), ("load", "Load head…"))}
+        self.predict_with.setToolTip(
+            "What proposals use: all profiles (joint), the nearest profile per frame, "
+            "one profile, or SAM only (the head still learns)"
+        )
+        self.buttons = {
+            name: QPushButton(text, self)
+            for name, text in (
+                ("new", "New profile…"),
+                ("unteach", "Un-teach last"),
+                ("reset", "Reset label"),
+                ("save", "Save head…"),
+                ("load", "Load head…"),
+            )
+        }
         self._layout()
         self._connect()
         self.set_state([], "default", ALL_PROFILES, 0)
@@ -123,9 +134,13 @@ class LearningPanel(QWidget):
     def _connect(self) -> None:
         self.teach_into.activated.connect(lambda i: self.teach_into_selected.emit(self.teach_into.itemText(i)))
         self.predict_with.activated.connect(lambda i: self.predict_with_selected.emit(self.predict_with.itemData(i)))
-        for name, signal in (("new", self.new_profile_requested), ("unteach", self.unteach_last_requested),
-                             ("reset", self.reset_requested), ("save", self.save_requested),
-                             ("load", self.load_requested)):
+        for name, signal in (
+            ("new", self.new_profile_requested),
+            ("unteach", self.unteach_last_requested),
+            ("reset", self.reset_requested),
+            ("save", self.save_requested),
+            ("load", self.load_requested),
+        ):
             self.buttons[name].clicked.connect(signal)
 
     def set_state(self, profiles: list[str], teach_into: str, predict_with: str, taught: int) -> None:

@@ -1,14 +1,14 @@
-"""The main window: composes the widgets, turns gestures into jobs, swaps in their results.
+"""The main window: composes the widgets, shows the controller's state, forwards gestures.
 
-All model work goes to the one ``ModelWorker``; its results come back as signals and are
-applied to the ``AnnotationState`` here, on the GUI thread.
+The annotation state, the workers and the jobs belong to the ``AnnotationController``
+(``app.controller``); the window draws what its signals say and turns menu actions,
+shortcuts and canvas gestures into its calls.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSpinBox,
     QVBoxLayout,
@@ -25,60 +26,30 @@ from PySide6.QtWidgets import (
 )
 
 from app.actions import Actions, add_toolbar_and_menus, build_actions, shortcut_html
-from app.budget import GUI_FRAME_CACHE_BYTES, WORKER_FRAME_CACHE_BYTES
+from app.budget import WORKER_FRAME_CACHE_BYTES
 from app.canvas import Canvas, Tool
-from app.editing import EditingMixin
+from app.controller import AnnotationController, VideoSource, open_source
+from app.display import describe_mask, mark_kind, other_masks
 from app.export import KINDS, ExportJob, ExportSummary
+from app.jobs import describe_error
 from app.labels import LabelPanel
 from app.learning import LearningPanel, add_dock
-from app.player import Player
-from app.prefetch import Prefetcher
-from app.projects import ProjectIO, remember_recent
+from app.learning_controls import LearningControls
+from app.projects import SUFFIX, read_recent
+from app.prompts import DRAFT_MESSAGE
 from app.readahead import AHEAD, ReadAhead
-from app.state import AnnotationState, Status
+from app.state import AnnotationState, FrameMask, Status
 from app.status import JobStatus
-from app.teaching import Teaching
 from app.timeline import Timeline
-from app.workers import (
-    EmbedJob,
-    Job,
-    LoadModelJob,
-    ModelWorker,
-    OpenVideoJob,
-    PredictJob,
-    PropagateJob,
-    SetVideoJob,
-)
+from app.workers import LoadModelJob, ModelLoaded, PredictResult, PropagateJob
 from evosam.errors import EvoSamError
 from evosam.models import SamBackend
 from evosam.models.cache import EmbeddingCache
-from evosam.project import Project
 
-Box = tuple[float, float, float, float]
-
-
-class VideoSource(Protocol):
-    """What the window needs from ``evosam.video.VideoSource``."""
-
-    frame_count: int
-    fps: float
-    size: tuple[int, int]
-
-    def frame(self, index: int) -> np.ndarray: ...
-
-    def fingerprint(self) -> str: ...
-
-    def close(self) -> None: ...
+__all__ = ["MainWindow", "VideoSource", "open_source"]
 
 
-def open_source(path: str | Path, cache_bytes: int = GUI_FRAME_CACHE_BYTES) -> VideoSource:
-    """The video or frame folder at ``path``, its decoded frames cached up to ``cache_bytes``."""
-    from evosam.video import open_video
-
-    return open_video(path, cache_bytes)
-
-
-class MainWindow(EditingMixin, QMainWindow):
+class MainWindow(QMainWindow):
     """``annotation_changed(frames)`` after every change of the state (frames touched);
     ``draft_shown(PredictResult)`` when SAM's mask for a box is on screen while the head refines it."""
 
@@ -99,32 +70,37 @@ class MainWindow(EditingMixin, QMainWindow):
         super().__init__()
         self.setWindowTitle("EvoSAM Annotator")
         self.resize(1280, 820)
-        self.source: VideoSource | None = None
-        self.state: AnnotationState | None = None
-        self.label = "vessel"
-        self.boxes: dict[tuple[int, str], Box] = {}  # last box prompt per (frame, label), shown with its mask
-        self.points: dict[tuple[int, str], list[tuple[float, float, bool]]] = {}  # clicked (x, y, positive)
-        self.point_prompts = False  # the loaded model takes point prompts (else points act locally)
-        self.model_name = ""  # the loaded model's registry name (provenance of proposals)
-        self.worker = ModelWorker(cache, parent=self)  # the one thread for every model call
-        self.io_worker = ModelWorker(parent=self, name="FileWorker")  # exports never wait behind the model
-        self.player = Player(self)
-        self._jobs: list[Job] = []  # submitted, not finished
-        self._running: list[Job] = []  # started, not finished (nested when a prompt runs inside a propagation)
-        self._propagation: PropagateJob | None = None
-        self._clip_id = 0
-        self._propagation_key: object = None
+        self.controller = c = AnnotationController(cache, prefetch_ms, self)
+        self.player, self.teaching, self.projects = c.player, c.teaching, c.projects
         self._read_ahead: ReadAhead | None = None  # decodes the next frames while playing
         self._ready: dict[int, np.ndarray] = {}  # frames it decoded, not shown yet
-        self.prefetch = Prefetcher(self, prefetch_ms)
         self._build_ui()
         self._connect()
         self.player.is_ready = self._is_frame_ready
-        self._after_changes([])
-        load = LoadModelJob(model_factory, load_text)  # connected before it is queued: a fast load must not be missed
-        load.result.connect(self._on_model_loaded)
-        load.error.connect(self._on_model_failed)
-        self.submit(load)
+        self._on_state_changed([])
+        c.load_model(model_factory, load_text)
+
+    # -- what the controller holds (read-only views) -----------------------------------------
+    @property
+    def state(self) -> AnnotationState | None:
+        return self.controller.state
+
+    @property
+    def label(self) -> str:
+        return self.controller.label
+
+    @property
+    def source(self) -> VideoSource | None:
+        return self.controller.source
+
+    @property
+    def read_ahead(self) -> ReadAhead | None:
+        """The thread that decodes the next frames while playing (one per clip)."""
+        return self._read_ahead
+
+    def current_mask(self) -> FrameMask | None:
+        """The current label's mask on the current frame."""
+        return self.controller.current_mask()
 
     # -- construction ------------------------------------------------------------------
     def _build_ui(self) -> None:
@@ -144,8 +120,7 @@ class MainWindow(EditingMixin, QMainWindow):
         learning = add_dock(self, "Learning", "learning_dock", self.learning_panel)
         self.resizeDocks([dock], [280], Qt.Orientation.Horizontal)
         self.resizeDocks([dock, learning], [140, 600], Qt.Orientation.Vertical)
-        self.teaching = Teaching(self, self.learning_panel)
-        self.projects = ProjectIO(self)
+        self.learning_controls = LearningControls(self.teaching, self.learning_panel, self)
         self.brush_size = QSpinBox(self, minimum=1, maximum=200, value=int(self.canvas.brush_radius))
         self.brush_size.setPrefix("brush ")
         self.brush_size.setSuffix(" px")
@@ -160,21 +135,34 @@ class MainWindow(EditingMixin, QMainWindow):
         self.statusBar().setMinimumHeight(self.job_status.sizeHint().height() + 4)
 
     def _connect(self) -> None:
-        a = self.act
+        a, c = self.act, self.controller
         handlers = {
-            "open": self._on_open, "open_folder": self._on_open_folder, "quit": self.close,
-            "export": lambda: self._on_export("png"), "export_coco": lambda: self._on_export("coco"),
+            "open": self._on_open,
+            "open_folder": self._on_open_folder,
+            "quit": self.close,
+            "export": lambda: self._on_export("png"),
+            "export_coco": lambda: self._on_export("coco"),
             "export_video": lambda: self._on_export("video"),
-            "open_project": self.projects.open_dialog, "save": self.projects.save,
-            "save_as": self.projects.save_as_dialog,
-            "play": self.player.toggle, "next": lambda: self.player.step(1), "prev": lambda: self.player.step(-1),
-            "first": lambda: self.player.seek(0), "last": lambda: self.player.seek(self.player.frame_count - 1),
-            "jump": self._on_jump, "fit": self.canvas.fit,
+            "open_project": self._on_open_project,
+            "save": self._on_save,
+            "save_as": self._on_save_as,
+            "play": self.player.toggle,
+            "next": lambda: self.player.step(1),
+            "prev": lambda: self.player.step(-1),
+            "first": lambda: self.player.seek(0),
+            "last": lambda: self.player.seek(self.player.frame_count - 1),
+            "jump": self._on_jump,
+            "fit": self.canvas.fit,
             "bigger": lambda: self.brush_size.setValue(round(self.brush_size.value() * 1.25) + 1),
             "smaller": lambda: self.brush_size.setValue(round(self.brush_size.value() / 1.25)),
-            "undo": self.undo, "redo": self.redo, "clear": self.clear_mask, "confirm": self.confirm,
-            "reject": self.reject, "propagate_forward": lambda: self.propagate(backward=False),
-            "propagate_backward": lambda: self.propagate(backward=True), "cancel": self._on_cancel,
+            "undo": c.undo,
+            "redo": c.redo,
+            "clear": c.clear_mask,
+            "confirm": c.confirm,
+            "reject": c.reject,
+            "propagate_forward": lambda: c.propagate(backward=False),
+            "propagate_backward": lambda: c.propagate(backward=True),
+            "cancel": self._on_cancel,
             "shortcuts": self._on_shortcuts,
         }
         for name, handler in handlers.items():
@@ -185,98 +173,99 @@ class MainWindow(EditingMixin, QMainWindow):
         a.brush.triggered.connect(lambda: self.set_tool(Tool.BRUSH))
         a.eraser.triggered.connect(lambda: self.set_tool(Tool.ERASER))
         self.brush_size.valueChanged.connect(self.canvas.set_brush_radius)
-        self.recent_menu.aboutToShow.connect(lambda: self.projects.fill_recent_menu(self.recent_menu))
-        self.canvas.box_drawn.connect(self.prompt_box)
-        self.canvas.point_clicked.connect(self.prompt_point)
-        self.canvas.stroke_drawn.connect(self._on_stroke_drawn)
+        self.recent_menu.aboutToShow.connect(lambda: self._fill_recent_menu(self.recent_menu))
+        self.canvas.box_drawn.connect(c.prompt_box)
+        self.canvas.point_clicked.connect(c.prompt_point)
+        self.canvas.stroke_drawn.connect(c.paint)
         self.canvas.space_tapped.connect(self.player.toggle)
         self.timeline.seek_requested.connect(self.player.seek)
         self.player.frame_changed.connect(self._on_frame_changed)
         self.player.playing_changed.connect(self._on_playing_changed)
-        self.labels.label_selected.connect(self._on_label_selected)
-        self.labels.add_requested.connect(self._on_label_added)
+        self.labels.label_selected.connect(c.select_label)
+        self.labels.add_requested.connect(c.add_label)
         self.job_status.cancel_requested.connect(self._on_cancel)
         self.statusBar().messageChanged.connect(self._on_status_message)
-        for worker in (self.worker, self.io_worker):
-            worker.job_started.connect(self._on_job_started)
-            worker.job_finished.connect(self._on_job_finished)
+        c.state_changed.connect(self._on_state_changed)
+        c.clip_changed.connect(self._on_clip_changed)
+        c.labels_changed.connect(self._on_labels_changed)
+        c.label_changed.connect(self._on_label_changed)
+        c.box_shown.connect(self.canvas.show_box)
+        c.points_shown.connect(self.canvas.show_points)
+        c.overlay_stale.connect(self._refresh_overlay)
+        c.draft_shown.connect(self._on_draft)
+        c.draft_ended.connect(self._on_draft_ended)
+        c.message.connect(self.statusBar().showMessage)
+        c.failed.connect(self._on_failed)
+        c.model_loaded.connect(self._on_model_loaded)
+        c.model_failed.connect(self._on_model_failed)
+        c.propagation_finished.connect(self.propagation_finished)
+        c.exported.connect(self._on_exported)
+        c.jobs.changed.connect(self._show_running)
+        c.jobs.progress.connect(self.job_status.set_progress)
 
-    # -- video ------------------------------------------------------------------------
-    def set_video(
-        self, source: VideoSource, path: str | Path, project: Project | None = None, project_path: Path | None = None
-    ) -> None:
-        """Show a newly opened clip, empty or with a ``project``'s masks and head; the worker
-        opens its own reader. The clip autosaves (into ``project_path``, else untitled)."""
-        if self.state is not None:
-            self.projects.flush_quietly()  # the previous clip's work is on disk before it goes
-        self._clip_id += 1  # results of jobs for the previous clip are ignored from now on
-        for job in self._jobs:
-            if isinstance(job, (EmbedJob, PredictJob, PropagateJob)):
-                job.cancel()
-        self._propagation = None
-        if self.source is not None:
-            self.source.close()
-        if self._read_ahead is not None:
-            self._read_ahead.stop()
-        self._read_ahead = ReadAhead(lambda: open_source(path, WORKER_FRAME_CACHE_BYTES), self)
-        self._read_ahead.frame_ready.connect(self._on_frame_ready)
-        self._ready = {}
-        self.source, self.boxes, self.points = source, {}, {}
-        self.state = AnnotationState(source.frame_count, source.size) if project is None else project.to_state()
-        settings = {} if project is None else project.settings
-        names = [lab.name for lab in self.state.labels]
-        self.label = settings.get("label") if settings.get("label") in names else names[0]
-        self.labels.set_labels(self.state.labels, self.label)
-        fingerprint = source.fingerprint()
-        self.teaching.set_video(fingerprint)
-        self.teaching.set_label(self.label)
-        self.projects.start(source, project_path, last=project)
-        if project is not None:
-            self.teaching.adopt(project.head)
-        else:
-            remember_recent(path)
-        self.setWindowTitle(f"{Path(project_path or path).name} — EvoSAM Annotator")
-        self.submit(SetVideoJob(lambda: open_source(path, WORKER_FRAME_CACHE_BYTES), fingerprint))
-        self.timeline.set_clip(source.frame_count, source.fps)
-        self.player.set_clip(source.frame_count, source.fps)
-        self._refresh_marks()
-        self._after_changes([])
-        frame = settings.get("frame")
-        if isinstance(frame, int) and 0 < frame < source.frame_count:
-            self.player.seek(frame)
-        self.canvas.setFocus()
+    # -- gestures, forwarded (scripts and tests drive the window through these) ----------------
+    def set_video(self, source: VideoSource, path: str | Path, project=None, project_path: Path | None = None) -> None:
+        """Show a newly opened clip (see ``AnnotationController.set_video``)."""
+        self.controller.set_video(source, path, project, project_path)
 
     def open_path(self, path: str) -> None:
         """Open a video or frame folder in the background (this clip's work is autosaved)."""
-        job = OpenVideoJob(lambda: open_source(path), path)  # a big folder takes seconds to index
-        job.result.connect(self._on_video_opened)
-        self.submit(job, self.io_worker)
+        self.controller.open_path(path)
 
-    def _on_video_opened(self, opened: tuple[VideoSource, str]) -> None:
-        self.set_video(*opened)
+    def prompt_box(self, box: tuple[float, float, float, float]):
+        return self.controller.prompt_box(box)
 
-    def _on_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open video", "", "Videos (*.mp4 *.avi *.mov *.mkv);;All files (*)")
-        if path:
-            self.open_path(path)
+    def prompt_point(self, x: float, y: float, positive: bool):
+        return self.controller.prompt_point(x, y, positive)
 
-    def _on_open_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a folder of frames")
-        if path:
-            self.open_path(path)
+    def propagate(self, backward: bool = False) -> PropagateJob | None:
+        return self.controller.propagate(backward)
 
-    def _on_jump(self) -> None:
-        n = self.player.frame_count
-        value, ok = QInputDialog.getInt(self, "Go to frame", f"Frame (1–{n}):", self.player.current + 1, 1, n)
-        if ok:
-            self.player.seek(value - 1)
+    def export(self, kind: str, out: str | Path) -> ExportJob | None:
+        """Export the confirmed masks (``kind``: png, coco or video) to ``out`` in the background."""
+        return self.controller.export(kind, out)
 
-    def _on_shortcuts(self) -> None:
-        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", shortcut_html(),
-                          QMessageBox.StandardButton.Close, self)
-        box.setObjectName("shortcuts_dialog")
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+    def undo(self) -> None:
+        self.controller.undo()
+
+    def redo(self) -> None:
+        self.controller.redo()
+
+    def confirm(self) -> None:
+        self.controller.confirm()
+
+    def reject(self) -> None:
+        self.controller.reject()
+
+    def clear_mask(self) -> None:
+        self.controller.clear_mask()
+
+    def set_tool(self, tool: Tool) -> None:
+        self.canvas.set_tool(tool)
+        self.act.all[tool.value].setChecked(True)
+
+    # -- the clip ---------------------------------------------------------------------
+    def _on_clip_changed(self, name: str) -> None:
+        c = self.controller
+        if self._read_ahead is not None:
+            self._read_ahead.stop()
+        path = c.video_path
+        self._read_ahead = ReadAhead(lambda: open_source(path, WORKER_FRAME_CACHE_BYTES), self)
+        self._read_ahead.frame_ready.connect(self._on_frame_ready)
+        self._ready = {}
+        self._on_labels_changed()
+        self.setWindowTitle(f"{name} — EvoSAM Annotator")
+        self.timeline.set_clip(c.source.frame_count, c.source.fps)
+        self._refresh_marks()
+        self.canvas.setFocus()
+
+    def _on_labels_changed(self) -> None:
+        if self.state is not None:
+            self.labels.set_labels(self.state.labels, self.label)
+
+    def _on_label_changed(self, _name: str) -> None:
+        self._refresh_marks()
+        self._refresh_overlay()
 
     def _on_frame_changed(self, index: int) -> None:
         if self.source is None:
@@ -291,7 +280,6 @@ class MainWindow(EditingMixin, QMainWindow):
             self.statusBar().showMessage(str(exc), 5000)
         self.timeline.set_current(index)
         self._refresh_overlay()
-        self.prefetch.on_frame_changed(index, self.player.playing)
 
     def _on_playing_changed(self, playing: bool) -> None:
         with QSignalBlocker(self.act.play):
@@ -308,73 +296,138 @@ class MainWindow(EditingMixin, QMainWindow):
         if self.player.playing and index > self.player.current:
             self._ready[index] = rgb
 
-    # -- jobs -------------------------------------------------------------------------
-    def submit(self, job: Job, worker: ModelWorker | None = None, urgent: bool = False) -> Job:
-        """Queue a job on the model worker (or ``worker``) and show it in the status bar while it runs;
-        ``urgent`` jobs (prompts) go before queued ones and between the frames of a propagation."""
-        self._jobs.append(job)
-        job.tag = self._clip_id
-        job.progress.connect(self.job_status.set_progress)
-        job.error.connect(self.show_error)
-        return (worker or self.worker).submit(job, urgent)
+    # -- showing the state ------------------------------------------------------------------
+    def _on_state_changed(self, frames: list[int]) -> None:
+        state = self.state
+        for f in frames:
+            self.timeline.set_mark(f, mark_kind(None if state is None else state.entry(f, self.label)))
+        if self.player.current in frames:
+            self._refresh_overlay()
+        self.act.undo.setEnabled(state is not None and state.can_undo)
+        self.act.redo.setEnabled(state is not None and state.can_redo)
+        if frames:
+            self.annotation_changed.emit(frames)
 
-    def is_current(self, job: object) -> bool:
-        """Whether a result's sender job belongs to the clip now shown (call from a slot with ``self.sender()``)."""
-        return isinstance(job, Job) and job.tag == self._clip_id
+    def _refresh_marks(self) -> None:
+        if self.state is not None:
+            self.timeline.set_marks({f: mark_kind(e) for f, e in self.state.entries(self.label).items()})
 
-    def _on_job_started(self, job: Job) -> None:
-        self._running.append(job)
-        self._show_running()
+    def _refresh_overlay(self) -> None:
+        frame, state, label = self.player.current, self.state, self.label
+        fm = self.current_mask()
+        color = state.label(label).color if state is not None else (0, 200, 255)
+        rejected = fm is not None and fm.status == Status.REJECTED
+        prompts = self.controller.prompts
+        self.canvas.set_mask(None if fm is None else fm.mask, color, faded=rejected)
+        self.canvas.show_box(prompts.boxes.get((frame, label)) if fm is not None and not rejected else None)
+        self.canvas.set_other_masks(other_masks(state, frame, label))
+        self.canvas.show_points(prompts.points.get((frame, label), []) if fm is not None else [])
+        self.mask_info.setText(describe_mask(fm, label))
 
-    def _on_job_finished(self, job: Job) -> None:
-        for jobs in (self._jobs, self._running):
-            if job in jobs:
-                jobs.remove(job)
-        if job is self._propagation:
-            self._propagation = None
-        self._show_running()
+    def _on_draft(self, res: PredictResult) -> None:
+        """SAM's mask for a box, shown while the head refines it (the state is not changed)."""
+        self.canvas.set_mask(res.mask, self.state.label(res.label).color)
+        self.statusBar().showMessage(DRAFT_MESSAGE, 2000)
+        self.draft_shown.emit(res)
 
+    def _on_draft_ended(self) -> None:
+        if self.statusBar().currentMessage() == DRAFT_MESSAGE:
+            self.statusBar().clearMessage()
+
+    # -- jobs and the model -------------------------------------------------------------
     def _show_running(self) -> None:
         """The status bar names the innermost running job (a prompt answered inside a propagation)."""
-        if not self._running:
+        jobs = self.controller.jobs
+        job = jobs.running
+        if job is None:
             self.job_status.clear()
             return
-        job = self._running[-1]
-        self.job_status.show_job(job.text, isinstance(job, (PropagateJob, ExportJob)),
-                                 len(self._jobs) - len(self._running))
+        self.job_status.show_job(job.text, isinstance(job, (PropagateJob, ExportJob)), jobs.queued)
 
-    def _on_model_loaded(self, description: str) -> None:
-        self.model_info.setText(description)
-        self.teaching.set_model(self.sender().model_name)
-        self.point_prompts = self.sender().point_prompts
-        self.model_name = self.sender().model_name
+    def _on_model_loaded(self, loaded: ModelLoaded) -> None:
+        self.model_info.setText(loaded.description)
 
-    def _on_model_failed(self, message: str) -> None:
+    def _on_model_failed(self, exc: BaseException) -> None:
         self.model_info.setText("No model loaded")
-        self.model_info.setToolTip(message)
+        self.model_info.setToolTip(describe_error(exc))
 
     def _on_status_message(self, message: str) -> None:
         self.mask_info.setVisible(not message)  # a temporary message would otherwise be drawn over it
 
     def _on_cancel(self) -> None:
-        """Stop the running propagation and export (other jobs are short)."""
-        for job in self._jobs:
-            if isinstance(job, (PropagateJob, ExportJob)) and not job.cancelled:
-                job.cancel()
-                self.statusBar().showMessage(f"Cancelling: {job.text.lower()}…", 3000)
+        self.controller.cancel()
 
-    def export(self, kind: str, out: str | Path) -> ExportJob | None:
-        """Export the confirmed masks (``kind``: png, coco or video) to ``out`` in the background."""
-        if self.state is None or not any(e.status == Status.CONFIRMED for _, e in self.state.items()):
-            self.statusBar().showMessage("No confirmed masks to export: confirm masks with Enter first.", 5000)
-            return None
-        job = ExportJob(kind, self.projects.capture(), out, self.projects.video_path)
-        job.result.connect(self._on_exported)
-        return self.submit(job, self.io_worker)
+    def _on_failed(self, exc: BaseException) -> None:
+        self.show_error(describe_error(exc))
+
+    def show_error(self, message: str) -> None:
+        """Show a failure without blocking: status bar plus a window-modal message box."""
+        self.statusBar().showMessage(message, 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "EvoSAM Annotator", message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    # -- dialogs ------------------------------------------------------------------------
+    def _on_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", "", "Videos (*.mp4 *.avi *.mov *.mkv);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def _on_open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of frames")
+        if path:
+            self.open_path(path)
+
+    def _on_open_project(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open project (a .evosam folder)")
+        if path:
+            self.projects.open(path)
+
+    def _on_save(self) -> None:
+        """Ctrl+S: save now; an untitled project first asks where."""
+        if self.projects.untitled:
+            self._on_save_as()
+        else:
+            self.projects.save()
+
+    def _on_save_as(self) -> None:
+        if self.projects.path is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save project as (a folder)", self.projects.suggested_name(), f"Projects (*{SUFFIX})"
+        )
+        if path:
+            self.projects.save_as(path)
+
+    def _fill_recent_menu(self, menu: QMenu) -> None:
+        menu.clear()
+        items = read_recent()
+        for item in items:
+            action = menu.addAction(item)
+            action.triggered.connect(lambda _=False, p=item: self.controller.open_recent(p))
+        if not items:
+            menu.addAction("(none yet)").setEnabled(False)
+
+    def _on_jump(self) -> None:
+        n = self.player.frame_count
+        value, ok = QInputDialog.getInt(self, "Go to frame", f"Frame (1–{n}):", self.player.current + 1, 1, n)
+        if ok:
+            self.player.seek(value - 1)
+
+    def _on_shortcuts(self) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.NoIcon, "Keyboard shortcuts", shortcut_html(), QMessageBox.StandardButton.Close, self
+        )
+        box.setObjectName("shortcuts_dialog")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def _on_export(self, kind: str) -> None:
-        ask = {"png": ("Export mask dataset to a new folder", ""), "coco": ("Export COCO JSON", "COCO (*.json)"),
-               "video": ("Export overlay video", "Video (*.mp4)")}[kind]
+        ask = {
+            "png": ("Export mask dataset to a new folder", ""),
+            "coco": ("Export COCO JSON", "COCO (*.json)"),
+            "video": ("Export overlay video", "Video (*.mp4)"),
+        }[kind]
         out, _ = QFileDialog.getSaveFileName(self, *ask)
         if out:
             self.export(kind, out)
@@ -385,23 +438,10 @@ class MainWindow(EditingMixin, QMainWindow):
         self.statusBar().showMessage(text, 8000)
         self.exported.emit(summary)
 
-    def show_error(self, message: str) -> None:
-        """Show a failure without blocking: status bar plus a window-modal message box."""
-        self.statusBar().showMessage(message, 10000)
-        box = QMessageBox(QMessageBox.Icon.Warning, "EvoSAM Annotator", message, QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.player.pause()
-        self.hide()  # the wait below (the model call in progress) should not look like a hang
-        self.teaching.stop_after_pending()  # confirmations already handed to the head are taught
-        self.worker.stop()
-        self.io_worker.stop()
-        self.teaching.stop()
-        self.projects.close()
+        self.hide()  # the waits below (the model call in progress, the last save) should not look like a hang
+        self.controller.close()
         if self._read_ahead is not None:
             self._read_ahead.stop()
-        if self.source is not None:
-            self.source.close()
         super().closeEvent(event)

@@ -5,24 +5,39 @@ never grows memory without bound."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer
 
+from app.jobs import Job
+from app.player import Player
 from app.workers import EmbedJob
 
-if TYPE_CHECKING:
-    from app.main_window import MainWindow
-
 AHEAD_FRAMES = 3  # frames embedded beyond the current one
+
+
+class PrefetchHost(Protocol):
+    """What the prefetcher needs from the controller."""
+
+    player: Player
+
+    @property
+    def has_video(self) -> bool: ...
+
+    @property
+    def busy(self) -> bool: ...
+
+    def submit(self, job: Job) -> Job: ...
 
 
 class Prefetcher(QObject):
     """Started ``delay_ms`` after the playhead stops; ``delay_ms`` <= 0 disables it."""
 
-    def __init__(self, window: MainWindow, delay_ms: int, ahead: int = AHEAD_FRAMES) -> None:
-        super().__init__(window)
-        self.window, self.ahead = window, ahead
+    def __init__(
+        self, host: PrefetchHost, delay_ms: int, ahead: int = AHEAD_FRAMES, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.host, self.ahead = host, ahead
         self.enabled = delay_ms > 0
         self._timer = QTimer(self, singleShot=True, interval=max(1, delay_ms))
         self._timer.timeout.connect(self._next)
@@ -40,19 +55,20 @@ class Prefetcher(QObject):
             self._timer.start()
 
     def _next(self) -> None:
-        w = self.window
-        last = min(w.player.current + self.ahead, w.player.frame_count - 1)
-        if w.source is None or w.player.playing or self._next_frame > last:
+        player = self.host.player
+        last = min(player.current + self.ahead, player.frame_count - 1)
+        if not self.host.has_video or player.playing or self._next_frame > last:
             return  # done
-        if w._jobs:
+        if self.host.busy:
             self._timer.start()  # the user's jobs come first: look again after the delay
             return
         self._job = EmbedJob(self._next_frame)
-        self._job.finished.connect(self._on_done)  # before it is queued: a cached frame finishes at once
+        self._job.result.connect(self._on_done)  # before it is queued: a cached frame finishes at once
         self._next_frame += 1
-        w.submit(self._job)
+        self.host.submit(self._job)
 
-    def _on_done(self) -> None:
-        if self.sender() is self._job and not self._job.cancelled:
+    def _on_done(self, frame: int) -> None:
+        job = self._job
+        if job is not None and job.frame == frame and not job.cancelled:
             self._job = None
             QTimer.singleShot(0, self._next)

@@ -1,33 +1,41 @@
-"""Projects in the window: open, save, save as, autosave, recent files.
+"""Projects of the open clip: open, save, save as, autosave, recent files (no widgets).
 
 Every clip is autosaved from the moment it is opened: into the project folder the user chose
 (File ▸ Save project as…), or, until then, into an untitled project in the user data folder
 (``<data>/autosave/<video>-<fingerprint>.evosam``), so that a crash loses at most a few
-seconds of work. The engine (``evosam.project``) does the writing; ticks run on the GUI
-thread from a 1 s timer capture the state (immutable values, no copies) and hand it to the
-file worker, which appends to the journal or writes a full save; opening a project, which
-reads every mask, runs there too. Explicit saves (Ctrl+S, closing) write from the GUI
-thread once the worker is idle.
+seconds of work. The engine (``evosam.project``) does the writing, on the save worker
+(``app.project_jobs``), which owns the autosaver: ticks from a 1 s timer, Ctrl+S, Save as and
+the saves before a clip switch or closing capture the state here (immutable values, no
+copies) and hand it over as a new value; opening a project, which reads every mask, runs
+there too, after the saves queued before it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QMenu
 
-from app.workers import Job, ModelContext, ModelWorker
-from evosam.errors import EvoSamError
+from app.jobs import Job, Worker, describe_error
+from app.project_jobs import (
+    AutosaveJob,
+    FollowJob,
+    OpenedProject,
+    OpenProjectJob,
+    ProjectContext,
+    Saved,
+    SaveJob,
+    save_worker,
+)
+from evosam.annotations import AnnotationState
 from evosam.paths import user_config_dir, user_data_dir
-from evosam.project import Autosaver, Project, VideoRef, load_project, locate_video
+from evosam.project import Project, VideoRef
 from evosam.project.files import write_atomic
-from evosam.video import open_video
 
-if TYPE_CHECKING:
-    from app.main_window import MainWindow
+log = logging.getLogger(__name__)
 
 SUFFIX = ".evosam"
 RECENT_MAX = 10
@@ -62,203 +70,171 @@ def untitled_path(ref: VideoRef) -> Path:
     return user_data_dir() / "autosave" / f"{Path(ref.path).stem}-{ref.fingerprint[:10]}{SUFFIX}"
 
 
-class OpenProjectJob(Job):
-    """File worker: read a project and open its video (checked against its fingerprint);
-    result: ``(project, video source, video path)``."""
+class ProjectHost(Protocol):
+    """What projects need from the controller."""
 
-    text = "Opening project"
+    def project_parts(self) -> tuple[AnnotationState, object, dict] | None:
+        """(state, head state for saving, settings) of the open clip, None before one opens."""
+        ...
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__()
-        self.path = Path(path)
+    def submit(self, job: Job, worker: Worker | None = None, urgent: bool = False) -> Job: ...
 
-    def run(self, ctx: ModelContext) -> tuple[Project, object, Path]:
-        project = load_project(self.path)
-        video_path = locate_video(self.path, project.video)
-        source = open_video(video_path)
-        try:
-            project.video.check(source)
-        except EvoSamError:
-            source.close()
-            raise
-        if Path(project.video.path) != video_path.resolve():
-            project = project.with_video(VideoRef.of(source))  # the video moved: remember where it is now
-        return project, source, video_path
-
-
-class AutosaveJob(Job):
-    """File worker: one autosave tick with a project captured on the GUI thread (a full save
-    encodes PNGs and writes the head: hundreds of ms the window must not wait for). Only this
-    worker touches the ``Autosaver`` while the window runs; result: what the tick did."""
-
-    text = "Autosaving"
-
-    def __init__(self, saver: Autosaver, project: Project) -> None:
-        super().__init__()
-        self.saver, self.project = saver, project
-
-    def run(self, ctx: ModelContext) -> str | None:
-        self.saver.capture = lambda: self.project
-        return self.saver.tick()
+    def show_project(self, opened: OpenedProject) -> None:
+        """Show a project that was read (its video, masks and head)."""
+        ...
 
 
 class ProjectIO(QObject):
-    """``saved(path)`` after every full save or explicit save; ``opened(path)`` after a project opened."""
+    """``saved(path)`` after every full save or explicit save; ``opened(path)`` after a project
+    opened; ``message(text, ms)`` for the status bar; ``failed(exception)`` when a save the
+    user asked for failed."""
 
     saved = Signal(str)
     opened = Signal(str)
+    message = Signal(str, int)
+    failed = Signal(object)
 
-    def __init__(self, window: MainWindow, autosave_ms: int = 1000) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, host: ProjectHost, parent: QObject | None = None, autosave_ms: int = 1000) -> None:
+        super().__init__(parent)
+        self.host = host
         self.path: Path | None = None
         self.untitled = True
-        self.autosaver: Autosaver | None = None
         self._ref: VideoRef | None = None
         self._pending: AutosaveJob | None = None
-        self.worker = ModelWorker(parent=window, name="SaveWorker")  # the only toucher of the Autosaver meanwhile
+        self.worker: Worker[ProjectContext] = save_worker(self)  # the one owner of the autosaver
+        self.worker.job_finished.connect(self._on_job_finished)
         self._timer = QTimer(self, interval=autosave_ms)
         self._timer.timeout.connect(self.tick)
         self._timer.start()
 
-    # -- following the window's clip ---------------------------------------------------
+    # -- following the controller's clip -----------------------------------------------
     def start(self, source: object, project_path: Path | None = None, last: Project | None = None) -> None:
         """A clip is shown (new state): autosave it into ``project_path`` (untitled if None)."""
         self._ref = VideoRef.of(source)
         self.untitled = project_path is None
         self.path = untitled_path(self._ref) if project_path is None else Path(project_path)
-        self._idle_worker()
         self._pending = None
-        self.autosaver = Autosaver(self.path, self._capture, last=last)
+        self.worker.submit(FollowJob(self.path, last))
+
+    @property
+    def ref(self) -> VideoRef | None:
+        """The open clip's video reference (None before one opens)."""
+        return self._ref
 
     @property
     def video_path(self) -> str:
         """The open clip's video (file or frame folder)."""
         return self._ref.path
 
-    def capture(self) -> Project:
-        """The project as it stands (immutable: safe to hand to a worker)."""
-        return self._capture()
-
-    def _capture(self) -> Project:
-        w = self.window
-        settings = {"label": w.label, "frame": w.player.current}
-        return Project.capture(self._ref, w.state, w.teaching.head_for_saving(), settings)
+    def capture(self) -> Project | None:
+        """The project as it stands (immutable: safe to hand to a worker); None without a clip."""
+        parts = self.host.project_parts()
+        if parts is None or self._ref is None:
+            return None
+        state, head, settings = parts
+        return Project.capture(self._ref, state, head, settings)
 
     def tick(self) -> AutosaveJob | None:
-        """Capture the state here (cheap) and let the file worker persist it if due."""
-        if self.autosaver is None or self.window.state is None or self._pending is not None:
+        """Capture the state here (cheap) and let the save worker persist it if due."""
+        if self.path is None or self._pending is not None or (project := self.capture()) is None:
             return None
-        job = AutosaveJob(self.autosaver, self._capture())
-        job.result.connect(self._on_autosaved)
-        job.error.connect(lambda message: self.window.statusBar().showMessage(f"Autosave failed: {message}", 8000))
-        job.finished.connect(self._on_autosave_finished)
+        job = AutosaveJob(project)
+        job.result.connect(self._on_saved)
+        job.error.connect(self._on_autosave_failed)
         self._pending = job
         return self.worker.submit(job)  # its own thread: no status-bar flicker, never behind an export
 
-    def _on_autosaved(self, what: str | None) -> None:
-        if what == "save" and self.sender() is self._pending:
-            self.saved.emit(str(self.path))
+    def _on_autosave_failed(self, exc: BaseException) -> None:
+        self.message.emit(f"Autosave failed: {describe_error(exc)}", 8000)
 
-    def _on_autosave_finished(self) -> None:
-        if self.sender() is self._pending:
+    def _on_quiet_save_failed(self, exc: BaseException) -> None:
+        self.message.emit(f"Save failed: {describe_error(exc)}", 8000)
+
+    def _on_job_finished(self, job: Job) -> None:
+        if job is self._pending:
             self._pending = None
 
-    def _idle_worker(self) -> None:
-        """Let a running autosave finish before the GUI thread writes the project itself."""
-        if self.worker.isRunning():
-            self.worker.finish_pending(30000)
-        if self.autosaver is not None:
-            self.autosaver.capture = self._capture
+    def _on_saved(self, saved: Saved) -> None:
+        if saved.request == "save_as":
+            remember_recent(saved.path)
+        if saved.request in ("save", "save_as"):
+            if saved.message:
+                self.message.emit(saved.message, 5000)
+            self.saved.emit(str(saved.path))
+        elif saved.what == "save":
+            self.saved.emit(str(saved.path))
 
     # -- user commands -------------------------------------------------------------------
-    def save(self) -> bool:
-        """Ctrl+S: save now; an untitled project first asks where (returns False if cancelled)."""
-        if self.autosaver is None:
-            return False
-        if self.untitled:
-            return self.save_as_dialog()
-        return self._flush(f"Saved {self.path.name}")
+    def save(self) -> SaveJob | None:
+        """Ctrl+S: save now in the background (None when untitled: ask where, then ``save_as``)."""
+        if self.path is None or self.untitled:
+            return None
+        return self._save(None, f"Saved {self.path.name}")
 
-    def save_as(self, path: str | Path) -> bool:
+    def save_as(self, path: str | Path) -> SaveJob | None:
         """Write the project to ``path`` (a folder, ``.evosam`` added) and keep saving there."""
         path = Path(path)
         if path.suffix != SUFFIX:
             path = path.with_name(path.name + SUFFIX)
-        self._idle_worker()
+        if self.path is None:
+            return None
         self.path, self.untitled = path, False
-        self.autosaver = Autosaver(path, self._capture)
-        ok = self._flush(f"Saved project {path}")
-        if ok:
-            remember_recent(path)
-        return ok
+        return self._save(path, f"Saved project {path}")
 
-    def _flush(self, message: str) -> bool:
-        self._idle_worker()
-        try:
-            self.autosaver.flush()
-        except EvoSamError as exc:
-            self.window.show_error(str(exc))
-            return False
-        self.window.statusBar().showMessage(message, 5000)
-        self.saved.emit(str(self.path))
-        return True
+    def _save(self, path: Path | None, message: str) -> SaveJob | None:
+        project = self.capture()
+        if project is None:
+            return None
+        job = SaveJob(project, path, "save" if path is None else "save_as", message)
+        job.result.connect(self._on_saved)
+        job.error.connect(self.failed)
+        return self.worker.submit(job)
 
-    def save_as_dialog(self) -> bool:
-        name = Path(self._ref.path).stem + SUFFIX if self._ref is not None else "project" + SUFFIX
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save project as (a folder)", name, f"Projects (*{SUFFIX})")
-        return bool(path) and self.save_as(path)
+    def suggested_name(self) -> str:
+        """The folder name Save as proposes."""
+        return Path(self._ref.path).stem + SUFFIX if self._ref is not None else "project" + SUFFIX
 
     def open(self, path: str | Path) -> OpenProjectJob:
-        """Open a project folder in the background; the window shows it when it is read."""
+        """Open a project folder in the background (after saving this clip's changes); the
+        controller shows it when it is read."""
         self.flush_quietly()
         job = OpenProjectJob(path)
         job.result.connect(self._on_opened)
-        return self.window.submit(job, self.window.io_worker)
+        return self.host.submit(job, self.worker)
 
-    def open_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self.window, "Open project (a .evosam folder)")
-        if path:
-            self.open(path)
+    def _on_opened(self, opened: OpenedProject) -> None:
+        self.host.show_project(opened)
+        remember_recent(opened.path)
+        recovered = opened.project.recovered
+        self.message.emit(
+            f"Opened {opened.path.name}: {len(opened.project.masks)} masks"
+            + (f", {recovered} unsaved changes recovered" if recovered else ""),
+            8000,
+        )
+        self.opened.emit(str(opened.path))
 
-    def _on_opened(self, opened: tuple[Project, object, Path]) -> None:
-        project, source, video_path = opened
-        job = self.sender()
-        w = self.window
-        w.set_video(source, video_path, project=project, project_path=job.path)
-        remember_recent(job.path)
-        w.statusBar().showMessage(
-            f"Opened {job.path.name}: {len(project.masks)} masks"
-            + (f", {project.recovered} unsaved changes recovered" if project.recovered else ""), 8000)
-        self.opened.emit(str(job.path))
+    def flush_quietly(self) -> SaveJob | None:
+        """Save pending changes (closing, switching clips) in the background; failures go to
+        the status bar."""
+        if self.path is None or (project := self.capture()) is None:
+            return None
+        job = SaveJob(project, None, "quiet")
+        job.error.connect(self._on_quiet_save_failed)
+        return self.worker.submit(job)
 
-    def flush_quietly(self) -> None:
-        """Save pending changes (closing, switching clips); failures go to the status bar."""
-        if self.autosaver is not None and self.window.state is not None:
-            self._idle_worker()
-            try:
-                self.autosaver.flush()
-            except EvoSamError as exc:
-                self.window.statusBar().showMessage(f"Save failed: {exc}", 8000)
-
-    def close(self) -> None:
-        """Closing the window: let the last autosave finish, stop the thread, save what is left."""
+    def close(self, timeout_ms: int = 30000) -> bool:
+        """Closing: save what is left, wait at most ``timeout_ms`` for the saves queued, then
+        end the thread (saves not started by then are dropped; the one in progress
+        finishes). Returns whether every save ran."""
         self._timer.stop()
-        self._idle_worker()
-        self.worker.stop()
         self.flush_quietly()
+        done = self.worker.finish_pending(timeout_ms)
+        if not done:
+            log.warning("saves still pending after %d ms: the last changes may be lost", timeout_ms)
+        self.worker.stop()
+        return done
 
-    def fill_recent_menu(self, menu: QMenu) -> None:
-        menu.clear()
-        items = read_recent()
-        for item in items:
-            action = menu.addAction(item)
-            action.triggered.connect(lambda _=False, p=item: self.open_recent(p))
-        if not items:
-            menu.addAction("(none yet)").setEnabled(False)
 
-    def open_recent(self, path: str) -> None:
-        if Path(path).is_dir() and (Path(path) / "project.json").is_file():
-            self.open(path)
-        else:
-            self.window.open_path(path)
+def is_project(path: str | Path) -> bool:
+    """Whether ``path`` is a project folder (else a video or frame folder)."""
+    return Path(path).is_dir() and (Path(path) / "project.json").is_file()

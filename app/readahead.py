@@ -14,7 +14,8 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
-from app.workers import FrameReader, lower_thread_priority
+from app.jobs import lower_thread_priority
+from app.workers import FrameReader
 
 AHEAD = 8  # frames decoded ahead of the one on screen
 

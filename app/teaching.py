@@ -6,7 +6,7 @@ confirmed (reject, clear, undo) is un-taught exactly. SAM's part of the teaching
 the model worker, the head's on its own worker; results come back as new values (per-label
 refiners, reports, a learner copy for saving) that proposals, the dock and saves then use.
 A project's learner is taken over when it opens; an older project's head is re-taught from
-its confirmed masks.
+its confirmed masks. No widgets here: ``app.learning_controls`` shows it in the dock.
 """
 
 from __future__ import annotations
@@ -15,19 +15,20 @@ import itertools
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from app.learning import LearningPanel
-from app.state import Change, Status
+from app.jobs import Job, Worker
+from app.state import AnnotationState, Change, Status
 from app.teaching_jobs import (
     OLDER_PROJECT,
     AdoptHeadJob,
+    HeadContext,
     HeadJob,
     HeadUpdate,
     LoadHeadJob,
+    NewLearnerJob,
     ProfileJob,
     ResetHeadJob,
     SaveHeadJob,
@@ -35,17 +36,20 @@ from app.teaching_jobs import (
     TeachInputJob,
     TeachJob,
     UnteachJob,
+    head_worker,
     plural,
 )
-from app.workers import ModelWorker
 from evosam.head.evidence import Choice
-from evosam.head.head import ALL_PROFILES, DEFAULT_PROFILE
-from evosam.learning import SAM_ONLY, HeadRefiner, LabelReport, Learner, Refiner
+from evosam.learning import SAM_ONLY, HeadRefiner, LabelReport, Refiner
 
-if TYPE_CHECKING:
-    from app.main_window import MainWindow
 
-HEAD_FILTER = "EvoSAM head (*.npz)"
+class TeachingHost(Protocol):
+    """What teaching needs from the controller: the open clip's state and job submission."""
+
+    @property
+    def state(self) -> AnnotationState | None: ...
+
+    def submit(self, job: Job, worker: Worker | None = None, urgent: bool = False) -> Job: ...
 
 
 def confirmed(entry: object) -> bool:
@@ -55,28 +59,29 @@ def confirmed(entry: object) -> bool:
 class Teaching(QObject):
     """``taught(TeachRecord)`` after each teaching; ``head_updated(HeadUpdate)`` after every
     change; ``adopted(str)`` once a project's head state is taken over (or refused and being
-    re-taught from its masks), with the status message (empty when there is none)."""
+    re-taught from its masks), with the status message (empty when there is none);
+    ``shown()`` when what the dock shows changed; ``message(text, ms)`` for the status bar."""
 
     taught = Signal(object)
     head_updated = Signal(object)
     adopted = Signal(str)
+    shown = Signal()
+    message = Signal(str, int)
 
-    def __init__(self, window: MainWindow, panel: LearningPanel) -> None:
-        super().__init__(window)
-        self.window, self.panel = window, panel
-        self.worker = ModelWorker(parent=window, name="HeadWorker")  # the one owner of the learner
-        self.worker.job_started.connect(window._on_job_started)  # the status bar shows its jobs too
-        self.worker.job_finished.connect(window._on_job_finished)
-        self.learner: Learner | None = None  # touched by head jobs only, on the head worker
-        self.label = window.label  # the label proposals and the dock speak of
+    def __init__(self, host: TeachingHost, label: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.worker: Worker[HeadContext] = head_worker(self)  # the one owner of the learner
+        self.model_name = ""  # the loaded model's: a learner exists on the head worker once set
+        self.label = label  # the label proposals and the dock speak of
         self.video: str = ""  # the open video's key part: 16 hex characters of its fingerprint
         self.latest: HeadUpdate | None = None  # the latest values from the head worker
         self._pending_head: object = None  # a project's head state (HeadFile, Learner) not taken over yet
-        self._adopting: AdoptHeadJob | None = None
+        self._adopting: int | None = None  # the ticket of the adoption under way
+        self._tickets = itertools.count(1)
         self._generation = itertools.count(1)
         self._wanted: dict[Hashable, int] = {}  # key -> generation of its latest teach request
         self._teach_ms: dict[str, float] = {}  # label -> its last teaching's time
-        self._connect_panel()
 
     # -- what proposals, the dock and saving read ---------------------------------------
     def refiner_for(self, label: str) -> Refiner | None:
@@ -98,6 +103,10 @@ class Teaching(QObject):
             report = LabelReport(label, {}, choice, [])
         return report
 
+    def teach_ms(self, label: str) -> float | None:
+        """``label``'s last teaching's time (ms), None before one."""
+        return self._teach_ms.get(label)
+
     @property
     def taught_keys(self) -> frozenset[Hashable]:
         return frozenset() if self.latest is None else self.latest.taught
@@ -112,8 +121,8 @@ class Teaching(QObject):
     # -- the model, the clip and the label -------------------------------------------------
     def set_model(self, model_name: str) -> None:
         """A model was loaded: start a fresh learner for it (a head is tied to its model)."""
-        self.learner = Learner(model_name)
-        self.learner.set_label(self.label)  # not shared with the head worker yet
+        self.model_name = model_name
+        self.worker.submit(NewLearnerJob(model_name, self.label))  # before every head job: the same queue
         self.latest, self._teach_ms = None, {}
         self._show()
         if self._pending_head is not None:
@@ -138,21 +147,20 @@ class Teaching(QObject):
         if head is None:
             return
         self._pending_head = head
-        if self.learner is not None:
+        if self.model_name:
             self._adopt()
 
     def _adopt(self) -> None:
-        self._adopting = AdoptHeadJob(self.learner, self.label, self._pending_head)
-        self._submit(self._adopting, self._on_adopted)
+        self._adopting = next(self._tickets)
+        self._submit(AdoptHeadJob(self.label, self._pending_head, self._adopting), self._on_adopted)
 
     def _on_adopted(self, update: HeadUpdate) -> None:
-        job = self.sender()
-        if job is not self._adopting:
+        if update.ticket != self._adopting:
             return  # another project was opened since
         self._adopting = None
         if update.refused is None:
             self._pending_head = None
-        message = self._sync(update) if self.window.is_current(job) else ""
+        message = self._sync(update)
         if update.refused is not None and not self._wanted:
             self._pending_head = None  # nothing to re-teach it from: the state is the empty learner
         self.adopted.emit(message)
@@ -161,14 +169,17 @@ class Teaching(QObject):
         """Bring the learner in step with the clip's confirmed masks: teach those it lacks (all
         of them when the project's head was refused), un-teach its frames of this video that
         are no longer confirmed (changes recovered from the journal). Returns the status line."""
-        state = self.window.state
+        state = self.host.state
         if state is None:
             return ""
         confirmed_keys = {(self.video, f, lab): f for (f, lab), e in state.items() if confirmed(e)}
-        stale = [k for k in update.taught
-                 if isinstance(k, tuple) and len(k) == 3 and k[0] == self.video and k not in confirmed_keys]
+        stale = [
+            k
+            for k in update.taught
+            if isinstance(k, tuple) and len(k) == 3 and k[0] == self.video and k not in confirmed_keys
+        ]
         for key in stale:
-            self._submit(UnteachJob(self.learner, self.label, key))
+            self._submit(UnteachJob(self.label, key))
         missing = [k for k in confirmed_keys if k not in update.taught]
         for key in missing:
             self._request_teach(key, key[1], state.get(key[1], key[2]).mask, urgent=False)
@@ -179,26 +190,29 @@ class Teaching(QObject):
             else:
                 message = f"The project's head was not used ({why}); it has no confirmed mask to re-teach it from"
         elif missing or stale:
-            message = (f"Teaching the head {plural(len(missing), 'confirmed mask')} it had not seen"
-                       f" and un-teaching {plural(len(stale), 'frame')} no longer confirmed")
+            message = (
+                f"Teaching the head {plural(len(missing), 'confirmed mask')} it had not seen"
+                f" and un-teaching {plural(len(stale), 'frame')} no longer confirmed"
+            )
         else:
             return ""
-        self.window.statusBar().showMessage(message, 10000)
+        self.message.emit(message, 10000)
         return message
 
     # -- confirmations -------------------------------------------------------------------
     def on_changes(self, changes: Iterable[Change]) -> None:
         """Teach what became confirmed, un-teach what stopped being so (keys: (video, frame, label))."""
-        if self.learner is None or self.window.state is None:
+        state = self.host.state
+        if not self.model_name or state is None:
             return
         for ch in changes:
             key = (self.video, *ch.key)
             before, after = ch.before, ch.after
             if confirmed(after) and (not confirmed(before) or before.data != after.data):
-                self._request_teach(key, ch.key[0], self.window.state.get(*ch.key).mask)
+                self._request_teach(key, ch.key[0], state.get(*ch.key).mask)
             elif confirmed(before) and not confirmed(after):
                 self._wanted.pop(key, None)
-                self._submit(UnteachJob(self.learner, self.label, key))
+                self._submit(UnteachJob(self.label, key))
 
     def _request_teach(self, key: Hashable, frame: int, mask, urgent: bool = True) -> None:
         if not mask.any():
@@ -207,19 +221,19 @@ class Teaching(QObject):
         self._wanted[key] = generation
         job = TeachInputJob(key, generation, frame, mask)
         job.result.connect(self._on_teach_input)
-        self.window.submit(job, urgent=urgent)  # short: the frame's embedding is usually cached
+        self.host.submit(job, urgent=urgent)  # short: the frame's embedding is usually cached
 
     def _on_teach_input(self, item: TeachInput) -> None:
-        if self._wanted.get(item.key) != item.generation or self.learner is None:
+        if self._wanted.get(item.key) != item.generation or not self.model_name:
             return  # un-confirmed or edited again meanwhile: a newer request (or none) stands
         del self._wanted[item.key]
-        self._submit(TeachJob(self.learner, self.label, item))
+        self._submit(TeachJob(self.label, item))
 
     def _submit(self, job: HeadJob, *then: Callable[[HeadUpdate], None]) -> None:
         job.result.connect(self._on_head_update)
         for slot in then:  # after the update is installed; all connected before the job can finish
             job.result.connect(slot)
-        self.window.submit(job, self.worker)
+        self.host.submit(job, self.worker)
 
     def _on_head_update(self, update: HeadUpdate) -> None:
         self.latest = update
@@ -231,46 +245,25 @@ class Teaching(QObject):
         if update.record is not None:
             self.taught.emit(update.record)
         if update.message:
-            self.window.statusBar().showMessage(update.message, 6000)
+            self.message.emit(update.message, 6000)
         self.head_updated.emit(update)
 
     def _show(self) -> None:
-        """The dock: the current label's report, the profiles, the selections."""
-        u = self.latest
-        if u is None:
-            self.panel.set_state([], DEFAULT_PROFILE, ALL_PROFILES, 0)
-        else:
-            self.panel.set_state(u.profile_names, u.profile, u.predict_with, u.taught_frames)
-        self.panel.show_report(self.report(self.label), self._teach_ms.get(self.label))
+        """What the dock shows changed (the current label's report, the profiles)."""
+        self.shown.emit()
 
-    # -- the panel's buttons -----------------------------------------------------------------
-    def _connect_panel(self) -> None:
-        p = self.panel
-        p.teach_into_selected.connect(lambda name: self.set_profiles(teach_into=name))
-        p.predict_with_selected.connect(lambda name: self.set_profiles(predict_with=name))
-        p.new_profile_requested.connect(self._on_new_profile)
-        p.unteach_last_requested.connect(self.unteach_last)
-        p.reset_requested.connect(self._on_reset)
-        p.save_requested.connect(self._on_save)
-        p.load_requested.connect(self._on_load)
-
+    # -- the dock's requests -------------------------------------------------------------
     def _change(self, job_type: type[HeadJob], *args: object, **kwargs: object) -> HeadJob | None:
-        if self.learner is None:
-            self.window.statusBar().showMessage("The model is not loaded yet.", 4000)
+        if not self.model_name:
+            self.message.emit("The model is not loaded yet.", 4000)
             return None
-        job = job_type(self.learner, self.label, *args, **kwargs)
+        job = job_type(self.label, *args, **kwargs)
         self._submit(job)
         return job
 
     def set_profiles(self, teach_into: str | None = None, predict_with: str | None = None) -> HeadJob | None:
         """Where new confirmations go, and what proposals use (``all``, ``auto``, ``sam`` or a profile)."""
         return self._change(ProfileJob, teach_into=teach_into, predict_with=predict_with)
-
-    def _on_new_profile(self) -> None:
-        name, ok = QInputDialog.getText(self.window, "New task profile",
-                                        "Profile name (e.g. 'cholecystectomy vessels'):")
-        if ok and name.strip():
-            self.set_profiles(teach_into=name.strip())
 
     def unteach_last(self) -> HeadJob | None:
         """Remove the current label's most recently taught confirmation (its mask stays confirmed)."""
@@ -288,28 +281,12 @@ class Teaching(QObject):
         self._teach_ms = {}
         return self._change(LoadHeadJob, path)
 
-    def _on_reset(self) -> None:
-        answer = QMessageBox.question(
-            self.window, "Reset the head",
-            f"Forget what the head learned for {self.label!r}? Other labels keep theirs.")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.reset()
-
-    def _on_save(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save the head (every label)", "head.npz", HEAD_FILTER)
-        if path:
-            self.save(path)
-
-    def _on_load(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Load a head (replaces every label's)", "", HEAD_FILTER)
-        if path:
-            self.load(path)
-
-    def stop_after_pending(self, timeout_ms: int = 5000) -> None:
-        """Let the head worker finish the teachings it was given and take in their results
-        (closing the window: the last save then holds them)."""
-        self.worker.finish_pending(timeout_ms)
+    def stop_after_pending(self, timeout_ms: int = 5000) -> bool:
+        """Let the head worker finish the teachings it was given (at most ``timeout_ms``) and
+        take in their results (closing: the last save then holds them); returns whether it did."""
+        done = self.worker.finish_pending(timeout_ms)
         QCoreApplication.sendPostedEvents(self)  # the results queued for this object's slots
+        return done
 
     def stop(self) -> None:
         self.worker.stop()

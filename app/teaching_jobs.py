@@ -2,9 +2,9 @@
 
 ``TeachInputJob`` runs on the model worker (it needs SAM: the prediction for the confirmed
 mask's box). Every other job runs on the head worker, the one thread that owns the
-``Learner`` (one head per label); each returns a ``HeadUpdate``: new values (per-label
-refiners for proposals, per-label reports for the dock, a learner copy for saving) that
-the GUI thread installs.
+``Learner`` (one head per label, in its ``HeadContext``); each returns a ``HeadUpdate``: new
+values (per-label refiners for proposals, per-label reports for the dock, a learner copy
+for saving) that the GUI thread installs.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import QObject
 
-from app.workers import Job, ModelContext
-from evosam.errors import InputError
+from app.jobs import Job, Worker
+from app.workers import ModelContext, ModelJob
+from evosam.errors import EvoSamError, InputError
 from evosam.head import EvoHead
 from evosam.head.persist import load_learner
 from evosam.learning import LabelReport, Learner, Refiner, TeachRecord, teaching_box
@@ -39,7 +41,7 @@ class TeachInput:
     prediction: Prediction
 
 
-class TeachInputJob(Job):
+class TeachInputJob(ModelJob):
     """Model worker: SAM's answer for the confirmed mask's box; result: ``TeachInput``."""
 
     text = "Preparing to teach"
@@ -63,7 +65,8 @@ class HeadUpdate:
     (label -> ``LabelReport``: every label with a head, and ``label``, the label the job was
     for), where confirmations go, what proposals use, every taught key, ``learner`` (a copy
     for saving that nobody changes), and the teaching record when the change was a teaching.
-    ``refused``: why a project's head state was not taken over (its masks re-teach it)."""
+    ``refused``: why a project's head state was not taken over (its masks re-teach it);
+    ``ticket``: the submitter's number of the request it answers."""
 
     learner: Learner
     refiners: dict[str, Refiner]
@@ -75,6 +78,7 @@ class HeadUpdate:
     record: TeachRecord | None = None
     message: str = ""
     refused: str | None = None
+    ticket: int = 0
 
     @property
     def report(self) -> LabelReport:
@@ -100,27 +104,75 @@ def snapshot(learner: Learner) -> Learner:
     return copy
 
 
-class HeadJob(Job):
-    """A change of the learner on the head worker, for the window's current ``label`` (the
-    learner's label is set to it first); subclasses implement ``change``."""
+@dataclass
+class HeadContext:
+    """The head worker's: the learner, made there when a model is loaded (its one owner)."""
 
-    def __init__(self, learner: Learner, label: str) -> None:
+    learner: Learner | None = None
+
+    def require_learner(self) -> Learner:
+        if self.learner is None:
+            raise EvoSamError("The model is not loaded yet.")
+        return self.learner
+
+    def close(self) -> None:
+        pass
+
+
+def head_worker(parent: QObject | None = None) -> Worker[HeadContext]:
+    """The one thread that owns the learner."""
+    return Worker(HeadContext(), parent, "HeadWorker")
+
+
+class NewLearnerJob(Job[HeadContext]):
+    """A model was loaded: a fresh learner for it (a head is tied to its model); no result."""
+
+    text = "Starting the head"
+
+    def __init__(self, model_name: str, label: str) -> None:
         super().__init__()
-        self.learner, self.label = learner, label
+        self.model_name, self.label = model_name, label
 
-    def run(self, ctx: ModelContext) -> HeadUpdate:
-        self.learner.set_label(self.label)
-        record, message = self.change()
-        return self.update(record, message)
+    def run(self, ctx: HeadContext) -> None:
+        ctx.learner = Learner(self.model_name)
+        ctx.learner.set_label(self.label)
 
-    def update(self, record: TeachRecord | None = None, message: str = "", refused: str | None = None) -> HeadUpdate:
-        lr = self.learner
+
+class HeadJob(Job[HeadContext]):
+    """A change of the learner on the head worker, for the window's current ``label`` (the
+    learner's label is set to it first); subclasses implement ``change``. ``ticket``: the
+    submitter's number, carried by the ``HeadUpdate``."""
+
+    def __init__(self, label: str, ticket: int = 0) -> None:
+        super().__init__()
+        self.label, self.ticket = label, ticket
+
+    def run(self, ctx: HeadContext) -> HeadUpdate:
+        lr = ctx.require_learner()
+        lr.set_label(self.label)
+        record, message = self.change(lr)
+        return self.update(lr, record, message)
+
+    def update(
+        self, lr: Learner, record: TeachRecord | None = None, message: str = "", refused: str | None = None
+    ) -> HeadUpdate:
         reports = {label: lr.report(label) for label in [*lr.heads, lr.label]}
         taught = frozenset(lr.taught_keys)
-        return HeadUpdate(snapshot(lr), lr.refiners(), reports, lr.label, lr.profile, lr.predict_with, taught,
-                          record, message, refused)
+        return HeadUpdate(
+            snapshot(lr),
+            lr.refiners(),
+            reports,
+            lr.label,
+            lr.profile,
+            lr.predict_with,
+            taught,
+            record,
+            message,
+            refused,
+            self.ticket,
+        )
 
-    def change(self) -> tuple[TeachRecord | None, str]:  # pragma: no cover - abstract
+    def change(self, lr: Learner) -> tuple[TeachRecord | None, str]:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -129,14 +181,14 @@ class TeachJob(HeadJob):
 
     text = "Teaching the head"
 
-    def __init__(self, learner: Learner, label: str, item: TeachInput) -> None:
-        super().__init__(learner, label)
+    def __init__(self, label: str, item: TeachInput) -> None:
+        super().__init__(label)
         self.item = item
 
-    def change(self) -> tuple[TeachRecord, str]:
+    def change(self, lr: Learner) -> tuple[TeachRecord, str]:
         it = self.item
         video, index, label = it.key if isinstance(it.key, tuple) and len(it.key) == 3 else (None, None, None)
-        record = self.learner.teach(it.key, it.frame, it.prediction, it.mask, it.box, label, video, index)
+        record = lr.teach(it.key, it.frame, it.prediction, it.mask, it.box, label, video, index)
         return record, ""
 
 
@@ -146,14 +198,14 @@ class UnteachJob(HeadJob):
 
     text = "Un-teaching"
 
-    def __init__(self, learner: Learner, label: str, key: Hashable | None = None) -> None:
-        super().__init__(learner, label)
+    def __init__(self, label: str, key: Hashable | None = None) -> None:
+        super().__init__(label)
         self.key = key
 
-    def change(self) -> tuple[None, str]:
-        keys = [k for k, _ in self.learner.report(self.label).curve]
+    def change(self, lr: Learner) -> tuple[None, str]:
+        keys = [k for k, _ in lr.report(self.label).curve]
         key = self.key if self.key is not None else (keys[-1] if keys else None)
-        if key is None or not self.learner.untaught(key):
+        if key is None or not lr.untaught(key):
             return None, "" if self.key is not None else f"Nothing of {self.label!r} left to un-teach."
         return None, "" if self.key is not None else f"Un-taught {describe_key(key)}; its mask stays confirmed."
 
@@ -170,12 +222,12 @@ class ResetHeadJob(HeadJob):
 
     text = "Resetting the head"
 
-    def __init__(self, learner: Learner, label: str, everything: bool = False) -> None:
-        super().__init__(learner, label)
+    def __init__(self, label: str, everything: bool = False) -> None:
+        super().__init__(label)
         self.everything = everything
 
-    def change(self) -> tuple[None, str]:
-        self.learner.reset(None if self.everything else self.label)
+    def change(self, lr: Learner) -> tuple[None, str]:
+        lr.reset(None if self.everything else self.label)
         if self.everything:
             return None, "The head forgot everything: proposals are SAM's own again."
         return None, f"The head forgot {self.label!r}: its proposals are SAM's own again."
@@ -186,16 +238,15 @@ class ProfileJob(HeadJob):
 
     text = "Switching profile"
 
-    def __init__(self, learner: Learner, label: str, teach_into: str | None = None,
-                 predict_with: str | None = None) -> None:
-        super().__init__(learner, label)
+    def __init__(self, label: str, teach_into: str | None = None, predict_with: str | None = None) -> None:
+        super().__init__(label)
         self.teach_into, self.predict_with = teach_into, predict_with
 
-    def change(self) -> tuple[None, str]:
+    def change(self, lr: Learner) -> tuple[None, str]:
         if self.teach_into is not None:
-            self.learner.set_profile(self.teach_into)
+            lr.set_profile(self.teach_into)
         if self.predict_with is not None:
-            self.learner.set_predict_with(self.predict_with)
+            lr.set_predict_with(self.predict_with)
         return None, ""
 
 
@@ -207,19 +258,20 @@ class AdoptHeadJob(HeadJob):
 
     text = "Loading the project's head"
 
-    def __init__(self, learner: Learner, label: str, head: object) -> None:
-        super().__init__(learner, label)
+    def __init__(self, label: str, head: object, ticket: int = 0) -> None:
+        super().__init__(label, ticket)
         self.head = head
 
-    def run(self, ctx: ModelContext) -> HeadUpdate:
-        self.learner.set_label(self.label)
-        refused = self.take_over()
+    def run(self, ctx: HeadContext) -> HeadUpdate:
+        lr = ctx.require_learner()
+        lr.set_label(self.label)
+        refused = self.take_over(lr)
         if refused is not None:
-            self.learner.reset()
-        return self.update(refused=refused)
+            lr.reset()
+        return self.update(lr, refused=refused)
 
-    def take_over(self) -> str | None:
-        lr, head = self.learner, self.head
+    def take_over(self, lr: Learner) -> str | None:
+        head = self.head
         if isinstance(head, Learner | EvoHead):
             lr.adopt(head)
             return None
@@ -235,13 +287,13 @@ class AdoptHeadJob(HeadJob):
 class SaveHeadJob(HeadJob):
     text = "Saving the head"
 
-    def __init__(self, learner: Learner, label: str, path: str | Path) -> None:
-        super().__init__(learner, label)
+    def __init__(self, label: str, path: str | Path) -> None:
+        super().__init__(label)
         self.path = Path(path)
 
-    def change(self) -> tuple[None, str]:
-        self.learner.save(self.path)
-        taught = sum(h.taught_frames for h in self.learner.heads.values())
+    def change(self, lr: Learner) -> tuple[None, str]:
+        lr.save(self.path)
+        taught = sum(h.taught_frames for h in lr.heads.values())
         return None, f"Head saved to {self.path} ({plural(taught, 'frame')})."
 
 
@@ -250,13 +302,13 @@ class LoadHeadJob(HeadJob):
 
     text = "Loading the head"
 
-    def __init__(self, learner: Learner, label: str, path: str | Path) -> None:
-        super().__init__(learner, label)
+    def __init__(self, label: str, path: str | Path) -> None:
+        super().__init__(label)
         self.path = Path(path)
 
-    def change(self) -> tuple[None, str]:
-        self.learner.load(self.path)
-        taught = sum(h.taught_frames for h in self.learner.heads.values())
+    def change(self, lr: Learner) -> tuple[None, str]:
+        lr.load(self.path)
+        taught = sum(h.taught_frames for h in lr.heads.values())
         return None, f"Head loaded from {self.path} ({plural(taught, 'frame')})."
 
 

@@ -1,42 +1,31 @@
-"""The single model worker thread and the jobs it runs, in order.
-
-SAM backends are not thread-safe, so one ``ModelWorker`` thread owns the backend, the
-embedding cache and its own frame reader, and runs ``Job`` objects one after another.
-Each job reports through its own Qt signals (``started``, ``progress``, ``result``,
-``error``, ``finished``), which reach GUI-thread receivers as queued calls, and can be
-cancelled with :meth:`Job.cancel` (before it starts, or between frames while it runs).
-Jobs return new objects; only the GUI thread changes the annotation state.
-
-The continual-learning head's jobs (``app.teaching_jobs``) are ``Job`` subclasses too; they
-run on a second ``ModelWorker`` that owns the learner and return new head snapshots.
+"""The model worker and its jobs: SAM backends are not thread-safe, so one thread owns the
+backend, the embedding cache and its own frame reader (its ``ModelContext``), and runs
+model jobs one after another (see ``app.jobs``). The file worker (``FileContext``) opens
+videos and exports, so that they never wait behind the model.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import queue
 import threading
-from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 
 from app.budget import EMBEDDING_CACHE_BYTES
+from app.jobs import Job, Worker
 from evosam.ahead import default_batch
 from evosam.errors import EvoSamError
 from evosam.learning import Refiner, beside
 from evosam.models import Embedding, Points, SamBackend
 from evosam.models.cache import EmbeddingCache
 from evosam.points import refine_with_points
-from evosam.propagate import FrameResult, PropagationConfig
+from evosam.propagate import PropagationConfig
 from evosam.tracking import Prompt, propagate_video
 from evosam.tracking.sam_flow import SamFlowTracker
 
-log = logging.getLogger(__name__)
 Box = tuple[float, float, float, float]
 
 
@@ -91,37 +80,36 @@ class ModelContext:
             raise EvoSamError("no video is open")
         return self.cache.get_or_compute(self.embedding_key(index), lambda: backend.embed(self.frame(index)))
 
-
-class Job(QObject):
-    """One unit of model work. Subclasses implement ``run(ctx)`` (worker thread) and return
-    their result object; raising ``EvoSamError`` reports its message through ``error``."""
-
-    started = Signal()
-    progress = Signal(int, int)  # done, total
-    result = Signal(object)
-    error = Signal(str)
-    finished = Signal()  # always last, after result, error or cancellation
-
-    text = "Working"  # shown in the status bar while the job runs
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._cancel = threading.Event()
-        self.tag: object = None  # the submitter's mark (e.g. which clip), to recognise stale results
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def run(self, ctx: ModelContext) -> object:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def close(self) -> None:
+        """The worker ends: close its reader."""
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
 
 
-class LoadModelJob(Job):
-    """Builds the backend with ``factory`` on the worker thread; result: ``backend.describe()``."""
+@dataclass
+class FileContext:
+    """The file worker's: its jobs (opening videos, exports) take what they need with them."""
+
+    def close(self) -> None:
+        pass
+
+
+ModelJob = Job[ModelContext]
+FileJob = Job[FileContext]
+
+
+@dataclass(frozen=True)
+class ModelLoaded:
+    """The loaded model: ``name`` in the registry, whether it takes point prompts, ``describe()``."""
+
+    name: str
+    point_prompts: bool
+    description: str
+
+
+class LoadModelJob(ModelJob):
+    """Builds the backend with ``factory`` on the worker thread; result: ``ModelLoaded``."""
 
     text = "Loading model"
 
@@ -129,21 +117,18 @@ class LoadModelJob(Job):
         super().__init__()
         self._factory = factory
         self.text = text
-        self.model_name = ""  # the registry name, once loaded
-        self.point_prompts = False  # whether the model was trained with point prompts
 
-    def run(self, ctx: ModelContext) -> str:
+    def run(self, ctx: ModelContext) -> ModelLoaded:
         try:
             ctx.backend = self._factory()
         except EvoSamError as exc:
             ctx.load_error = str(exc)
             raise
-        self.model_name = ctx.backend.name
-        self.point_prompts = ctx.backend.spec.point_prompts
-        return ctx.backend.describe()
+        backend = ctx.backend
+        return ModelLoaded(backend.name, backend.spec.point_prompts, backend.describe())
 
 
-class SetVideoJob(Job):
+class SetVideoJob(ModelJob):
     """Switches the worker's frame reader to a newly opened video; ``key`` names it in the cache."""
 
     text = "Opening video"
@@ -160,8 +145,16 @@ class SetVideoJob(Job):
         return self._key
 
 
-class OpenVideoJob(Job):
-    """Opens a video for the GUI thread (which takes it over); result: ``(source, path)``."""
+@dataclass(frozen=True)
+class OpenedVideo:
+    """A video opened for the GUI thread (which takes it over) from ``path``."""
+
+    source: FrameReader
+    path: str
+
+
+class OpenVideoJob(FileJob):
+    """File worker: opens a video for the GUI thread; result: ``OpenedVideo``."""
 
     text = "Opening video"
 
@@ -169,11 +162,11 @@ class OpenVideoJob(Job):
         super().__init__()
         self._open, self.path = open_source, path
 
-    def run(self, ctx: ModelContext) -> tuple[FrameReader, str]:
-        return self._open(), self.path
+    def run(self, ctx: FileContext) -> OpenedVideo:
+        return OpenedVideo(self._open(), self.path)
 
 
-class EmbedJob(Job):
+class EmbedJob(ModelJob):
     """Computes (and caches) a frame's embedding ahead of a prompt; result: the frame index."""
 
     text = "Embedding frame"
@@ -189,16 +182,19 @@ class EmbedJob(Job):
 
 @dataclass(frozen=True)
 class PredictResult:
-    """A mask proposed for ``label`` on ``frame`` from ``box`` (x0, y0, x1, y1): bool (H, W)."""
+    """A mask proposed for ``label`` on ``frame`` from ``box`` (x0, y0, x1, y1): bool (H, W);
+    ``clip``: the clip it was asked on; ``prompt``: ``box`` or ``point``."""
 
     frame: int
     label: str
-    box: Box
+    box: Box | None
     mask: np.ndarray
     iou: float
+    clip: int = 0
+    prompt: str = "box"
 
 
-class PredictJob(Job):
+class PredictJob(ModelJob):
     """Box prompt on one frame, refined by ``refine`` (the head) when given; result: ``PredictResult``.
 
     With a head, SAM's own mask is emitted first as ``draft`` (a ``PredictResult``), so the
@@ -215,22 +211,26 @@ class PredictJob(Job):
         emb = ctx.embedding(self.frame)
         backend = ctx.require_backend()
         pred = backend.predict(emb, box=self.box)
+        sam = self._result(pred.mask, float(pred.iou))
         if self.refine is None:
-            return PredictResult(self.frame, self.label, self.box, pred.mask, float(pred.iou))
-        self.draft.emit(PredictResult(self.frame, self.label, self.box, pred.mask, float(pred.iou)))
-        mask = beside(self.refine, backend)(ctx.frame(self.frame), pred, self.box, self.frame)
-        return PredictResult(self.frame, self.label, self.box, mask, float(pred.iou))
+            return sam
+        self.draft.emit(sam)
+        return self._result(beside(self.refine, backend)(ctx.frame(self.frame), pred, self.box, self.frame), sam.iou)
+
+    def _result(self, mask: np.ndarray, iou: float) -> PredictResult:
+        return PredictResult(self.frame, self.label, self.box, mask, iou, self.clip, "box")
 
 
-class PointJob(Job):
+class PointJob(ModelJob):
     """Clicked points refine ``label``'s mask on ``frame`` (see ``evosam.points``): ``points``
     (x, y, positive) frame pixels, ``box`` the label's box prompt there or None, ``mask`` the
     current bool (H, W) mask or None; result: ``PredictResult``."""
 
     text = "Refining with points"
 
-    def __init__(self, frame: int, label: str, box: Box | None, points: list[tuple[float, float, bool]],
-                 mask: np.ndarray | None) -> None:
+    def __init__(
+        self, frame: int, label: str, box: Box | None, points: list[tuple[float, float, bool]], mask: np.ndarray | None
+    ) -> None:
         super().__init__()
         self.frame, self.label, self.box, self.mask = frame, label, box, mask
         self.points = Points(np.array([p[:2] for p in points], float), np.array([int(p[2]) for p in points]))
@@ -238,11 +238,14 @@ class PointJob(Job):
     def run(self, ctx: ModelContext) -> PredictResult:
         emb = ctx.embedding(self.frame)
         mask = refine_with_points(ctx.require_backend(), emb, self.box, self.points, self.mask)
-        return PredictResult(self.frame, self.label, self.box, mask, float("nan"))
+        return PredictResult(self.frame, self.label, self.box, mask, float("nan"), self.clip, "point")
 
 
 @dataclass(frozen=True)
 class PropagationSummary:
+    """How run ``run`` of ``label`` ended."""
+
+    run: int
     label: str
     frames_done: int
     frames_total: int
@@ -250,9 +253,26 @@ class PropagationSummary:
     cancelled: bool
 
 
-class PropagateJob(Job):
+@dataclass(frozen=True)
+class PropagatedFrame:
+    """One frame's mask (bool (H, W)) of propagation run ``run`` of ``label``."""
+
+    run: int
+    label: str
+    index: int
+    mask: np.ndarray
+    iou: float
+    flags: tuple[str, ...] = ()
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+
+class PropagateJob(ModelJob):
     """Propagates ``init_mask`` (bool (H, W), on the frame before ``frames[0]``) through
-    ``frames``; emits ``frame_done(FrameResult)`` per frame and ``PropagationSummary`` last."""
+    ``frames``; emits ``frame_done(PropagatedFrame)`` per frame and ``PropagationSummary`` last.
+    ``run``: the submitter's number for this run (its results say it)."""
 
     frame_done = Signal(object)
     text = "Propagating"
@@ -264,9 +284,10 @@ class PropagateJob(Job):
         init_mask: np.ndarray,
         config: PropagationConfig | None = None,
         refine: Refiner | None = None,
+        run: int = 0,
     ) -> None:
         super().__init__()
-        self.label, self.frames, self.refine = label, frames, refine
+        self.label, self.frames, self.refine, self.run_id = label, frames, refine, run
         self.init_mask = np.array(init_mask, dtype=bool)
         self.config = config or PropagationConfig()
         self.batch: int | None = None  # frames per encoder call (None: ``default_batch``, 8 on CUDA, 1 on a CPU)
@@ -281,139 +302,37 @@ class PropagateJob(Job):
         # frames are decoded a batch ahead on a reader thread; a batch's uncached frames go
         # through the encoder in one call (8 on CUDA), and land in the app's embedding cache
         results = propagate_video(
-            ctx, Prompt(start, mask=self.init_mask, label=self.label), backend, self.refine,
-            frames=self.frames, tracker=SamFlowTracker(self.config), batch=self.batch or default_batch(backend),
-            should_stop=lambda: self.cancelled, cache=ctx.cache, cache_key=ctx.embedding_key,
+            ctx,
+            Prompt(start, mask=self.init_mask, label=self.label),
+            backend,
+            self.refine,
+            frames=self.frames,
+            tracker=SamFlowTracker(self.config),
+            batch=self.batch or default_batch(backend),
+            should_stop=lambda: self.cancelled,
+            cache=ctx.cache,
+            cache_key=ctx.embedding_key,
         )
         for res in results:
             if res.index == start:  # the start mask, the user's own
                 continue
-            res = FrameResult(res.index, res.mask, res.iou, res.box, res.flags)  # drop the heavy Prediction
+            out = PropagatedFrame(self.run_id, self.label, res.index, res.mask, res.iou, tuple(res.flags))
             done += 1
-            flagged += res.flagged
-            self.frame_done.emit(res)
+            flagged += out.flagged
+            self.frame_done.emit(out)
             self.progress.emit(done, total)
             ctx.between_steps()  # a box prompt drawn meanwhile is answered now, not after the whole run
-        return PropagationSummary(self.label, done, total, flagged, self.cancelled)
+        return PropagationSummary(self.run_id, self.label, done, total, flagged, self.cancelled)
 
 
-_WAKE = object()  # queue item that only wakes the thread for urgent jobs
+def model_worker(cache: EmbeddingCache | None = None, parent: QObject | None = None) -> Worker[ModelContext]:
+    """The one thread for every model call; long jobs answer urgent ones between their steps."""
+    ctx = ModelContext(cache=EmbeddingCache(EMBEDDING_CACHE_BYTES) if cache is None else cache)
+    worker = Worker(ctx, parent, "ModelWorker")
+    ctx.between_steps = worker.run_urgent
+    return worker
 
 
-@dataclass(frozen=True)
-class _Marker:
-    """Queue item that tells when every job queued before it has run."""
-
-    done: threading.Event
-WORKER_NICE = 5  # the model thread (and the math threads it starts) yield the CPU to the GUI thread
-
-
-def lower_thread_priority(increment: int) -> None:
-    """Raise the calling thread's nice value by ``increment`` (Linux: nice is per thread, and
-    threads it creates inherit it); a no-op where that is not possible."""
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + increment)
-    except (AttributeError, OSError):
-        pass
-
-
-class ModelWorker(QThread):
-    """The one thread that runs model calls, one at a time, in submission order, except that
-    *urgent* jobs (interactive prompts) run first, and also between the steps of a long job,
-    so a box drawn during a propagation is answered within one frame's time. A second
-    instance may run file jobs, which never touch the model, so that they do not wait behind
-    it. ``job_started(job)`` and ``job_finished(job)`` report every job (for a status display)."""
-
-    job_started = Signal(object)
-    job_finished = Signal(object)
-
-    def __init__(
-        self, cache: EmbeddingCache | None = None, parent: QObject | None = None, name: str = "ModelWorker"
-    ) -> None:
-        super().__init__(parent)
-        self._queue: queue.Queue[Job | object | None] = queue.Queue()
-        self._urgent: deque[Job] = deque()
-        cache = EmbeddingCache(EMBEDDING_CACHE_BYTES) if cache is None else cache
-        self._ctx = ModelContext(cache=cache, between_steps=self._run_urgent)
-        self._pending: list[Job] = []
-        self._lock = threading.Lock()
-        self.setObjectName(name)
-
-    def submit(self, job: Job, urgent: bool = False) -> Job:
-        """Queue ``job`` (GUI thread); starts the thread on first use. Returns the job.
-        ``urgent``: run before queued jobs and between the steps of a running one; only for
-        short jobs that leave the context as they found it (prompts, not a video switch)."""
-        with self._lock:
-            self._pending.append(job)
-        if urgent:
-            self._urgent.append(job)
-            self._queue.put(_WAKE)
-        else:
-            self._queue.put(job)
-        if not self.isRunning():
-            self.start()
-        return job
-
-    def cancel_all(self) -> None:
-        with self._lock:
-            for job in self._pending:
-                job.cancel()
-
-    def finish_pending(self, timeout_ms: int) -> None:
-        """Wait (GUI thread, at most ``timeout_ms``) until the queued jobs have run."""
-        if not self.isRunning():
-            return
-        done = threading.Event()
-        self._queue.put(_Marker(done))
-        done.wait(timeout_ms / 1000)
-
-    def stop(self) -> None:
-        """Cancel every job and end the thread (GUI thread). Waits for the model call in
-        progress however long it takes (a big model on a CPU: a minute): destroying a thread
-        that still runs would abort the process."""
-        self.cancel_all()
-        if self.isRunning():
-            self._queue.put(None)
-            self.wait()
-
-    def run(self) -> None:  # worker thread
-        lower_thread_priority(WORKER_NICE)
-        while (item := self._queue.get()) is not None:
-            self._run_urgent()
-            if isinstance(item, Job):
-                self._run_one(item)
-            elif isinstance(item, _Marker):
-                item.done.set()
-        if self._ctx.reader is not None:
-            self._ctx.reader.close()
-
-    def _run_urgent(self) -> None:  # worker thread
-        while self._urgent:
-            self._run_one(self._urgent.popleft())
-
-    def _run_one(self, job: Job) -> None:
-        try:
-            self._execute(job)
-        finally:
-            with self._lock:
-                self._pending.remove(job)
-
-    def _execute(self, job: Job) -> None:
-        if job.cancelled:
-            job.finished.emit()
-            self.job_finished.emit(job)
-            return
-        job.started.emit()
-        self.job_started.emit(job)
-        try:
-            out = job.run(self._ctx)
-        except EvoSamError as exc:
-            job.error.emit(str(exc))
-        except Exception as exc:  # a bug or a torch failure: report it, keep the thread alive
-            log.exception("model job %s failed", type(job).__name__)
-            job.error.emit(f"{type(exc).__name__}: {exc}")
-        else:
-            job.result.emit(out)
-        job.finished.emit()
-        self.job_finished.emit(job)
+def file_worker(parent: QObject | None = None) -> Worker[FileContext]:
+    """The thread that opens videos and exports (never behind the model)."""
+    return Worker(FileContext(), parent, "FileWorker")

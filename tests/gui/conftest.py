@@ -69,6 +69,6 @@ def open_window(qtbot, model, clip: Path, cache):
     win.resize(900, 600)
     win.show()
     qtbot.waitExposed(win)
-    qtbot.waitUntil(lambda: not win._jobs, timeout=30000)  # model loaded, video opened in the worker
+    qtbot.waitUntil(win.controller.idle, timeout=30000)  # model loaded, video opened in the worker
     assert "LiteMedSAM" in win.model_info.text()
     return win

@@ -84,12 +84,12 @@ def test_propagation_job_batches_the_encoder_and_fills_the_cache(qtbot, window):
         got: list = []
         job.frame_done.connect(got.append)
         with qtbot.waitSignal(job.finished, timeout=TIMEOUT_MS):
-            window.submit(job)
+            window.controller.submit(job)
         return got
 
     batched = run(2)
-    ctx = window.worker._ctx
-    assert all(ctx.embedding_key(i) in ctx.cache for i in range(1, FRAMES))
+    c, video = window.controller, window.source.fingerprint()
+    assert all((c.model_name, video, i) in c.cache for i in range(1, FRAMES))
     single = run(1)  # now every embedding comes from the cache
     assert [r.index for r in batched] == list(range(1, FRAMES)) == [r.index for r in single]
     for a, b in zip(batched, single, strict=True):
@@ -101,10 +101,10 @@ def test_propagation_can_be_cancelled(qtbot, window):
     window.state.apply(0, "vessel", FrameMask(blob_mask(0)), "test")
     job = window.propagate()
     window.job_status.cancel_button.click()
-    qtbot.waitUntil(lambda: job not in window._jobs, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: job not in window.controller.jobs.jobs, timeout=TIMEOUT_MS)
     assert job.cancelled
     assert len([f for f in range(1, FRAMES) if window.state.get(f, "vessel") is not None]) <= 1
-    assert window._propagation is None
+    assert not window.controller.propagation.running
 
 
 def test_brush_eraser_undo_redo(qtbot, window):
@@ -167,7 +167,7 @@ def test_box_drawn_during_propagation_is_answered_before_it_ends(qtbot, window):
     window.propagation_finished.connect(lambda _summary: events.append("propagation finished"))
     window.annotation_changed.connect(lambda frames: events.append(f"changed {frames}"))
     window.propagate()  # frames 2 and 3, one after the other on the model thread
-    window._on_label_added("artery")
+    window.controller.add_label("artery")
     window.prompt_box(blob_box(1))  # urgent: runs between the two propagated frames
     with qtbot.waitSignal(window.propagation_finished, timeout=TIMEOUT_MS):
         pass
@@ -199,7 +199,9 @@ def test_point_tool_removes_and_adds(qtbot, window):
         QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, view_pos(window, cx, cy))
     after = window.current_mask().mask
     assert not after[int(cy), int(cx)] and after.sum() < before.sum()  # a negative point removed the piece there
-    assert window.points[(0, "vessel")] == [(pytest.approx(cx, abs=1), pytest.approx(cy, abs=1), False)]
+    assert window.controller.prompts.points[(0, "vessel")] == [
+        (pytest.approx(cx, abs=1), pytest.approx(cy, abs=1), False)
+    ]
     with qtbot.waitSignal(window.annotation_changed, timeout=TIMEOUT_MS):
         QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_pos(window, cx, cy))
     assert window.current_mask().mask[int(cy), int(cx)]  # a positive point added it back

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from gui_clip import FRAMES, TickGaps, blob_mask, write_clip
 
-from app.editing import DRAFT_MESSAGE
+from app.prompts import DRAFT_MESSAGE
 from app.state import FrameMask, Status
 
 TIMEOUT_MS = 60000
@@ -23,7 +23,7 @@ def confirm_truth(qtbot, win, frame: int):
     """Put the true blob on ``frame`` as a confirmed mask of the current label and wait until it is taught."""
     win.player.seek(frame)
     with qtbot.waitSignal(win.teaching.taught, timeout=TIMEOUT_MS) as taught:
-        win._apply(frame, win.label, FrameMask(blob_mask(frame), Status.CONFIRMED), "Confirm")
+        win.controller.apply(frame, win.label, FrameMask(blob_mask(frame), Status.CONFIRMED), "Confirm")
     return taught.args[0]
 
 
@@ -41,10 +41,13 @@ def box_on(qtbot, win, frame: int, box=BOX) -> np.ndarray:
     return win.current_mask().mask
 
 
-def sam_mask(win, frame: int, box=BOX):
-    """SAM's own prediction for ``box`` on ``frame`` (the test thread may read the idle worker's model)."""
-    ctx = win.worker._ctx
-    return ctx.backend.predict(ctx.embedding(frame), box=box)
+def sam_mask(model, win, frame: int, box=BOX):
+    """SAM's own prediction for ``box`` on ``frame``, from the embedding the window cached
+    (``model``: the window's; the test thread calls it while the window waits for nothing)."""
+    c = win.controller
+    embedding = c.cache.get((c.model_name, win.source.fingerprint(), frame))
+    assert embedding is not None, f"frame {frame} was not embedded"
+    return model.predict(embedding, box=box)
 
 
 def curve_xy(curve) -> tuple[list[float], list[float]]:
@@ -63,7 +66,7 @@ def force_head(qtbot, win, tmp_path):
     return update
 
 
-def test_confirm_teaches_its_label_and_the_gate_keeps_sams_mask(qtbot, window):
+def test_confirm_teaches_its_label_and_the_gate_keeps_sams_mask(qtbot, window, litemedsam):
     teaching = window.teaching
     assert teaching.refiner_for("vessel") is None  # untaught: proposals are SAM's own
     record = confirm_truth(qtbot, window, 0)
@@ -82,9 +85,9 @@ def test_confirm_teaches_its_label_and_the_gate_keeps_sams_mask(qtbot, window):
     panel = window.learning_panel
     assert curve_xy(panel.head_curve)[0] == [] and curve_xy(panel.sam_curve)[0] == [1, 2]
     mask = box_on(qtbot, window, 2)
-    assert np.array_equal(mask, sam_mask(window, 2).mask)
+    assert np.array_equal(mask, sam_mask(litemedsam, window, 2).mask)
     assert window.current_mask().source == "litemedsam"  # SAM's proposal, not the head's
-    qtbot.waitUntil(lambda: not window._jobs, timeout=TIMEOUT_MS)  # every job, teaching too, is seen to finish
+    qtbot.waitUntil(window.controller.idle, timeout=TIMEOUT_MS)  # every job, teaching too, is seen to finish
     assert window.job_status.text.text() == ""
 
 
@@ -94,21 +97,21 @@ def test_one_frame_taught_reads_in_the_singular(qtbot, window):
     assert "1 frame taught" in text and "1 frames" not in text
 
 
-def test_box_answer_shows_sams_mask_while_the_head_refines(qtbot, window, tmp_path):
+def test_box_answer_shows_sams_mask_while_the_head_refines(qtbot, window, litemedsam, tmp_path):
     """With a head in use, a box is answered in two steps: SAM's mask on screen at once (the
     state untouched), then the head's refinement as the proposal."""
     confirm_truth(qtbot, window, 0)
     force_head(qtbot, window, tmp_path)
     window.player.seek(2)
     seen = []  # (draft, the state's mask then, the overlay outline then, the status bar then)
-    outline, status = window.canvas._outline_item, window.statusBar()
+    canvas, status = window.canvas, window.statusBar()
     window.draft_shown.connect(
-        lambda res: seen.append((res, window.current_mask(), outline.path(), status.currentMessage()))
+        lambda res: seen.append((res, window.current_mask(), canvas.outline(), status.currentMessage()))
     )
     mask = box_on(qtbot, window, 2)
     assert len(seen) == 1
     draft, state_then, outline, said = seen[0]
-    sam = sam_mask(window, 2)
+    sam = sam_mask(litemedsam, window, 2)
     assert np.array_equal(draft.mask, sam.mask) and draft.frame == 2 and draft.box == BOX
     assert state_then is None and not outline.isEmpty()  # shown, not yet applied
     assert said == DRAFT_MESSAGE and status.currentMessage() != DRAFT_MESSAGE  # cleared once refined
@@ -116,28 +119,28 @@ def test_box_answer_shows_sams_mask_while_the_head_refines(qtbot, window, tmp_pa
     assert window.current_mask().source == "litemedsam+head:1"
 
 
-def test_teaching_one_label_leaves_another_labels_proposals_unchanged(qtbot, window, tmp_path):
-    window._on_label_added("vein")
+def test_teaching_one_label_leaves_another_labels_proposals_unchanged(qtbot, window, litemedsam, tmp_path):
+    window.controller.add_label("vein")
     assert window.label == "vein"
     before = box_on(qtbot, window, 2)  # vein's proposal before anything is taught
-    window._on_label_selected("vessel")
+    window.controller.select_label("vessel")
     confirm_truth(qtbot, window, 0)
     confirm_truth(qtbot, window, 1)
     assert window.teaching.refiner_for("vein") is None
     force_head(qtbot, window, tmp_path)  # vessel now proposes with its head
     vessel_head = window.teaching.refiner_for("vessel").head
-    window._on_label_selected("vein")
+    window.controller.select_label("vein")
     drafts = []
     window.draft_shown.connect(drafts.append)
     after = box_on(qtbot, window, 2)
-    assert np.array_equal(after, before) and np.array_equal(after, sam_mask(window, 2).mask) and not drafts
+    assert np.array_equal(after, before) and np.array_equal(after, sam_mask(litemedsam, window, 2).mask) and not drafts
     assert window.current_mask().source == "litemedsam"
     record = confirm_truth(qtbot, window, 3)  # teaching vein leaves vessel's head as it was
     assert record.label == "vein" and window.teaching.refiner_for("vessel").head is vessel_head
     assert window.teaching.report("vein").taught_frames == 1 and window.teaching.report("vessel").taught_frames == 2
 
 
-def test_dock_shows_the_current_labels_report_and_sam_only(qtbot, window_on, tmp_path):
+def test_dock_shows_the_current_labels_report_and_sam_only(qtbot, window_on, litemedsam, tmp_path):
     """On a clip long enough for frames apart in time, each confirmation is scored as unseen
     by the head taught on the other: the dock draws both curves from the leave-out report."""
     win = window_on(write_clip(tmp_path / "long", 12))
@@ -152,18 +155,19 @@ def test_dock_shows_the_current_labels_report_and_sam_only(qtbot, window_on, tmp
     text = panel.summary.text()
     assert "<b>vessel</b>: 2 frames taught" in text and escape(report.choice.reason) in text
     assert "On 2 unseen frames" in text and "Confirm masks" not in text
-    win._on_label_added("vein")  # another label: its own, empty report
+    win.controller.add_label("vein")  # another label: its own, empty report
     assert panel.report.label == "vein" and "Confirm masks (Enter)" in panel.summary.text()
     assert curve_xy(panel.sam_curve)[0] == [] and not panel.buttons["unteach"].isEnabled()
-    win._on_label_selected("vessel")
+    win.controller.select_label("vessel")
     assert panel.report == report
     force_head(qtbot, win, tmp_path)
     assert [panel.predict_with.itemData(i) for i in range(3)] == ["all", "auto", "sam"]
     update = wait_head(qtbot, win, lambda: panel.predict_with_selected.emit("sam"))
     assert update.predict_with == "sam" and update.refiners == {} and teaching.refiner_for("vessel") is None
     assert panel.predict_with.currentData() == "sam" and "SAM only" in panel.summary.text()
-    assert np.array_equal(box_on(qtbot, win, 5, (70.0, 45.0, 170.0, 115.0)),
-                          sam_mask(win, 5, (70.0, 45.0, 170.0, 115.0)).mask)
+    assert np.array_equal(
+        box_on(qtbot, win, 5, (70.0, 45.0, 170.0, 115.0)), sam_mask(litemedsam, win, 5, (70.0, 45.0, 170.0, 115.0)).mask
+    )
     update = wait_head(qtbot, win, lambda: teaching.set_profiles(predict_with="all"))
     assert "vessel" in update.refiners  # the head kept learning: it is back
 
@@ -203,16 +207,19 @@ def test_profiles(qtbot, window):
     assert record.profile == "site B"
     panel = window.learning_panel
     assert panel.teach_into.currentText() == "site B"
-    assert [panel.predict_with.itemData(i) for i in range(panel.predict_with.count())] == ["all", "auto", "sam",
-                                                                                           "site B"]
+    assert [panel.predict_with.itemData(i) for i in range(panel.predict_with.count())] == [
+        "all",
+        "auto",
+        "sam",
+        "site B",
+    ]
 
 
 def test_bad_head_file_is_a_message(qtbot, window, tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a head")
-    with qtbot.waitSignal(window.teaching.worker.job_finished, timeout=TIMEOUT_MS):
-        window.teaching.load(bad)
-    assert "bad.npz" in window.statusBar().currentMessage()
+    window.teaching.load(bad)
+    qtbot.waitUntil(lambda: "bad.npz" in window.statusBar().currentMessage(), timeout=TIMEOUT_MS)
 
 
 @pytest.mark.fresh_embeddings

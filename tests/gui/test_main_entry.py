@@ -21,8 +21,9 @@ def load_main():
 def test_missing_video_exits_2_with_one_line(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     env.pop("EVOSAM_DEBUG", None)
-    proc = subprocess.run([sys.executable, str(MAIN), str(tmp_path / "nope.mp4")], capture_output=True, text=True,
-                          env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(MAIN), str(tmp_path / "nope.mp4")], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("evosam-annotator: error:") and proc.stderr.count("\n") == 1, proc.stderr
     assert "nope.mp4" in proc.stderr and "Traceback" not in proc.stderr

@@ -19,15 +19,23 @@ from evosam.project import SCHEMA_VERSION, load_project
 TIMEOUT_MS = 60000
 
 
+def save_as(qtbot, win, path: Path) -> None:
+    """Save as ``path`` on the save worker and wait until it is written (an autosave of the
+    untitled project may report first)."""
+    target = str(path.with_name(path.name + ".evosam"))
+    with qtbot.waitSignal(win.projects.saved, timeout=TIMEOUT_MS, check_params_cb=lambda saved: saved == target):
+        assert win.projects.save_as(path) is not None
+
+
 def confirm(qtbot, win, frame: int) -> None:
     win.player.seek(frame)
     with qtbot.waitSignal(win.teaching.taught, timeout=TIMEOUT_MS):
-        win._apply(frame, win.label, FrameMask(blob_mask(frame), Status.CONFIRMED), "Confirm")
+        win.controller.apply(frame, win.label, FrameMask(blob_mask(frame), Status.CONFIRMED), "Confirm")
 
 
 def test_untitled_work_autosaves(qtbot, window):
-    assert window.projects.untitled and window.projects.path == untitled_path(window.projects._ref)
-    window._apply(1, "vessel", FrameMask(blob_mask(1)), "Brush")
+    assert window.projects.untitled and window.projects.path == untitled_path(window.projects.ref)
+    window.controller.apply(1, "vessel", FrameMask(blob_mask(1)), "Brush")
     with qtbot.waitSignal(window.projects.saved, timeout=TIMEOUT_MS):
         window.projects.tick()
     saved = load_project(window.projects.path)
@@ -38,14 +46,14 @@ def test_save_as_then_reopen_restores_masks_learner_and_place(qtbot, window, tmp
     confirm(qtbot, window, 0)
     confirm(qtbot, window, 2)
     window.state.add_label("vein")
-    window._apply(3, "vein", FrameMask(blob_mask(3)), "Brush")
-    assert window.projects.save_as(tmp_path / "case12")
+    window.controller.apply(3, "vein", FrameMask(blob_mask(3)), "Brush")
+    save_as(qtbot, window, tmp_path / "case12")
     path = tmp_path / "case12.evosam"
     assert (path / "project.json").is_file() and str(path) == read_recent()[0]
     keys, report = window.teaching.taught_keys, window.teaching.report("vessel")
     assert len(keys) == 2 and len(report.curve) == 2
     window.player.seek(1)
-    window._apply(1, "vessel", FrameMask(blob_mask(1)), "Brush")
+    window.controller.apply(1, "vessel", FrameMask(blob_mask(1)), "Brush")
     with qtbot.waitSignals([window.projects.opened, window.teaching.adopted], timeout=TIMEOUT_MS):
         window.projects.open(path)  # saves the change first, then reopens
     state = window.state
@@ -82,8 +90,8 @@ def test_an_older_project_opens_and_its_head_is_retaught(qtbot, window, window_o
     another feature version: the masks open, and the head is re-taught from the confirmed ones."""
     confirm(qtbot, window, 0)
     confirm(qtbot, window, 2)
-    window._apply(1, "vessel", FrameMask(blob_mask(1)), "Brush")  # proposed: it does not teach
-    assert window.projects.save_as(tmp_path / "old")
+    window.controller.apply(1, "vessel", FrameMask(blob_mask(1)), "Brush")  # proposed: it does not teach
+    save_as(qtbot, window, tmp_path / "old")
     keys = window.teaching.taught_keys
     bare = window.teaching.latest.learner.head_of("vessel")
     window.close()
@@ -110,18 +118,20 @@ def test_an_older_project_opens_and_its_head_is_retaught(qtbot, window, window_o
     assert win.state.entry(1, "vessel").status == Status.PROPOSED and len(win.state.snapshot()) == 3
     qtbot.waitUntil(lambda: win.teaching.taught_keys == keys, timeout=TIMEOUT_MS)
     assert len(win.learning_panel.report.curve) == 2
-    assert win.projects.save()  # written again as the current schema, with the learner
+    with qtbot.waitSignal(win.projects.saved, timeout=TIMEOUT_MS, check_params_cb=lambda saved: saved == str(path)):
+        assert win.projects.save() is not None  # written again as the current schema, with the learner
     saved = json.loads((path / "project.json").read_text())
     assert saved["schema_version"] == SCHEMA_VERSION and saved["head"]["kind"] == "learner"
 
 
 def test_a_changed_video_is_refused_with_a_message(qtbot, window, tmp_path, clip):
-    window._apply(0, "vessel", FrameMask(blob_mask(0)), "Brush")
-    assert window.projects.save_as(tmp_path / "p")
+    window.controller.apply(0, "vessel", FrameMask(blob_mask(0)), "Brush")
+    save_as(qtbot, window, tmp_path / "p")
     first = sorted(clip.iterdir())[0]
     shutil.copy(sorted(clip.iterdir())[1], first)  # the frames changed since
-    clip_id = window._clip_id
-    with qtbot.waitSignal(window.io_worker.job_finished, timeout=TIMEOUT_MS):
+    clip_id = window.controller.clip
+    with qtbot.waitSignal(window.controller.failed, timeout=TIMEOUT_MS) as failed:
         window.projects.open(tmp_path / "p.evosam")
+    assert "not the video this project annotates" in str(failed.args[0])
     assert "not the video this project annotates" in window.statusBar().currentMessage()
-    assert window._clip_id == clip_id  # the open clip stays
+    assert window.controller.clip == clip_id  # the open clip stays

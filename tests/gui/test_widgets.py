@@ -52,20 +52,20 @@ def test_timeline_click_seeks(qtbot, window):
 
 def test_labels_keep_separate_masks(qtbot, window):
     window.state.apply(0, "vessel", FrameMask(blob_mask(0)), "test")
-    window._on_label_added("artery")
+    window.controller.add_label("artery")
     assert window.label == "artery" and window.labels.list.count() == 2
     assert window.current_mask() is None
-    assert len(window.canvas._other_items) == 1  # the vessel mask drawn as context
+    assert window.canvas.other_mask_count() == 1  # the vessel mask drawn as context
     window.labels.list.setCurrentRow(0)
     assert window.label == "vessel" and window.current_mask() is not None
-    assert window.canvas._other_items == []
+    assert window.canvas.other_mask_count() == 0
 
 
 def test_results_for_a_closed_clip_are_dropped(qtbot, window, clip):
     job = window.prompt_box(blob_box(0))
     window.set_video(open_source(clip), clip)
-    qtbot.waitUntil(lambda: job not in window._jobs, timeout=60000)
-    qtbot.waitUntil(lambda: not window._jobs, timeout=60000)
+    qtbot.waitUntil(lambda: job not in window.controller.jobs.jobs, timeout=60000)
+    qtbot.waitUntil(window.controller.idle, timeout=60000)
     assert list(window.state.items()) == []
 
 
@@ -74,7 +74,7 @@ def test_model_error_is_shown_not_raised(qtbot, window):
     qtbot.waitUntil(lambda: any(b.isVisible() for b in window.findChildren(QMessageBox)), timeout=60000)
     box = next(b for b in window.findChildren(QMessageBox) if b.isVisible())
     assert "outside" in box.text()
-    assert window.current_mask() is None and (0, "vessel") not in window.boxes
+    assert window.current_mask() is None and (0, "vessel") not in window.controller.prompts.boxes
     assert "No model" not in window.model_info.text()
 
 
@@ -87,7 +87,7 @@ def test_export_writes_confirmed_masks_only(qtbot, window, tmp_path):
 
     window.state.apply(0, "vessel", FrameMask(blob_mask(0), Status.CONFIRMED), "test")
     window.state.apply(1, "vessel", FrameMask(blob_mask(1)), "test")  # proposed: not exported
-    window._on_label_added("a/b")
+    window.controller.add_label("a/b")
     window.state.apply(2, "a/b", FrameMask(blob_mask(2), Status.CONFIRMED), "test")
     with qtbot.waitSignal(window.exported, timeout=60000) as done:
         window.export("png", tmp_path / "out")
@@ -118,16 +118,17 @@ def test_model_load_failure_is_reported_and_prompts_explain_it(qtbot, clip):
     qtbot.addWidget(win)
     win.set_video(open_source(clip), clip)
     qtbot.waitUntil(lambda: win.model_info.text() == "No model loaded", timeout=90000)  # a loaded CI machine
-    qtbot.waitUntil(lambda: not win._jobs, timeout=90000)
-    with qtbot.waitSignal(win.statusBar().messageChanged, timeout=90000,
-                          check_params_cb=lambda m: m.startswith("no model loaded: x.pth")):
+    qtbot.waitUntil(win.controller.idle, timeout=90000)
+    with qtbot.waitSignal(
+        win.statusBar().messageChanged, timeout=90000, check_params_cb=lambda m: m.startswith("no model loaded: x.pth")
+    ):
         win.prompt_box(blob_box(0))
     win.close()
 
 
 def test_playback_shows_frames_decoded_ahead_and_stops_at_the_end(qtbot, window):
     decoded: list[int] = []
-    window._read_ahead.frame_ready.connect(lambda index, _rgb: decoded.append(index))
+    window.read_ahead.frame_ready.connect(lambda index, _rgb: decoded.append(index))
     with qtbot.waitSignal(window.player.playing_changed, timeout=20000, check_params_cb=lambda playing: not playing):
         window.player.play()
     assert window.player.current == FRAMES - 1
@@ -135,14 +136,16 @@ def test_playback_shows_frames_decoded_ahead_and_stops_at_the_end(qtbot, window)
 
 
 def test_open_runs_in_the_background_and_reports_bad_paths(qtbot, window, clip, tmp_path):
-    clip_id = window._clip_id
+    clip_id = window.controller.clip
     window.open_path(str(clip))
-    qtbot.waitUntil(lambda: window._clip_id == clip_id + 1, timeout=30000)
+    qtbot.waitUntil(lambda: window.controller.clip == clip_id + 1, timeout=30000)
     assert window.state.frame_count == FRAMES and window.player.current == 0
     window.open_path(str(tmp_path / "missing.mp4"))
-    qtbot.waitUntil(lambda: any(b.isVisible() and "missing.mp4" in b.text()
-                                for b in window.findChildren(QMessageBox)), timeout=30000)
-    assert window._clip_id == clip_id + 1
+    qtbot.waitUntil(
+        lambda: any(b.isVisible() and "missing.mp4" in b.text() for b in window.findChildren(QMessageBox)),
+        timeout=30000,
+    )
+    assert window.controller.clip == clip_id + 1
 
 
 def test_idle_window_embeds_the_current_frame_and_the_next_ones(qtbot, litemedsam, clip):
@@ -154,8 +157,8 @@ def test_idle_window_embeds_the_current_frame_and_the_next_ones(qtbot, litemedsa
     qtbot.addWidget(win)
     win.set_video(open_source(clip), clip)
     win.show()
-    qtbot.waitUntil(lambda: not win._jobs, timeout=30000)
+    qtbot.waitUntil(win.controller.idle, timeout=30000)
     win.player.seek(1)  # the user stops on frame 1: frames 1, 2, 3 get embedded (the clip ends there)
-    key = win.worker._ctx.video_key
+    key = win.source.fingerprint()
     qtbot.waitUntil(lambda: all(("litemedsam", key, i) in cache for i in (1, 2, 3)), timeout=90000)
     win.close()

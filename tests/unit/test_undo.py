@@ -1,11 +1,11 @@
-"""app.state: plain-Python annotation state (no Qt, no model)."""
+"""The engine's annotation state (``evosam.annotations``): packing, undo/redo and merged steps, checks."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app.state import AnnotationState, FrameMask, PackedMask, Status, paint_stroke
+from evosam.annotations import AnnotationState, FrameMask, PackedMask, Status
 
 
 def square(size=(20, 30), x0=5, y0=4, side=6) -> np.ndarray:
@@ -51,13 +51,6 @@ def test_apply_checks_frame_label_and_shape():
         st.apply(0, "vessel", FrameMask(np.zeros((3, 3), bool)), "x")
     with pytest.raises(ValueError):
         st.add_label("vessel")
-
-
-def test_paint_stroke_paints_and_erases_without_touching_input():
-    m = paint_stroke(None, (20, 30), [(2, 10), (20, 10)], 2, True)
-    assert m[10, 2:21].all() and not m[0].any()
-    erased = paint_stroke(m, (20, 30), [(10, 5), (10, 15)], 1, False)
-    assert not erased[10, 9:12].any() and erased[10, 3] and m[10, 10]
 
 
 def test_state_keeps_masks_packed_and_unpacks_on_demand():

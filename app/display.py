@@ -1,0 +1,39 @@
+"""What the window shows of the state: timeline marks, the mask line, other labels' masks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.state import AnnotationState, FrameMask, PackedMask, Status
+
+
+def mark_kind(entry: PackedMask | None) -> str | None:
+    """Timeline mark of a stored mask: proposed, flagged (a distrusted proposal), confirmed, rejected."""
+    if entry is None:
+        return None
+    if entry.status == Status.PROPOSED and entry.flagged:
+        return "flagged"
+    return entry.status.value
+
+
+def describe_mask(fm: FrameMask | None, label: str) -> str:
+    """One status-bar line about a mask, e.g. ``vessel: proposed · IoU 0.91 · 1234 px``."""
+    if fm is None:
+        return f"{label}: no mask — drag a box (B) or paint (D)"
+    parts = [f"{label}: {fm.status.value}"]
+    if fm.iou is not None:
+        parts.append(f"IoU {fm.iou:.2f}")
+    parts.append(f"{int(np.count_nonzero(fm.mask))} px")
+    if fm.flags:
+        parts.append("flagged: " + ", ".join(fm.flags))
+    return " · ".join(parts)
+
+
+def other_masks(state: AnnotationState | None, frame: int, label: str) -> list[tuple[np.ndarray, tuple[int, int, int]]]:
+    """The other labels' masks on ``frame`` (not rejected ones), with their colours."""
+    out = []
+    for lab in [] if state is None else state.labels:
+        entry = state.entry(frame, lab.name) if lab.name != label else None
+        if entry is not None and entry.status != Status.REJECTED:
+            out.append((state.get(frame, lab.name).mask, lab.color))
+    return out

@@ -1,0 +1,134 @@
+"""Box and point prompts: the last prompt per (frame, label), the jobs that answer them, and
+their answers turned into proposed masks (owned by the controller)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app.jobs import Job
+from app.state import AnnotationState, FrameMask, Status
+from app.workers import PointJob, PredictJob, PredictResult
+from evosam.learning import Refiner
+
+Box = tuple[float, float, float, float]
+Point = tuple[float, float, bool]  # x, y frame pixels; positive
+DRAFT_MESSAGE = "SAM's mask; the head is refining it…"  # status while a box's draft is on screen
+
+
+class PromptHost(Protocol):
+    """What prompts need from the controller."""
+
+    state: AnnotationState | None
+    label: str
+    point_prompts: bool
+    model_name: str
+
+    @property
+    def frame(self) -> int: ...
+
+    def current_mask(self) -> FrameMask | None: ...
+
+    def refiner_for(self, label: str) -> Refiner | None: ...
+
+    def proposal_source(self, label: str | None = None) -> str: ...
+
+    def is_current(self, clip: int) -> bool: ...
+
+    def submit(self, job: Job, worker: object = None, urgent: bool = False) -> Job: ...
+
+    def apply(self, frame: int, label: str, value: FrameMask | None, text: str, merge_key: object = None) -> None: ...
+
+
+class Prompts(QObject):
+    """``box_shown(box)``, ``points_shown(points)``: the current frame's prompt as drawn now;
+    ``stale()``: the current frame's overlay must be drawn again (a failed box is forgotten);
+    ``draft(PredictResult)``: SAM's mask for a box, on screen while the head refines it;
+    ``draft_ended()``: the answer came; ``message(text, ms)`` for the status bar."""
+
+    box_shown = Signal(object)
+    points_shown = Signal(list)
+    stale = Signal()
+    draft = Signal(object)
+    draft_ended = Signal()
+    message = Signal(str, int)
+
+    def __init__(self, host: PromptHost, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.boxes: dict[tuple[int, str], Box] = {}  # last box prompt per (frame, label), shown with its mask
+        self.points: dict[tuple[int, str], list[Point]] = {}  # clicked points per (frame, label)
+
+    def clear(self) -> None:
+        """A new clip: no prompts yet."""
+        self.boxes, self.points = {}, {}
+
+    def box(self, box: Box) -> PredictJob | None:
+        """Ask the model worker for a mask inside ``box`` (x0, y0, x1, y1 frame pixels) on the current frame."""
+        h = self.host
+        if h.state is None:
+            return None
+        key = (h.frame, h.label)
+        self.boxes[key] = box
+        self.points.pop(key, None)  # a new box starts a new prompt
+        self.box_shown.emit(box)
+        self.points_shown.emit([])
+        job = PredictJob(key[0], h.label, box, h.refiner_for(h.label))
+        job.draft.connect(self._on_draft)
+        job.result.connect(self._on_prediction)
+        return h.submit(job, urgent=True)
+
+    def point(self, x: float, y: float, positive: bool) -> PointJob | None:
+        """Add a positive (negative) point at (x, y) frame pixels and refine the current mask.
+        Models trained with points see all of this frame's points with the box; box-only
+        models (LiteMedSAM) apply the new point locally to the current mask."""
+        h = self.host
+        if h.state is None:
+            return None
+        key = (h.frame, h.label)
+        points = self.points.setdefault(key, [])
+        points.append((x, y, positive))
+        current = h.current_mask()
+        mask = None if current is None or current.status == Status.REJECTED else current.mask
+        if not positive and mask is None:
+            points.pop()
+            self.points_shown.emit(list(points))
+            self.message.emit("A negative point needs a mask to remove from.", 4000)
+            return None
+        self.points_shown.emit(list(points))
+        given = points if h.point_prompts else points[-1:]
+        job = PointJob(key[0], h.label, self.boxes.get(key), given, None if h.point_prompts else mask)
+        job.result.connect(self._on_prediction)
+        return h.submit(job, urgent=True)
+
+    def _on_draft(self, res: PredictResult) -> None:
+        """SAM's mask for a box, shown while the head refines it (the state is not changed:
+        the refined mask, or on failure the old overlay, replaces it)."""
+        h = self.host
+        if h.state is not None and h.is_current(res.clip) and res.frame == h.frame and res.label == h.label:
+            self.draft.emit(res)
+
+    def _on_prediction(self, res: PredictResult) -> None:
+        h = self.host
+        if h.state is None or not h.is_current(res.clip):
+            return  # the clip changed while the job ran
+        self.draft_ended.emit()  # refined: the draft's note no longer holds
+        if not res.mask.any():
+            self.message.emit("The model found nothing in that box; try a tighter box.", 5000)
+        iou = None if np.isnan(res.iou) else res.iou
+        if res.prompt == "point":
+            text, source = "Point", "user+" + h.model_name
+        else:
+            text, source = "Box prompt", h.proposal_source(res.label)
+        h.apply(res.frame, res.label, FrameMask(res.mask, Status.PROPOSED, iou, source=source), text)
+
+    def forget_failed(self, job: PredictJob) -> None:
+        """A box's job failed (the error itself is shown elsewhere): forget the box so it does
+        not look pending."""
+        key = (job.frame, job.label)
+        if self.host.is_current(job.clip) and self.boxes.get(key) == job.box:
+            del self.boxes[key]
+            if job.frame == self.host.frame:
+                self.stale.emit()  # a draft may be showing

@@ -1,0 +1,116 @@
+"""Propagation runs of the current mask through the clip (owned by the controller): which
+frames, the job, and its frames turned into proposed masks, one undo step per run."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+from app.jobs import Job
+from app.state import AnnotationState, FrameMask, Status
+from app.workers import PropagatedFrame, PropagateJob, PropagationSummary
+from evosam.errors import EvoSamError
+from evosam.learning import Refiner
+from evosam.propagate import frame_order
+
+
+class PropagationHost(Protocol):
+    """What propagation needs from the controller."""
+
+    state: AnnotationState | None
+    label: str
+
+    @property
+    def frame(self) -> int: ...
+
+    def current_mask(self) -> FrameMask | None: ...
+
+    def refiner_for(self, label: str) -> Refiner | None: ...
+
+    def proposal_source(self, label: str | None = None) -> str: ...
+
+    def submit(self, job: Job, worker: object = None, urgent: bool = False) -> Job: ...
+
+    def apply(self, frame: int, label: str, value: FrameMask | None, text: str, merge_key: object = None) -> None: ...
+
+
+class Propagation(QObject):
+    """``finished(PropagationSummary)`` after a run; ``message(text, ms)``; ``failed(exception)``."""
+
+    finished = Signal(object)
+    message = Signal(str, int)
+    failed = Signal(object)
+
+    def __init__(self, host: PropagationHost, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.job: PropagateJob | None = None  # the run under way, if any
+        self._runs = itertools.count(1)
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None
+
+    def drop(self) -> None:
+        """A new clip (its jobs are cancelled) or the run's job finished: no run is under way."""
+        self.job = None
+
+    def start(self, backward: bool = False) -> PropagateJob | None:
+        """Carry the current mask to the clip's start or end in the background."""
+        h = self.host
+        if h.state is None:
+            return None
+        if self.job is not None:
+            self.message.emit("A propagation is already running (Esc cancels it).", 4000)
+            return None
+        old = h.current_mask()
+        if old is None or old.status == Status.REJECTED or not old.mask.any():
+            self.message.emit("Nothing to propagate: draw and check a mask on this frame first.", 4000)
+            return None
+        frames = self._frames(backward)
+        if frames is None:
+            return None
+        job = PropagateJob(h.label, frames, old.mask, refine=h.refiner_for(h.label), run=next(self._runs))
+        job.frame_done.connect(self._on_frame)
+        job.result.connect(self._on_done)
+        self.job = job
+        return h.submit(job)
+
+    def _frames(self, backward: bool) -> range | None:
+        """From the current frame up to the clip's end (start), stopping before the next
+        confirmed mask of the label: the user's own answers are anchors, not targets."""
+        h = self.host
+        start, count = h.frame, h.state.frame_count
+        confirmed = [f for f, e in h.state.entries(h.label).items() if e.status == Status.CONFIRMED]
+        ahead = [f for f in confirmed if (f < start if backward else f > start)]
+        end = None
+        if ahead:
+            end = max(ahead) + 1 if backward else min(ahead) - 1
+        try:
+            frames = frame_order(start, end, backward, count)
+        except EvoSamError as exc:
+            self.failed.emit(exc)
+            return None
+        if not frames:
+            where = "a confirmed frame" if ahead else "the clip's " + ("start" if backward else "end")
+            self.message.emit(f"Nothing to propagate into: {where} is next.", 4000)
+            return None
+        return frames
+
+    def _on_frame(self, res: PropagatedFrame) -> None:
+        h, job = self.host, self.job
+        if job is None or h.state is None or res.run != job.run_id:
+            return  # a run for another clip, cancelled
+        existing = h.state.entry(res.index, res.label)
+        if existing is not None and (existing.status != Status.PROPOSED or existing.edited):
+            return  # never overwrite what the user confirmed, rejected or painted
+        value = FrameMask(res.mask, Status.PROPOSED, res.iou, res.flags, source=h.proposal_source(res.label))
+        h.apply(res.index, res.label, value, "Propagation", merge_key=("propagation", res.run))
+
+    def _on_done(self, summary: PropagationSummary) -> None:
+        verb = "cancelled after" if summary.cancelled else "done:"
+        flagged = f", {summary.flagged} flagged for review" if summary.flagged else ""
+        self.message.emit(f"Propagation {verb} {summary.frames_done} frames{flagged}.", 8000)
+        self.finished.emit(summary)
