@@ -57,7 +57,7 @@ def time_box(win: MainWindow, frame: int, box, pause_s: float) -> tuple[float | 
     proposal is in the state) for a box on ``frame``, whose embedding is cached first."""
     win.player.seek(frame)
     win.prompt_box(box)  # embeds the frame (not timed)
-    wait(lambda: not win._jobs)
+    wait(lambda: win.controller.idle())
     pause = time.perf_counter() + pause_s
     wait(lambda: time.perf_counter() > pause)
     marks: dict[str, float] = {}
@@ -70,7 +70,7 @@ def time_box(win: MainWindow, frame: int, box, pause_s: float) -> tuple[float | 
     wait(lambda: "final" in marks)
     win.draft_shown.disconnect(on_draft)
     win.annotation_changed.disconnect(on_change)
-    wait(lambda: not win._jobs)
+    wait(lambda: win.controller.idle())
     draft = 1000 * (marks["draft"] - started) if "draft" in marks else None
     return draft, 1000 * (marks["final"] - started)
 
@@ -87,7 +87,7 @@ def main() -> None:
     win.set_video(open_source(sample), sample)
     win.resize(1400, 900)
     win.show()
-    wait(lambda: not win._jobs and "LiteMedSAM" in win.model_info.text())
+    wait(lambda: win.controller.idle() and "LiteMedSAM" in win.model_info.text())
     boxes = {"tight box": lambda i: prompt_box(truth[i]), "160x120 box": lambda i: local_box(truth[i])}
     rows = []
     for name, box_of in boxes.items():
@@ -97,7 +97,7 @@ def main() -> None:
     for i in TAUGHT:
         win.player.seek(i)
         before = len(taught)
-        win._apply(i, win.label, FrameMask(truth[i], Status.CONFIRMED), "Confirm")
+        win.controller.apply(i, win.label, FrameMask(truth[i], Status.CONFIRMED), "Confirm")
         wait(lambda before=before: len(taught) > before)
     for name, box_of in boxes.items():
         rows.append((f"head taught, {name}", [time_box(win, i, box_of(i), args.pause) for i in TIMED]))

@@ -35,7 +35,7 @@ def main(out: Path) -> None:
     win.move(0, 0)
     win.show()
     wait(lambda: "LiteMedSAM" in win.model_info.text(), 600)
-    win._on_label_added("gallbladder")
+    win.controller.add_label("gallbladder")
     win.prompt_box(FIRST_BOX)
     wait(lambda: win.current_mask() is not None, 600)
     taught = []
@@ -44,7 +44,7 @@ def main(out: Path) -> None:
     wait(lambda: bool(taught), 600)
     win.player.seek(LATER)
     win.prompt_box(LATER_BOX)
-    busy = lambda: any(type(j).__name__ == "PredictJob" for j in win._jobs)  # noqa: E731
+    busy = lambda: any(type(j).__name__ == "PredictJob" for j in win.controller.jobs.jobs)  # noqa: E731
     wait(lambda: win.current_mask() is not None and not busy(), 600)
     run_events(1.0)
     proposal, frame = win.current_mask().mask, win.source.frame(LATER)

@@ -30,7 +30,8 @@ def window_status() -> str:
     win = next((w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)), None)
     if win is None:
         return "no window"
-    return f"status bar: {win.statusBar().currentMessage()!r}, jobs {[type(j).__name__ for j in win._jobs]}"
+    jobs = [type(j).__name__ for j in win.controller.jobs.jobs]
+    return f"status bar: {win.statusBar().currentMessage()!r}, jobs {jobs}"
 
 
 def wait(until: Callable[[], bool], timeout_s: float = 180) -> None:

@@ -54,7 +54,7 @@ def main() -> None:
     win.set_video(open_source(args.video), args.video)
     win.resize(1400, 900)
     win.show()
-    run_events(600, lambda: not win._jobs and "LiteMedSAM" in win.model_info.text())
+    run_events(600, lambda: win.controller.idle() and "LiteMedSAM" in win.model_info.text())
     rows = [("video opened, model loaded", rss_mb())]
     rng = np.random.default_rng(0)
     n = win.player.frame_count
@@ -68,7 +68,7 @@ def main() -> None:
     run_events(args.play)
     win.player.pause()
     rows.append((f"{args.play:.0f} s of playback", rss_mb()))
-    run_events(120, lambda: not win._jobs)
+    run_events(120, lambda: win.controller.idle())
     print(f"window memory: {args.video}, {n} frames, {win.model_info.text()}")
     for text, mb in rows:
         print(f"{text:>50}  {mb:7.0f} MB")
