@@ -389,6 +389,7 @@ class AnnotationController(QObject):
             return
         self._closed = True
         self.player.pause()
+        self.prefetch.stop()
         self.teaching.stop_after_pending()
         self.worker.stop()
         self.io_worker.stop()

@@ -106,12 +106,17 @@ class Worker(QThread, Generic[C]):
         self._context = context  # touched by this thread only, once it runs
         self._pending: list[Job] = []
         self._lock = threading.Lock()
+        self._stopped = False  # once stopped, it takes no more jobs (a late timer must not restart it)
         self.setObjectName(name)
 
     def submit(self, job: Job[C], urgent: bool = False) -> Job[C]:
         """Queue ``job`` (GUI thread); starts the thread on first use. Returns the job.
         ``urgent``: run before queued jobs and between the steps of a running one; only for
-        short jobs that leave the context as they found it (prompts, not a video switch)."""
+        short jobs that leave the context as they found it (prompts, not a video switch).
+        After :meth:`stop` a job is cancelled instead (it never runs, nor reports)."""
+        if self._stopped:
+            job.cancel()
+            return job
         with self._lock:
             self._pending.append(job)
         if urgent:
@@ -141,6 +146,7 @@ class Worker(QThread, Generic[C]):
         """Cancel every job not started and end the thread (GUI thread). Waits for the job in
         progress however long it takes (a big model on a CPU: a minute): destroying a thread
         that still runs would abort the process."""
+        self._stopped = True
         self.cancel_all()
         if self.isRunning():
             self._queue.put(None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.actions import Actions, add_toolbar_and_menus, build_actions, shortcut_html
-from app.budget import WORKER_FRAME_CACHE_BYTES
 from app.canvas import Canvas, Tool
 from app.controller import AnnotationController, VideoSource, open_source
 from app.display import describe_mask, mark_kind, other_masks
@@ -35,9 +33,10 @@ from app.jobs import describe_error
 from app.labels import LabelPanel
 from app.learning import LearningPanel, add_dock
 from app.learning_controls import LearningControls
+from app.playback import PlaybackFrames
 from app.projects import SUFFIX, read_recent
 from app.prompts import DRAFT_MESSAGE
-from app.readahead import AHEAD, ReadAhead
+from app.readahead import ReadAhead
 from app.state import AnnotationState, FrameMask, Status
 from app.status import JobStatus
 from app.timeline import Timeline
@@ -72,11 +71,9 @@ class MainWindow(QMainWindow):
         self.resize(1280, 820)
         self.controller = c = AnnotationController(cache, prefetch_ms, self)
         self.player, self.teaching, self.projects = c.player, c.teaching, c.projects
-        self._read_ahead: ReadAhead | None = None  # decodes the next frames while playing
-        self._ready: dict[int, np.ndarray] = {}  # frames it decoded, not shown yet
+        self.playback = PlaybackFrames(self.player, self)
         self._build_ui()
         self._connect()
-        self.player.is_ready = self._is_frame_ready
         self._on_state_changed([])
         c.load_model(model_factory, load_text)
 
@@ -96,7 +93,7 @@ class MainWindow(QMainWindow):
     @property
     def read_ahead(self) -> ReadAhead | None:
         """The thread that decodes the next frames while playing (one per clip)."""
-        return self._read_ahead
+        return self.playback.read_ahead
 
     def current_mask(self) -> FrameMask | None:
         """The current label's mask on the current frame."""
@@ -247,12 +244,7 @@ class MainWindow(QMainWindow):
     # -- the clip ---------------------------------------------------------------------
     def _on_clip_changed(self, name: str) -> None:
         c = self.controller
-        if self._read_ahead is not None:
-            self._read_ahead.stop()
-        path = c.video_path
-        self._read_ahead = ReadAhead(lambda: open_source(path, WORKER_FRAME_CACHE_BYTES), self)
-        self._read_ahead.frame_ready.connect(self._on_frame_ready)
-        self._ready = {}
+        self.playback.set_video(c.video_path)
         self._on_labels_changed()
         self.setWindowTitle(f"{name} — EvoSAM Annotator")
         self.timeline.set_clip(c.source.frame_count, c.source.fps)
@@ -270,10 +262,7 @@ class MainWindow(QMainWindow):
     def _on_frame_changed(self, index: int) -> None:
         if self.source is None:
             return
-        ready = self._ready.pop(index, None)
-        self._ready = {i: f for i, f in self._ready.items() if i > index}
-        if self.player.playing and self._read_ahead is not None:
-            self._read_ahead.want(index + 1, min(index + 1 + AHEAD, self.player.frame_count))
+        ready = self.playback.take(index)
         try:
             self.canvas.set_frame(ready if ready is not None else self.source.frame(index))
         except EvoSamError as exc:
@@ -284,17 +273,6 @@ class MainWindow(QMainWindow):
     def _on_playing_changed(self, playing: bool) -> None:
         with QSignalBlocker(self.act.play):
             self.act.play.setChecked(playing)
-        if playing and self._read_ahead is not None:
-            start = self.player.current + 1
-            self._read_ahead.want(start, min(start + AHEAD, self.player.frame_count))
-
-    def _is_frame_ready(self, index: int) -> bool:
-        ahead = self._read_ahead
-        return ahead is None or index in self._ready or ahead.isFinished()  # finished: it could not open the video
-
-    def _on_frame_ready(self, index: int, rgb: np.ndarray) -> None:
-        if self.player.playing and index > self.player.current:
-            self._ready[index] = rgb
 
     # -- showing the state ------------------------------------------------------------------
     def _on_state_changed(self, frames: list[int]) -> None:
@@ -442,6 +420,5 @@ class MainWindow(QMainWindow):
         self.player.pause()
         self.hide()  # the waits below (the model call in progress, the last save) should not look like a hang
         self.controller.close()
-        if self._read_ahead is not None:
-            self._read_ahead.stop()
+        self.playback.stop()
         super().closeEvent(event)

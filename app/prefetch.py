@@ -54,7 +54,14 @@ class Prefetcher(QObject):
         if self.enabled and not playing:
             self._timer.start()
 
+    def stop(self) -> None:
+        """Closing: look ahead no more."""
+        self.enabled = False
+        self.on_frame_changed(self.host.player.current, False)
+
     def _next(self) -> None:
+        if not self.enabled:
+            return  # stopped (closing)
         player = self.host.player
         last = min(player.current + self.ahead, player.frame_count - 1)
         if not self.host.has_video or player.playing or self._next_frame > last:

@@ -61,6 +61,8 @@ def test_finish_pending_honours_its_timeout(qtbot):
     release.set()
     assert worker.finish_pending(TIMEOUT_MS) is True
     worker.stop()
+    late = worker.submit(Waits(release))  # e.g. a timer firing after closing: never restarts the thread
+    assert late.cancelled and not worker.isRunning()
 
 
 def test_saves_run_on_the_save_worker(qtbot, window, tmp_path, clip, monkeypatch):
