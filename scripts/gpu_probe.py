@@ -27,6 +27,6 @@ for name in sys.argv[1:]:
     for half in (False, True):
         b = load_model(name, device="cuda", random_init=name != "litemedsam", half=half)
         emb = b.embed(frame)
-        e = median_ms(lambda: b.embed(frame))
-        p = median_ms(lambda: b.predict(emb, box=(100, 100, 400, 300)))
+        e = median_ms(lambda b=b: b.embed(frame))
+        p = median_ms(lambda b=b, emb=emb: b.predict(emb, box=(100, 100, 400, 300)))
         print(f"{name:16s} half={half!s:5s} embed {e:7.2f} ms  predict {p:6.2f} ms")

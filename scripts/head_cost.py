@@ -68,9 +68,7 @@ def rows_for(name: str, samples, backend) -> list[tuple[str, str, float]]:
         rows.setdefault("predict after features", []).append(
             median_ms(taught.predict, s.image, s.sam, s.box, features=feats)
         )
-        rows.setdefault("predict (features + scores)", []).append(
-            median_ms(taught.predict, s.image, s.sam, s.box)
-        )
+        rows.setdefault("predict (features + scores)", []).append(median_ms(taught.predict, s.image, s.sam, s.box))
     return [(name, part, float(np.median(v))) for part, v in rows.items()]
 
 

@@ -55,8 +55,10 @@ def main(out: Path) -> None:
     print(f"wrote {out}")
     win.close()  # the window's model worker is the backend's one owner until then
     sam = backend.predict(backend.embed(frame), box=LATER_BOX).mask
-    print(f"frame {LATER}: SAM alone {int(sam.sum())} px, proposal {int(proposal.sum())} px, "
-          f"identical: {bool((sam == proposal).all())}; gate: {reason}")
+    print(
+        f"frame {LATER}: SAM alone {int(sam.sum())} px, proposal {int(proposal.sum())} px, "
+        f"identical: {bool((sam == proposal).all())}; gate: {reason}"
+    )
 
 
 if __name__ == "__main__":

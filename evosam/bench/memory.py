@@ -82,11 +82,15 @@ def run(args: argparse.Namespace) -> int:
         if args.video is None:
             started = time.perf_counter()
             frames = make_video(path, args.minutes, tuple(args.size), args.fps)
-            print(f"made {path.name}: {frames} frames {args.size[0]}x{args.size[1]}, "
-                  f"{path.stat().st_size / 2**20:.0f} MB, {time.perf_counter() - started:.0f} s")
+            print(
+                f"made {path.name}: {frames} frames {args.size[0]}x{args.size[1]}, "
+                f"{path.stat().st_size / 2**20:.0f} MB, {time.perf_counter() - started:.0f} s"
+            )
         result = scrub(path, args.visits)
-    print(f"memory benchmark: {result['frames']} frames of {result['size'][1]}x{result['size'][0]}, "
-          f"frame cache bound {result['cache_mb']} MB, RSS before opening {start_rss:.0f} MB")
+    print(
+        f"memory benchmark: {result['frames']} frames of {result['size'][1]}x{result['size'][0]}, "
+        f"frame cache bound {result['cache_mb']} MB, RSS before opening {start_rss:.0f} MB"
+    )
     for name, mb in result["rounds"]:
         print(f"{name:>32}  {mb:8.0f} MB")
     if args.json:

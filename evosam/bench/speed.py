@@ -41,14 +41,21 @@ KEYS = ("embed_ms", "predict_ms", "teach_ms", "head_predict_ms", "box_ms", "prop
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", default=None, metavar="SOURCE", help="video or frame folder (default: bundled sample)")
-    p.add_argument("--masks", default=None, metavar="DIR",
-                   help="masks named like the frames or by index (default: the sample's ground truth)")
+    p.add_argument(
+        "--masks",
+        default=None,
+        metavar="DIR",
+        help="masks named like the frames or by index (default: the sample's ground truth)",
+    )
     p.add_argument("--count", type=int, default=8, metavar="N", help="frames to time per stage (default 8)")
     add_model_arguments(p)
     add_batch_argument(p)
-    p.add_argument("--random-weights", action="store_true",
-                   help="time the architecture with random weights (no checkpoint needed; speed does not depend "
-                   "on the weights, the masks are meaningless)")
+    p.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="time the architecture with random weights (no checkpoint needed; speed does not depend "
+        "on the weights, the masks are meaningless)",
+    )
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -130,11 +137,19 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         done = sum(1 for r in progress(results, n + 1, "propagating") if r.index != 0)
         fps = done / (time.perf_counter() - started)
     out: dict[str, object] = {
-        "embed_ms": round(embed_ms, 1), "predict_ms": round(predict_ms, 1), "teach_ms": round(teach_ms, 1),
-        "head_predict_ms": round(head_ms, 1), "box_ms": round(box_ms, 1),
-        "propagate_fps": round(fps, 2), "peak_rss_mb": round(peak_rss_mb(), 0),
-        "device": backend.describe(), "cpu": cpu_info("model name") or platform.machine(), "frame_size": [h, w],
-        "frames": n, "batch": batch, "random_weights": bool(args.random_weights),
+        "embed_ms": round(embed_ms, 1),
+        "predict_ms": round(predict_ms, 1),
+        "teach_ms": round(teach_ms, 1),
+        "head_predict_ms": round(head_ms, 1),
+        "box_ms": round(box_ms, 1),
+        "propagate_fps": round(fps, 2),
+        "peak_rss_mb": round(peak_rss_mb(), 0),
+        "device": backend.describe(),
+        "cpu": cpu_info("model name") or platform.machine(),
+        "frame_size": [h, w],
+        "frames": n,
+        "batch": batch,
+        "random_weights": bool(args.random_weights),
     }
     if backend.device.type == "cuda":
         out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 0)
@@ -154,12 +169,19 @@ def run(args: argparse.Namespace) -> int:
     result = measure(args)
     h, w = result["frame_size"]
     machine = f"{result['device']}{' random weights' if result['random_weights'] else ''} ({result['cpu']})"
-    print(f"speed benchmark: {machine}, {w}x{h} frames, {result['frames']} per stage (medians), "
-          f"propagation {result['batch']} frame(s) per encoder call")
-    rows = [("embed (image encoder)", "embed_ms", "ms"), ("predict (decoder, box)", "predict_ms", "ms"),
-            ("teach one frame (head)", "teach_ms", "ms"), ("head predict, whole frame", "head_predict_ms", "ms"),
-            ("box -> proposal, emb. cached", "box_ms", "ms"),
-            ("propagation end to end", "propagate_fps", "frames/s"), ("peak resident memory", "peak_rss_mb", "MB")]
+    print(
+        f"speed benchmark: {machine}, {w}x{h} frames, {result['frames']} per stage (medians), "
+        f"propagation {result['batch']} frame(s) per encoder call"
+    )
+    rows = [
+        ("embed (image encoder)", "embed_ms", "ms"),
+        ("predict (decoder, box)", "predict_ms", "ms"),
+        ("teach one frame (head)", "teach_ms", "ms"),
+        ("head predict, whole frame", "head_predict_ms", "ms"),
+        ("box -> proposal, emb. cached", "box_ms", "ms"),
+        ("propagation end to end", "propagate_fps", "frames/s"),
+        ("peak resident memory", "peak_rss_mb", "MB"),
+    ]
     if "peak_gpu_mb" in result:
         rows.append(("peak GPU memory", "peak_gpu_mb", "MB"))
     for text, key, unit in rows:

@@ -33,7 +33,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_batch_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--batch", type=int, default=None, metavar="N",
+        "--batch",
+        type=int,
+        default=None,
+        metavar="N",
         help="frames per image-encoder call while propagating (default: 8 on CUDA, 1 on the CPU)",
     )
 
@@ -51,8 +54,9 @@ def batch_from_args(args: argparse.Namespace, backend: SamBackend) -> int:
 
 def model_from_args(args: argparse.Namespace, random_init: bool = False) -> SamBackend:
     """The backend the model arguments name; ``random_init``: its architecture without weights."""
-    return load_model(args.model, checkpoint=args.checkpoint, device=args.device, runtime=args.runtime,
-                      random_init=random_init)
+    return load_model(
+        args.model, checkpoint=args.checkpoint, device=args.device, runtime=args.runtime, random_init=random_init
+    )
 
 
 def progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:

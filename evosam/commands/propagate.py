@@ -28,11 +28,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", type=int, default=None, metavar="M", help="last frame to propagate to (default: clip end)")
     p.add_argument("--backward", action="store_true", help="walk towards the first frame")
     p.add_argument(
-        "--tracker", default=DEFAULT_TRACKER, metavar="NAME",
-        help="how masks are followed: sam-flow (default: SAM prompted by flow-carried boxes) or flow (optical flow only)",
+        "--tracker",
+        default=DEFAULT_TRACKER,
+        metavar="NAME",
+        help="how masks are followed: sam-flow (default: SAM prompted by flow-carried boxes) "
+        "or flow (optical flow only)",
     )
     p.add_argument("--head", default=None, metavar="HEAD.npz", help="a saved learner whose head refines the proposals")
-    p.add_argument("--label", default=None, help="with --head: the label whose head refines (default: the file's current)")
+    p.add_argument(
+        "--label", default=None, help="with --head: the label whose head refines (default: the file's current)"
+    )
     add_model_arguments(p)
     add_batch_argument(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder for the masks")

@@ -145,15 +145,19 @@ class SamBackend:
                 warnings.warn("OpenVINO is not installed: the image encoder runs on PyTorch", stacklevel=3)
             return None
         if self.half and not cpu_has_bf16():  # OpenVINO's emulated bf16 did not compile in 8 minutes
-            warnings.warn("OpenVINO runs bf16 only on a CPU with native bf16: the image encoder runs on PyTorch",
-                          stacklevel=3)
+            warnings.warn(
+                "OpenVINO runs bf16 only on a CPU with native bf16: the image encoder runs on PyTorch", stacklevel=3
+            )
             return None
         try:
             precision = "bf16" if self.half else "f32"
             return compile_encoder(self.net.image_encoder, self.spec.name, self.spec.input_side, precision, cache)
         except Exception as exc:  # noqa: BLE001 - any conversion failure: PyTorch still runs the network
-            warnings.warn(f"OpenVINO could not compile the {self.spec.display_name} encoder ({exc}); "
-                          "the image encoder runs on PyTorch", stacklevel=3)
+            warnings.warn(
+                f"OpenVINO could not compile the {self.spec.display_name} encoder ({exc}); "
+                "the image encoder runs on PyTorch",
+                stacklevel=3,
+            )
             return None
 
     def _compile_box_decoder(self, cache: bool):
@@ -164,11 +168,15 @@ class SamBackend:
         pe = self.prompt_encoder
         shape = (1, pe.embed_dim, *pe.image_embedding_size)
         try:
-            return compile_box_decoder(BoxDecoder(pe, self.mask_decoder).eval(), self.spec.name, self.spec.input_side,
-                                       shape, cache)
+            return compile_box_decoder(
+                BoxDecoder(pe, self.mask_decoder).eval(), self.spec.name, self.spec.input_side, shape, cache
+            )
         except Exception as exc:  # noqa: BLE001 - any conversion failure: PyTorch still decodes
-            warnings.warn(f"OpenVINO could not compile the {self.spec.display_name} decoder ({exc}); "
-                          "box prompts are decoded by PyTorch", stacklevel=3)
+            warnings.warn(
+                f"OpenVINO could not compile the {self.spec.display_name} decoder ({exc}); "
+                "box prompts are decoded by PyTorch",
+                stacklevel=3,
+            )
             return None
 
     @property

@@ -7,6 +7,7 @@ prompt and yields a ``FrameResult`` per frame. Trackers register by name
 (``register_tracker``); ``sam-flow`` is the default, ``flow`` a SAM-free baseline.
 """
 
+from evosam.tracking import flow_only, redetect, sam_flow  # noqa: F401  (register the bundled trackers)
 from evosam.tracking.session import (
     DEFAULT_TRACKER,
     TRACKERS,
@@ -15,7 +16,6 @@ from evosam.tracking.session import (
     make_tracker,
     register_tracker,
 )
-from evosam.tracking import flow_only, sam_flow  # noqa: F401  (register the bundled trackers)
 from evosam.tracking.video import FrameSource, Prompt, propagate_video
 
 __all__ = [

@@ -73,7 +73,9 @@ def propagate_video(
         if frames is None:
             frames = frame_order(prompt.frame, None, backward, source.frame_count)
         if len(frames) and frames.start - frames.step != prompt.frame:
-            raise InputError(f"frames {frames.start}..{frames[-1]} do not begin next to the prompt's frame {prompt.frame}")
+            raise InputError(
+                f"frames {frames.start}..{frames[-1]} do not begin next to the prompt's frame {prompt.frame}"
+            )
         first = _start_result(model, source.frame(prompt.frame), prompt)
         yield first
         tracker = make_tracker(tracker) if isinstance(tracker, str) else tracker
@@ -91,7 +93,8 @@ def _start_result(model: PromptableModel, rgb: np.ndarray, prompt: Prompt) -> Fr
     if prompt.mask is not None:
         mask = np.asarray(prompt.mask, dtype=bool)
         if mask.shape != rgb.shape[:2]:
-            raise InputError(f"the mask is {mask.shape[1]}x{mask.shape[0]}, frame {prompt.frame} {rgb.shape[1]}x{rgb.shape[0]}")
+            h, w = rgb.shape[:2]
+            raise InputError(f"the mask is {mask.shape[1]}x{mask.shape[0]}, frame {prompt.frame} {w}x{h}")
         if not mask.any():
             raise InputError(f"the mask of frame {prompt.frame} is empty")
         return FrameResult(prompt.frame, mask, float("nan"), None)

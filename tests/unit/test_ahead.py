@@ -81,8 +81,21 @@ def test_the_walk_is_embedded_in_batches_and_read_on_one_thread(litemedsam, samp
 
 def test_batch_defaults_and_bad_values(litemedsam, tmp_path):
     assert default_batch(litemedsam) == 1  # the CPU: batches gain nothing there
-    proc = run_cli("propagate", str(default_sample_path()), "--box", "1", "1", "20", "20", "--start", "0",
-                   "--batch", "0", "--out", str(tmp_path / "o"))
+    proc = run_cli(
+        "propagate",
+        str(default_sample_path()),
+        "--box",
+        "1",
+        "1",
+        "20",
+        "20",
+        "--start",
+        "0",
+        "--batch",
+        "0",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert_one_line_error(proc, "--batch 0")
 
 

@@ -29,8 +29,21 @@ def test_replay_buffer_respects_its_budget():
 
 def test_bench_continual_json_on_a_tiny_sequence():
     drive_train, drive_test, stare = shared_data("drive_train"), shared_data("drive_test"), shared_data("stare")
-    proc = run_cli("bench", "continual", "--task", f"drive={drive_train}:{drive_test}", "--task", f"stare={stare}",
-                   "--limit", "2", "--epochs", "2", "--device", "cpu", "--json")
+    proc = run_cli(
+        "bench",
+        "continual",
+        "--task",
+        f"drive={drive_train}:{drive_test}",
+        "--task",
+        f"stare={stare}",
+        "--limit",
+        "2",
+        "--epochs",
+        "2",
+        "--device",
+        "cpu",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     methods = result["methods"]
@@ -52,8 +65,19 @@ def test_bench_annotate_json_on_the_sample():
     from evosam.sample import default_sample_path
 
     sample = default_sample_path()
-    proc = run_cli("bench", "annotate", "--frames", str(sample), "--masks", str(sample.parent / "masks"),
-                   "--limit", "4", "--device", "cpu", "--json")
+    proc = run_cli(
+        "bench",
+        "annotate",
+        "--frames",
+        str(sample),
+        "--masks",
+        str(sample.parent / "masks"),
+        "--limit",
+        "4",
+        "--device",
+        "cpu",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["sam"]["frames"] == result["evosam"]["frames"] == 3
@@ -64,8 +88,22 @@ def test_bench_annotate_json_on_the_sample():
 
 def test_bench_annotate_walks_each_label_and_totals_them():
     clip = shared_data("cholecseg8k_clip")
-    proc = run_cli("bench", "annotate", "--frames", str(clip / "frames"), "--masks", str(clip / "masks"),
-                   "--label", "22", "31", "--limit", "3", "--device", "cpu", "--json")
+    proc = run_cli(
+        "bench",
+        "annotate",
+        "--frames",
+        str(clip / "frames"),
+        "--masks",
+        str(clip / "masks"),
+        "--label",
+        "22",
+        "31",
+        "--limit",
+        "3",
+        "--device",
+        "cpu",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     per_label = result["labels"]
@@ -80,6 +118,18 @@ def test_bench_annotate_walks_each_label_and_totals_them():
 
 def test_bench_annotate_refuses_a_label_missing_from_the_first_frame():
     clip = shared_data("cholecseg8k_clip")
-    proc = run_cli("bench", "annotate", "--frames", str(clip / "frames"), "--masks", str(clip / "masks"),
-                   "--label", "99", "--limit", "2", "--device", "cpu")
+    proc = run_cli(
+        "bench",
+        "annotate",
+        "--frames",
+        str(clip / "frames"),
+        "--masks",
+        str(clip / "masks"),
+        "--label",
+        "99",
+        "--limit",
+        "2",
+        "--device",
+        "cpu",
+    )
     assert proc.returncode != 0 and "holds no 99" in proc.stderr and "Traceback" not in proc.stderr

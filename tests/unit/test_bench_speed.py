@@ -23,8 +23,22 @@ def test_speed_benchmark_needs_masks_for_other_frames(tmp_path):
 
 def test_speed_benchmark_times_an_architecture_with_random_weights():
     """No checkpoint needed (how SAM ViT-B is timed); here MobileSAM on PyTorch, 2 frames, batch 2."""
-    proc = run_cli("bench", "speed", "--model", "mobilesam_vit_t", "--random-weights", "--runtime", "torch",
-                   "--count", "2", "--batch", "2", "--device", "cpu", "--json")
+    proc = run_cli(
+        "bench",
+        "speed",
+        "--model",
+        "mobilesam_vit_t",
+        "--random-weights",
+        "--runtime",
+        "torch",
+        "--count",
+        "2",
+        "--batch",
+        "2",
+        "--device",
+        "cpu",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "MobileSAM · CPU random weights" in proc.stdout.splitlines()[0]

@@ -19,7 +19,11 @@ SECTIONS = {"python", "torch", "qt", "opencv", "models", "paths"}
 def run_doctor(*args: str, **env: str) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **env}
     return subprocess.run(
-        [sys.executable, "-m", "evosam", "doctor", *args], capture_output=True, text=True, cwd=REPO, env=full_env,
+        [sys.executable, "-m", "evosam", "doctor", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=full_env,
         timeout=120,
     )
 
@@ -51,8 +55,20 @@ def test_doctor_text_names_what_support_asks(tmp_path):
     proc = run_doctor(EVOSAM_HOME=str(tmp_path), QT_QPA_PLATFORM="offscreen")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for needle in ("python ", "torch ", "cuda ", "bfloat16: encoder", "qt ", "PySide6", "opencv ", "H.264 yes",
-                   "litemedsam", "ready", "checkpoints ", str(tmp_path / "config")):
+    for needle in (
+        "python ",
+        "torch ",
+        "cuda ",
+        "bfloat16: encoder",
+        "qt ",
+        "PySide6",
+        "opencv ",
+        "H.264 yes",
+        "litemedsam",
+        "ready",
+        "checkpoints ",
+        str(tmp_path / "config"),
+    ):
         assert needle in out, (needle, out)
 
 
@@ -84,6 +100,12 @@ def test_engine_never_imports_qt():
         "main(['doctor', '--json'])\n"
         "assert not [m for m in sys.modules if m.startswith('PySide6')], 'evosam imported Qt'\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
-                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]

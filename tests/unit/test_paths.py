@@ -76,7 +76,11 @@ def test_load_model_takes_the_checkpoint_from_the_folder(tmp_path, monkeypatch):
 def test_models_command_lists_readiness(tmp_path):
     env = {"EVOSAM_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(
-        [sys.executable, "-m", "evosam", "models", "--json"], capture_output=True, text=True, cwd=REPO, env=env,
+        [sys.executable, "-m", "evosam", "models", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr

@@ -1,5 +1,6 @@
 """Crash safety: a process saving a project (journal appends and full saves) is killed with
-SIGKILL at random moments; every time, the project must open and hold exactly the last
+SIGKILL at random moments (after one to three committed states, so that a loaded machine
+changes only how long it takes); every time, the project must open and hold exactly the last
 committed state or the one being written, never a mix or a corrupt folder."""
 
 from __future__ import annotations
@@ -84,9 +85,13 @@ def test_kill_minus_nine_mid_save_never_loses_a_committed_state(tmp_path):
         proc = subprocess.Popen(
             [sys.executable, "-c", CHILD, str(root), json.dumps(ref)], cwd=REPO, stdout=subprocess.PIPE, text=True
         )
-        time.sleep(rng.uniform(0.3, 1.2))
+        # wait for a few committed states (however slow the machine), then kill at a random
+        # moment of the next write
+        seen = [proc.stdout.readline() for _ in range(rng.randint(1, 3))]
+        time.sleep(rng.uniform(0.0, 0.05))
         proc.kill()
         out, _ = proc.communicate()
+        out = "".join(seen) + out
         lines = [line.split() for line in out.splitlines() if line.strip()]
         printed = [int(k) for k, _ in lines]
         kinds.update(kind for _, kind in lines)
@@ -101,6 +106,6 @@ def test_kill_minus_nine_mid_save_never_loses_a_committed_state(tmp_path):
         last = printed[-1] if printed else committed
         assert last <= k <= last + 1, (printed[-3:], k)  # the last committed state, or the one being written
         committed = k
-    assert committed > RUNS and kinds["journal"] > 0 and kinds["save"] > 0  # progress, both paths used
+    assert committed >= RUNS and kinds["journal"] > 0 and kinds["save"] > 0  # progress, both paths used
     elapsed = time.monotonic() - t0
     print(f"\n{RUNS} kills, {committed} states, {dict(kinds)}, {mid_write} kills inside a write, {elapsed:.1f} s")

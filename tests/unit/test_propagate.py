@@ -180,8 +180,17 @@ def test_masks_warped_together_equal_their_definition():
     masks[0][20:40, 30:50] = True
     gx, gy = np.meshgrid(np.arange(80, dtype=np.float32), np.arange(60, dtype=np.float32))
     for mask, got in zip(masks, warp_masks(masks, flow), strict=True):
-        expected = cv2.remap(mask.astype(np.float32), gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_CONSTANT, borderValue=0) >= 0.5
+        expected = (
+            cv2.remap(
+                mask.astype(np.float32),
+                gx + flow[..., 0],
+                gy + flow[..., 1],
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=0,
+            )
+            >= 0.5
+        )
         np.testing.assert_array_equal(got, expected)
         np.testing.assert_array_equal(warp_mask(mask, flow), expected)
     assert warp_masks(masks, flow)[0][30, 28] and not warp_masks(masks, flow)[0][30, 48]  # moved about 4 px left
