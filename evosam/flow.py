@@ -52,3 +52,14 @@ def warp_masks(masks: tuple[np.ndarray, ...], flow: np.ndarray) -> tuple[np.ndar
 def warp_mask(prev_mask: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Carry a bool (H, W) mask of the previous frame to the current one with ``backward_flow``."""
     return warp_masks((prev_mask,), flow)[0]
+
+
+def warp_error(prev_rgb: np.ndarray, cur_rgb: np.ndarray, flow: np.ndarray) -> float:
+    """Median absolute grey-level difference (0-255) between ``cur`` and ``prev`` carried to
+    it by ``backward_flow``: below 1 when the flow explains the motion (continuous video),
+    several units after a cut, a camera jump or an occluder sweeping in."""
+    gx, gy = _pixel_grid(*flow.shape[:2])
+    prev = cv2.cvtColor(prev_rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    cur = cv2.cvtColor(cur_rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    carried = cv2.remap(prev, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return float(np.median(np.abs(carried - cur)))

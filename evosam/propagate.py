@@ -47,7 +47,9 @@ class PropagationConfig:
 
 @dataclass(frozen=True)
 class FrameResult:
-    """The proposal for one frame. ``mask`` bool (H, W); ``box`` the winning prompt (x0, y0, x1, y1)."""
+    """The proposal for one frame. ``mask`` bool (H, W); ``box`` the winning prompt (x0, y0, x1, y1);
+    ``confidence`` in [0, 1] where the tracker gives one (NaN otherwise); ``flags`` its
+    reasons to distrust the mask ("lost": no object found, an empty mask)."""
 
     index: int
     mask: np.ndarray
@@ -55,6 +57,7 @@ class FrameResult:
     box: Box | None
     flags: tuple[str, ...] = field(default_factory=tuple)
     prediction: Prediction | None = None
+    confidence: float = float("nan")
 
     @property
     def flagged(self) -> bool:

@@ -22,13 +22,14 @@ from evosam.errors import InputError
 from evosam.masks import dice, prompt_box
 from evosam.models import SamBackend
 from evosam.models.cache import EmbeddingCache
-from evosam.tracking import TrackSession
+from evosam.tracking import DEFAULT_TRACKER, TrackSession, make_tracker
 from evosam.video import VideoSource, open_video
 
 
 @dataclass(frozen=True)
 class PropagationScore:
     label: int
+    tracker: str
     frames: int  # frames propagated (all but the first)
     scored_frames: int  # of those, frames whose ground truth holds the label
     mean_dice: float
@@ -36,7 +37,9 @@ class PropagationScore:
     oracle_box_dice: float
     oracle_last10_dice: float
     flagged_frames: int
-    seconds_per_frame: float
+    lost_frames: int  # of the flagged, frames the tracker said the object is not found
+    seconds_per_frame: float  # the first tracker's walk includes encoding every frame; later ones reuse them
+    frames_per_s: float
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,6 +47,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--masks", required=True, metavar="DIR", help="folder of class-id masks with the frames' stems")
     p.add_argument("--label", required=True, type=int, nargs="+", metavar="ID", help="class id(s) to follow")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N frames")
+    p.add_argument(
+        "--tracker",
+        nargs="+",
+        default=[DEFAULT_TRACKER],
+        metavar="NAME",
+        help="tracker(s) to compare, each on every label (default: %(default)s)",
+    )
     add_model_arguments(p)
 
 
@@ -65,15 +75,18 @@ def _frame_stems(video: VideoSource, count: int) -> list[str]:
     return [Path(f).stem for f in files[:count]] if files else [video.frame_name(i) for i in range(count)]
 
 
-def score_label(backend: SamBackend, video: VideoSource, gts: list[np.ndarray], label: int, embed) -> PropagationScore:
-    """Propagate ``label`` from frame 0's ground truth and score it against every frame."""
+def score_label(
+    backend: SamBackend, video: VideoSource, gts: list[np.ndarray], label: int, embed, tracker: str = DEFAULT_TRACKER
+) -> PropagationScore:
+    """Propagate ``label`` from frame 0's ground truth with ``tracker`` and score it against every frame."""
     truth = [g == label for g in gts]
     if not truth[0].any():
         raise InputError(f"label {label} is absent from the first frame's ground truth")
     started = time.perf_counter()
-    session = TrackSession(backend, video.frame, embed)
+    session = TrackSession(backend, video.frame, embed, make_tracker(tracker))
     session.add_mask(0, str(label), truth[0])
-    results = list(progress(session.track(str(label), range(1, len(gts))), len(gts) - 1, f"label {label}"))
+    walk = progress(session.track(str(label), range(1, len(gts))), len(gts) - 1, f"label {label} ({tracker})")
+    results = list(walk)
     seconds = (time.perf_counter() - started) / max(1, len(results))
     scored = [r for r in results if truth[r.index].any()]
     ours = [dice(r.mask, truth[r.index]) for r in scored]
@@ -82,6 +95,7 @@ def score_label(backend: SamBackend, video: VideoSource, gts: list[np.ndarray], 
     ]
     return PropagationScore(
         label,
+        tracker,
         len(results),
         len(scored),
         _mean(ours),
@@ -89,7 +103,9 @@ def score_label(backend: SamBackend, video: VideoSource, gts: list[np.ndarray], 
         _mean(oracle),
         _mean(oracle[-10:]),
         sum(r.flagged for r in results),
+        sum("lost" in r.flags for r in results),
         seconds,
+        1.0 / seconds if seconds > 0 else float("nan"),
     )
 
 
@@ -106,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{args.frames}: need at least two frames")
         gts = read_label_masks(Path(args.masks), video, count)
         embed = lambda i: cache.get_or_compute(i, lambda: backend.embed(video.frame(i)))  # noqa: E731
-        scores = [score_label(backend, video, gts, label, embed) for label in args.label]
+        for name in args.tracker:
+            make_tracker(name)  # an unknown name fails before any work
+        scores = [score_label(backend, video, gts, label, embed, name) for name in args.tracker for label in args.label]
     print_table(scores, backend.describe())
     if args.json:
         rows = [asdict(s) for s in scores]
@@ -117,12 +135,12 @@ def run(args: argparse.Namespace) -> int:
 def print_table(scores: list[PropagationScore], model: str) -> None:
     print(f"propagation benchmark ({model}); Dice over frames where the label is present")
     print(
-        f"{'label':>6} {'frames':>6} {'scored':>6} {'mean':>7} {'last10':>7} {'oracle':>7} {'or.l10':>7} "
-        f"{'flagged':>7} {'s/frame':>8}"
+        f"{'tracker':>12} {'label':>6} {'frames':>6} {'scored':>6} {'mean':>7} {'last10':>7} {'oracle':>7} "
+        f"{'or.l10':>7} {'flagged':>7} {'lost':>5} {'s/frame':>8} {'frames/s':>8}"
     )
     for s in scores:
         print(
-            f"{s.label:>6} {s.frames:>6} {s.scored_frames:>6} {s.mean_dice:>7.3f} {s.last10_dice:>7.3f} "
-            f"{s.oracle_box_dice:>7.3f} {s.oracle_last10_dice:>7.3f} {s.flagged_frames:>7} "
-            f"{s.seconds_per_frame:>8.3f}"
+            f"{s.tracker:>12} {s.label:>6} {s.frames:>6} {s.scored_frames:>6} {s.mean_dice:>7.3f} "
+            f"{s.last10_dice:>7.3f} {s.oracle_box_dice:>7.3f} {s.oracle_last10_dice:>7.3f} {s.flagged_frames:>7} "
+            f"{s.lost_frames:>5} {s.seconds_per_frame:>8.3f} {s.frames_per_s:>8.2f}"
         )

@@ -31,8 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--tracker",
         default=DEFAULT_TRACKER,
         metavar="NAME",
-        help="how masks are followed: sam-flow (default: SAM prompted by flow-carried boxes) "
-        "or flow (optical flow only)",
+        help="how masks are followed: sam-flow (default: SAM prompted by flow-carried boxes), sam-redetect "
+        "(the same with an appearance memory that finds the object again after a jump and says when it is "
+        "lost) or flow (optical flow only)",
     )
     p.add_argument("--head", default=None, metavar="HEAD.npz", help="a saved learner whose head refines the proposals")
     p.add_argument(

@@ -213,15 +213,41 @@ def test_propagate_with_a_tracker_chosen_by_name(tmp_path):
     sample = default_sample_path()
     first_mask = sample.parent / "masks" / "000000.png"
     out = tmp_path / "flow"
-    code = main(["propagate", str(sample), "--mask", str(first_mask), "--start", "0", "--end", "2",
-                 "--tracker", "flow", "--device", "cpu", "--out", str(out)])
+    code = main(
+        [
+            "propagate",
+            str(sample),
+            "--mask",
+            str(first_mask),
+            "--start",
+            "0",
+            "--end",
+            "2",
+            "--tracker",
+            "flow",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == [f"{i:06d}.png" for i in range(3)]
     truth = cv2.imread(str(sample.parent / "masks" / "000002.png"), cv2.IMREAD_UNCHANGED) > 0
     got = cv2.imread(str(out / "000002.png"), cv2.IMREAD_UNCHANGED) > 0
     assert dice(got, truth) > 0.7
-    proc = run_cli("propagate", str(sample), "--mask", str(first_mask), "--start", "0", "--tracker", "nope",
-                   "--out", str(tmp_path / "o"))
+    proc = run_cli(
+        "propagate",
+        str(sample),
+        "--mask",
+        str(first_mask),
+        "--start",
+        "0",
+        "--tracker",
+        "nope",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert_one_line_error(proc, "unknown tracker 'nope'", "sam-flow")
     assert not (tmp_path / "o").exists()
 
@@ -231,11 +257,31 @@ def test_propagate_head_file_errors(tmp_path):
 
     sample = default_sample_path()
     first_mask = sample.parent / "masks" / "000000.png"
-    proc = run_cli("propagate", str(sample), "--mask", str(first_mask), "--start", "0", "--head",
-                   str(tmp_path / "none.npz"), "--out", str(tmp_path / "o"))
+    proc = run_cli(
+        "propagate",
+        str(sample),
+        "--mask",
+        str(first_mask),
+        "--start",
+        "0",
+        "--head",
+        str(tmp_path / "none.npz"),
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert_one_line_error(proc, "none.npz", "not found")
-    proc = run_cli("propagate", str(sample), "--mask", str(first_mask), "--start", "0", "--label", "artery",
-                   "--out", str(tmp_path / "o"))
+    proc = run_cli(
+        "propagate",
+        str(sample),
+        "--mask",
+        str(first_mask),
+        "--start",
+        "0",
+        "--label",
+        "artery",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert_one_line_error(proc, "--label needs --head")
 
 
@@ -256,10 +302,42 @@ def test_propagate_with_a_saved_learner(tmp_path, litemedsam):
     learner.teach("k0", frame, litemedsam.predict(litemedsam.embed(frame), box=box), truth, box, "vessel")
     head = tmp_path / "head.npz"
     learner.save(head)
-    proc = run_cli("propagate", str(sample), "--mask", str(first_mask), "--start", "0", "--end", "1", "--head",
-                   str(head), "--label", "artery", "--out", str(tmp_path / "o"))
+    proc = run_cli(
+        "propagate",
+        str(sample),
+        "--mask",
+        str(first_mask),
+        "--start",
+        "0",
+        "--end",
+        "1",
+        "--head",
+        str(head),
+        "--label",
+        "artery",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert_one_line_error(proc, "head.npz", "no head for label 'artery'", "vessel")
     out = tmp_path / "ok"
-    code = main(["propagate", str(sample), "--mask", str(first_mask), "--start", "0", "--end", "1", "--head",
-                 str(head), "--label", "vessel", "--device", "cpu", "--out", str(out)])
+    code = main(
+        [
+            "propagate",
+            str(sample),
+            "--mask",
+            str(first_mask),
+            "--start",
+            "0",
+            "--end",
+            "1",
+            "--head",
+            str(head),
+            "--label",
+            "vessel",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0 and sorted(p.name for p in out.iterdir()) == ["000000.png", "000001.png"]

@@ -48,8 +48,17 @@ def test_propagate_video_gives_the_start_then_the_trackers_masks(litemedsam, cli
     cache = EmbeddingCache()
     frames = range(1, N_FRAMES)
     with open_video(folder) as video:
-        got = list(propagate_video(video, Prompt(0, mask=truth[0]), litemedsam, frames=frames,
-                                   cache=cache, cache_key=lambda i: i))
+        got = list(
+            propagate_video(
+                video,
+                Prompt(0, mask=truth[0]),
+                litemedsam,
+                frames=frames,
+                tracker="sam-flow",
+                cache=cache,
+                cache_key=lambda i: i,
+            )
+        )
         by_hand = list(propagate(litemedsam, video.frame, lambda i: cache.get(i), frames, truth[0]))
     assert [r.index for r in got] == [0, *frames]
     assert np.array_equal(got[0].mask, truth[0]) and np.isnan(got[0].iou)
@@ -92,3 +101,35 @@ def test_prompt_needs_one_of_mask_or_box():
         Prompt(0)
     with pytest.raises(InputError, match="mask or a box"):
         Prompt(0, mask=np.ones((2, 2), bool), box=(0, 0, 1, 1))
+
+
+def test_the_redetecting_tracker_says_lost_and_finds_the_object_again(litemedsam):
+    """Frames 10-14 of the clip replaced by black: flagged "lost" (empty masks), and the
+    grasper is back within 2 frames with at least 0.8 of its usual Dice."""
+    import cv2
+
+    root = shared_data("cholecseg8k_clip")
+    names = sorted(p.name for p in (root / "masks").iterdir())[:18]
+    truth = [cv2.imread(str(root / "masks" / n), cv2.IMREAD_UNCHANGED) == GRASPER for n in names]
+    with open_video(root / "frames") as video:
+        real = [video.frame(i) for i in range(len(names))]
+    hidden = [np.zeros_like(f) if 10 <= i <= 14 else f for i, f in enumerate(real)]
+    embeddings: dict = {}
+
+    def embed(frames, i):
+        key = (frames[i] is real[i], i)
+        if key not in embeddings:
+            embeddings[key] = litemedsam.embed(frames[i])
+        return embeddings[key]
+
+    def run(frames, tracker):
+        session = TrackSession(litemedsam, frames.__getitem__, lambda i: embed(frames, i), make_tracker(tracker))
+        session.add_mask(0, "grasper", truth[0])
+        return {r.index: r for r in session.track("grasper", range(1, len(frames)))}
+
+    usual, got = run(real, "sam-flow"), run(hidden, "sam-redetect")
+    assert all(got[i].flags == ("lost",) and not got[i].mask.any() for i in range(10, 15))
+    assert not any("lost" in got[i].flags for i in range(1, 10))
+    back = max(dice(got[i].mask, truth[i]) / dice(usual[i].mask, truth[i]) for i in (15, 16))
+    assert back >= 0.8, back
+    assert all(0.0 <= got[i].confidence <= 1.0 for i in got)
