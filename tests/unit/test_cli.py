@@ -175,9 +175,10 @@ def test_bench_propagation_json_contract():
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    for key in ("mean_dice", "last10_dice", "oracle_box_dice", "frames", "seconds_per_frame"):
+    for key in ("mean_dice", "last10_dice", "oracle_box_dice", "frames", "seconds_per_frame", "lost_frames"):
         assert key in result
     assert result["frames"] == 3 and result["mean_dice"] > 0.8
+    assert result["tracker"] == "sam-flow" and result["frames_per_s"] == pytest.approx(1 / result["seconds_per_frame"])
     assert "label" in proc.stdout.splitlines()[1]
 
 
