@@ -208,81 +208,33 @@ def test_unknown_device_is_refused(tmp_path):
     assert_one_line_error(proc, "device 'tpu'")
 
 
-def test_propagate_with_a_tracker_chosen_by_name(tmp_path):
+def sample_propagate(*extra: str) -> list[str]:
+    """``evosam propagate`` arguments from the bundled sample's first mask, then ``extra``."""
     from evosam.sample import default_sample_path
 
     sample = default_sample_path()
-    first_mask = sample.parent / "masks" / "000000.png"
+    return ["propagate", str(sample), "--mask", str(sample.parent / "masks" / "000000.png"), "--start", "0", *extra]
+
+
+def test_propagate_with_a_tracker_chosen_by_name(tmp_path):
+    from evosam.sample import default_sample_path
+
     out = tmp_path / "flow"
-    code = main(
-        [
-            "propagate",
-            str(sample),
-            "--mask",
-            str(first_mask),
-            "--start",
-            "0",
-            "--end",
-            "2",
-            "--tracker",
-            "flow",
-            "--device",
-            "cpu",
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0
+    assert main(sample_propagate("--end", "2", "--tracker", "flow", "--device", "cpu", "--out", str(out))) == 0
     assert sorted(p.name for p in out.iterdir()) == [f"{i:06d}.png" for i in range(3)]
-    truth = cv2.imread(str(sample.parent / "masks" / "000002.png"), cv2.IMREAD_UNCHANGED) > 0
+    masks = default_sample_path().parent / "masks"
+    truth = cv2.imread(str(masks / "000002.png"), cv2.IMREAD_UNCHANGED) > 0
     got = cv2.imread(str(out / "000002.png"), cv2.IMREAD_UNCHANGED) > 0
     assert dice(got, truth) > 0.7
-    proc = run_cli(
-        "propagate",
-        str(sample),
-        "--mask",
-        str(first_mask),
-        "--start",
-        "0",
-        "--tracker",
-        "nope",
-        "--out",
-        str(tmp_path / "o"),
-    )
+    proc = run_cli(*sample_propagate("--tracker", "nope", "--out", str(tmp_path / "o")))
     assert_one_line_error(proc, "unknown tracker 'nope'", "sam-flow")
     assert not (tmp_path / "o").exists()
 
 
 def test_propagate_head_file_errors(tmp_path):
-    from evosam.sample import default_sample_path
-
-    sample = default_sample_path()
-    first_mask = sample.parent / "masks" / "000000.png"
-    proc = run_cli(
-        "propagate",
-        str(sample),
-        "--mask",
-        str(first_mask),
-        "--start",
-        "0",
-        "--head",
-        str(tmp_path / "none.npz"),
-        "--out",
-        str(tmp_path / "o"),
-    )
+    proc = run_cli(*sample_propagate("--head", str(tmp_path / "none.npz"), "--out", str(tmp_path / "o")))
     assert_one_line_error(proc, "none.npz", "not found")
-    proc = run_cli(
-        "propagate",
-        str(sample),
-        "--mask",
-        str(first_mask),
-        "--start",
-        "0",
-        "--label",
-        "artery",
-        "--out",
-        str(tmp_path / "o"),
-    )
+    proc = run_cli(*sample_propagate("--label", "artery", "--out", str(tmp_path / "o")))
     assert_one_line_error(proc, "--label needs --head")
 
 
@@ -303,42 +255,9 @@ def test_propagate_with_a_saved_learner(tmp_path, litemedsam):
     learner.teach("k0", frame, litemedsam.predict(litemedsam.embed(frame), box=box), truth, box, "vessel")
     head = tmp_path / "head.npz"
     learner.save(head)
-    proc = run_cli(
-        "propagate",
-        str(sample),
-        "--mask",
-        str(first_mask),
-        "--start",
-        "0",
-        "--end",
-        "1",
-        "--head",
-        str(head),
-        "--label",
-        "artery",
-        "--out",
-        str(tmp_path / "o"),
-    )
+    head_args = ("--end", "1", "--head", str(head), "--label")
+    proc = run_cli(*sample_propagate(*head_args, "artery", "--out", str(tmp_path / "o")))
     assert_one_line_error(proc, "head.npz", "no head for label 'artery'", "vessel")
     out = tmp_path / "ok"
-    code = main(
-        [
-            "propagate",
-            str(sample),
-            "--mask",
-            str(first_mask),
-            "--start",
-            "0",
-            "--end",
-            "1",
-            "--head",
-            str(head),
-            "--label",
-            "vessel",
-            "--device",
-            "cpu",
-            "--out",
-            str(out),
-        ]
-    )
+    code = main(sample_propagate(*head_args, "vessel", "--device", "cpu", "--out", str(out)))
     assert code == 0 and sorted(p.name for p in out.iterdir()) == ["000000.png", "000001.png"]
