@@ -31,12 +31,21 @@ def cell_grid(emb: Embedding) -> tuple[int, int]:
     return max(1, round(emb.input_size[0] * scale)), max(1, round(emb.input_size[1] * scale))
 
 
-def cell_features(emb: Embedding) -> np.ndarray:
-    """float64 (h * w, C + 1): each valid cell's unit-length feature vector and a constant 1."""
+@dataclass(frozen=True)
+class Cells:
+    """One frame's embedding cells: ``features`` float64 (h * w, C + 1), each valid cell's
+    unit-length vector and a constant 1; ``grid`` (h, w). Made once per frame (``cells_of``)."""
+
+    features: np.ndarray
+    grid: tuple[int, int]
+
+
+def cells_of(emb: Embedding) -> Cells:
+    """The valid cells of ``emb`` (the padding dropped)."""
     h, w = cell_grid(emb)
     f = emb.features[0, :, :h, :w].float().cpu().numpy().reshape(emb.features.shape[1], -1).T
     f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-6)
-    return np.hstack([f, np.ones((f.shape[0], 1), f.dtype)]).astype(np.float64)
+    return Cells(np.hstack([f, np.ones((f.shape[0], 1), f.dtype)]).astype(np.float64), (h, w))
 
 
 def cell_coverage(mask: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
@@ -44,9 +53,9 @@ def cell_coverage(mask: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     return cv2.resize(mask.astype(np.float32), (grid[1], grid[0]), interpolation=cv2.INTER_AREA).reshape(-1)
 
 
-def scene_signature(features: np.ndarray) -> np.ndarray:
-    """Unit (C,) mean of ``cell_features`` rows (without the constant): what the frame shows overall."""
-    mean = features[:, :-1].mean(axis=0)
+def scene_signature(cells: Cells) -> np.ndarray:
+    """Unit (C,) mean of the cells' vectors (without the constant): what the frame shows overall."""
+    mean = cells.features[:, :-1].mean(axis=0)
     return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 
@@ -62,18 +71,18 @@ class AppearanceMemory:
     frames: int = 0
     _w: np.ndarray | None = field(default=None, repr=False)
 
-    def teach(self, emb: Embedding, mask: np.ndarray, weight: float = 1.0) -> None:
+    def teach(self, cells: Cells, mask: np.ndarray, weight: float = 1.0) -> None:
         """Add a frame whose object is the bool (H, W) ``mask`` (ignored when empty)."""
-        y = cell_coverage(mask, cell_grid(emb))
+        y = cell_coverage(mask, cells.grid)
         fg = y.sum()
         if fg <= 0 or fg >= y.size:
             return
-        z = cell_features(emb)
+        z = cells.features
         w = weight * np.where(y > 0.5, 0.5 / max((y > 0.5).sum(), 1), 0.5 / max((y <= 0.5).sum(), 1))
         zw = z * w[:, None]
         g, c = z.T @ zw, zw.T @ y
         self.G, self.c = (g, c) if self.G is None else (self.G + g, self.c + c)
-        sig = scene_signature(z)
+        sig = scene_signature(cells)
         self.scene = sig if self.scene is None else self.scene + sig
         self.frames += 1
         self._w = None
@@ -82,19 +91,19 @@ class AppearanceMemory:
     def ready(self) -> bool:
         return self.frames > 0
 
-    def score_map(self, emb: Embedding) -> np.ndarray:
+    def score_map(self, cells: Cells) -> np.ndarray:
         """float (h, w): object-ness of each cell (about 1 on the object, 0 elsewhere)."""
         if self._w is None:
             gamma = RIDGE * np.trace(self.G) / len(self.G)
             self._w = np.linalg.solve(self.G + gamma * np.eye(len(self.G)), self.c)
-        return (cell_features(emb) @ self._w).reshape(cell_grid(emb))
+        return (cells.features @ self._w).reshape(cells.grid)
 
-    def scene_similarity(self, emb: Embedding) -> float:
-        """Cosine between ``emb``'s scene signature and the taught frames' mean: about 0.94-1.0
+    def scene_similarity(self, cells: Cells) -> float:
+        """Cosine between the frame's scene signature and the taught frames' mean: 0.93-1.0 here
         for frames of the same scene, even after a camera jump; far lower for a black or
         blank frame."""
         mean = self.scene / np.linalg.norm(self.scene)
-        return float(scene_signature(cell_features(emb)) @ mean)
+        return float(scene_signature(cells) @ mean)
 
     def objectness(self, scores: np.ndarray, mask: np.ndarray) -> float:
         """Mean cell score under the bool (H, W) ``mask`` (weighted by coverage); 0 when empty."""

@@ -32,7 +32,7 @@ from evosam.propagate import (
     quality_flags,
     unite_pieces,
 )
-from evosam.tracking.memory import AppearanceMemory
+from evosam.tracking.memory import AppearanceMemory, cells_of
 from evosam.tracking.session import StopCheck, TrackSession, register_tracker
 
 
@@ -46,8 +46,8 @@ class RedetectConfig:
     switch_margin: float = 0.05  # a memory candidate must beat the flow answer by this much (0.03-0.07 alike)
     teach_iou: float = 0.85  # unflagged answers at least this sure (and this object-like) teach the memory
     teach_objectness: float = 0.6
+    teach_weight: float = 0.5  # such a frame counts half as much as a mask the user gave
     candidates: int = 3  # memory regions prompted per frame
-    confident: float = 0.7  # ``confidence`` at or above: confident; below: unsure
 
 
 @dataclass
@@ -72,60 +72,56 @@ class RedetectTracker:
         self, session: TrackSession, label: str, frames: range, start_mask: np.ndarray, should_stop: StopCheck
     ) -> Iterator[FrameResult]:
         cfg, rcfg = self.config, self.redetect
-        memory = AppearanceMemory()
         start = frames.start - frames.step
-        for frame, mask in sorted(session.masks.get(label, {}).items()):  # the start and confirmations
-            if frame == start or (frame - start) * frames.step < 0:
-                memory.teach(session.embed(frame), mask)
-        prev_mask = np.asarray(start_mask, dtype=bool)
+        memory = AppearanceMemory()
+        for frame, mask in sorted(session.masks.get(label, {}).items()):  # the start, confirmations behind it
+            if (frame - start) * frames.step <= 0:
+                memory.teach(cells_of(session.embed(frame)), mask)
+        prev_mask = keep = np.asarray(start_mask, dtype=bool)
         prev_rgb = session.read_frame(start) if cfg.use_flow else None
-        keep = prev_mask
         lost = False
         refine = session.refiners.get(label)
         for index, rgb, flow in frames_with_flow(session.read_frame, frames, cfg.use_flow):
             if should_stop():
                 return
-            jumped = True  # without flow every frame may be a jump
+            jumped = flow is None  # without flow every frame may be a jump
             if flow is not None:
                 prev_mask, keep = warp_masks((prev_mask, keep), flow.result())
                 jumped = warp_error(prev_rgb, rgb, flow.result()) > rcfg.jump_error
                 prev_rgb = rgb
             emb = session.embed(index)
-            scores = memory.score_map(emb) if memory.ready else None
-            if scores is not None and memory.scene_similarity(emb) < rcfg.same_scene:
+            cells = cells_of(emb) if memory.ready else None
+            scores = memory.score_map(cells) if cells is not None else None
+            answer = None
+            if cells is None or memory.scene_similarity(cells) >= rcfg.same_scene:
+                answer = self._flow_answer(session, emb, prev_mask, keep, scores, memory)
+                if scores is not None and (jumped or lost or not self._trusted(answer, prev_mask)):
+                    answer = self._best_of(session, emb, scores, memory, answer)
+            if answer is None or answer.objectness < rcfg.lost_below:
                 yield FrameResult(index, np.zeros(rgb.shape[:2], bool), 0.0, None, ("lost",), None, 0.0)
                 lost = True
                 continue
-            answer = self._flow_answer(session, emb, prev_mask, keep, scores, memory)
-            if scores is not None and (jumped or lost or not self._trusted(answer, prev_mask)):
-                answer = self._best_of(session, emb, scores, memory, answer)
-            if answer is None or (scores is not None and answer.objectness < rcfg.lost_below):
-                yield FrameResult(index, np.zeros(rgb.shape[:2], bool), 0.0, None, ("lost",), None, 0.0)
-                lost = True
-                continue
-            pred = answer.pred
-            if not answer.found and cfg.max_growth > 0:
+            pred, allowed = answer.pred, None
+            if not answer.found and cfg.max_growth > 0:  # a found object may be anywhere
                 allowed = growth_region(prev_mask | keep, cfg.max_growth)
                 pred = limit_growth(pred, allowed) if allowed is not None else pred
             mask = pred.mask
-            if refine is not None:
-                mask = np.asarray(refine(rgb, pred, answer.box, index), dtype=bool) & (pred.mask | mask)
-            flags = quality_flags(mask, pred.iou, prev_mask, cfg) if not (lost or answer.found) else ()
+            if refine is not None:  # held to the same growth limit as SAM's answer (as in ``propagate``)
+                mask = np.asarray(refine(rgb, pred, answer.box, index), dtype=bool)
+                mask = mask & allowed if allowed is not None else mask
             if lost or answer.found:
                 flags = ("refound",) if mask.any() else ("empty",)
-            confidence = min(pred.iou, answer.objectness) if scores is not None else pred.iou
-            yield FrameResult(index, mask, pred.iou, answer.box, flags, pred, float(confidence))
+            else:
+                flags = quality_flags(mask, pred.iou, prev_mask, cfg)
+            yield FrameResult(index, mask, pred.iou, answer.box, flags, pred, min(pred.iou, answer.objectness))
             lost = not mask.any()
-            if mask.any():
-                prev_mask = mask
+            if lost:
+                continue
+            prev_mask = mask
             if flags in ((), ("refound",)) and mask.sum() >= cfg.memory_area_ratio * keep.sum():
                 keep = mask
-            if (
-                flags == ()
-                and pred.iou >= rcfg.teach_iou
-                and (scores is None or answer.objectness >= rcfg.teach_objectness)
-            ):
-                memory.teach(emb, mask, weight=0.5)
+            if not flags and pred.iou >= rcfg.teach_iou and answer.objectness >= rcfg.teach_objectness:
+                memory.teach(cells if cells is not None else cells_of(emb), mask, weight=rcfg.teach_weight)
 
     def _flow_answer(self, session, emb, prev_mask, keep, scores, memory) -> _Answer | None:
         """The flow tracker's answer (None when both carried masks vanished)."""
@@ -133,7 +129,7 @@ class RedetectTracker:
             return None
         pred, box = best_candidate(session.model, emb, (prev_mask, keep), self.config)
         pred = unite_pieces(session.model, emb, pred, prev_mask, self.config.component_fraction)
-        obj = memory.objectness(scores, pred.mask) if scores is not None else 1.0
+        obj = memory.objectness(scores, pred.mask) if scores is not None else 1.0  # no memory yet: no doubt
         return _Answer(pred, box, pred.iou + obj, obj, False)
 
     def _trusted(self, answer: _Answer | None, prev_mask: np.ndarray) -> bool:

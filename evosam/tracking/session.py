@@ -15,12 +15,10 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from evosam.errors import InputError
-from evosam.models import Embedding, Prediction, PromptableModel
-from evosam.propagate import Box, FrameResult
+from evosam.learning import Refiner
+from evosam.models import PromptableModel
+from evosam.propagate import Embedder, FrameReader, FrameResult
 
-FrameReader = Callable[[int], np.ndarray]  # index -> RGB uint8 (H, W, 3)
-Embedder = Callable[[int], Embedding]  # index -> the frame's embedding (cached by the caller)
-Refiner = Callable[[np.ndarray, Prediction, Box, int], np.ndarray]  # (rgb, SAM's answer, box, index) -> bool (H, W)
 StopCheck = Callable[[], bool]
 
 DEFAULT_TRACKER = "sam-flow"
