@@ -86,24 +86,16 @@ def test_bench_annotate_json_on_the_sample():
     assert result["evosam"]["mean_dice"] > result["sam"]["mean_dice"] + 0.3
 
 
-def test_bench_annotate_walks_each_label_and_totals_them():
+def annotate_clip(*extra: str):
+    """``evosam bench annotate`` on the shared clip's frames and masks, on the CPU, then ``extra``."""
     clip = shared_data("cholecseg8k_clip")
-    proc = run_cli(
-        "bench",
-        "annotate",
-        "--frames",
-        str(clip / "frames"),
-        "--masks",
-        str(clip / "masks"),
-        "--label",
-        "22",
-        "31",
-        "--limit",
-        "3",
-        "--device",
-        "cpu",
-        "--json",
+    return run_cli(
+        "bench", "annotate", "--frames", str(clip / "frames"), "--masks", str(clip / "masks"), "--device", "cpu", *extra
     )
+
+
+def test_bench_annotate_walks_each_label_and_totals_them():
+    proc = annotate_clip("--label", "22", "31", "--limit", "3", "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     per_label = result["labels"]
@@ -117,19 +109,5 @@ def test_bench_annotate_walks_each_label_and_totals_them():
 
 
 def test_bench_annotate_refuses_a_label_missing_from_the_first_frame():
-    clip = shared_data("cholecseg8k_clip")
-    proc = run_cli(
-        "bench",
-        "annotate",
-        "--frames",
-        str(clip / "frames"),
-        "--masks",
-        str(clip / "masks"),
-        "--label",
-        "99",
-        "--limit",
-        "2",
-        "--device",
-        "cpu",
-    )
+    proc = annotate_clip("--label", "99", "--limit", "2")
     assert proc.returncode != 0 and "holds no 99" in proc.stderr and "Traceback" not in proc.stderr
