@@ -15,7 +15,7 @@ from evosam import __version__
 from evosam.errors import EvoSamError
 
 # Each module exposes ``register(subparsers)``; it sets ``func(args) -> int`` on its parser.
-COMMAND_MODULES = ("segment", "propagate", "bench", "models", "doctor", "export", "ingest")
+COMMAND_MODULES = ("segment", "propagate", "bench", "models", "doctor", "export", "ingest", "batch")
 
 
 def build_parser() -> argparse.ArgumentParser:

