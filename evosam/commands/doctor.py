@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from evosam.diagnostics import Report, run_all
+if TYPE_CHECKING:
+    from evosam.diagnostics import Report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -135,6 +136,8 @@ def format_report(report: Report) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from evosam.diagnostics import run_all
+
     start = time.perf_counter()
     report = run_all(qt=not args.no_qt)
     report["seconds"] = round(time.perf_counter() - start, 2)

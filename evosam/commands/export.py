@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from evosam.annotations import Status
-from evosam.commands.common import progress
-from evosam.export import export_coco, export_png, export_video
-from evosam.project import Project, load_project, locate_video
-from evosam.video import VideoSource, open_video
+from evosam.commands.progress import Progress
+from evosam.names import STATUSES
+
+if TYPE_CHECKING:
+    from evosam.project import Project
+    from evosam.video import VideoSource
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--status",
         nargs="+",
-        choices=[s.value for s in Status],
+        choices=STATUSES,
         default=None,
         help="masks of these statuses (default: confirmed; video: confirmed proposed)",
     )
@@ -37,26 +39,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _video(project: Project, project_path: str) -> VideoSource:
+    from evosam.project import locate_video
+    from evosam.video import open_video
+
     video = open_video(locate_video(project_path, project.video))
     project.video.check(video)
     return video
 
 
 def run(args: argparse.Namespace) -> int:
+    # here, not at the top: ``evosam --help`` must not wait for OpenCV and numpy
+    from evosam.annotations import Status
+    from evosam.export import export_coco, export_png, export_video
+    from evosam.project import load_project
+
     project = load_project(args.project)
     out = Path(args.out)
     default = ("confirmed", "proposed") if args.format == "video" else ("confirmed",)
     statuses = [Status(s) for s in (args.status or default)]
     video = _video(project, args.project) if args.frames or args.format == "video" else None
+    bar = Progress(project.video.frame_count, "frame") if args.format == "video" else Progress(0, "mask")
     try:
         if args.format == "png":
-            done = export_png(project, out, args.labels, statuses, video, args.class_ids)
+            done = export_png(project, out, args.labels, statuses, video, args.class_ids, progress=bar)
         elif args.format == "coco":
-            done = export_coco(project, out, args.labels, statuses, video)
+            done = export_coco(project, out, args.labels, statuses, video, progress=bar)
         else:
-            bar = iter(progress(range(project.video.frame_count), project.video.frame_count, "exporting"))
-            done = export_video(project, video, out, args.labels, statuses, lambda i, n: next(bar, None))
+            done = export_video(project, video, out, args.labels, statuses, progress=bar)
     finally:
+        bar.close()
         if video is not None:
             video.close()
     frames = f", {done.frames} frames" if done.frames else ""

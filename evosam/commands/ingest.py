@@ -6,11 +6,8 @@ import argparse
 import shutil
 from pathlib import Path
 
-from evosam.annotations import Status
 from evosam.errors import InputError
-from evosam.export import import_project
-from evosam.project import save_project
-from evosam.video import open_video
+from evosam.names import STATUSES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,12 +21,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("source", help="video file or folder of frames")
     p.add_argument("--masks", required=True, action="append", metavar="DIR_OR_JSON", help="PNG mask folder or COCO")
     p.add_argument("--label", action="append", metavar="NAME", help="label of each --masks (PNG default: vessel)")
-    p.add_argument("--status", choices=[s.value for s in Status], default="confirmed", help="(default: %(default)s)")
+    p.add_argument("--status", choices=STATUSES, default="confirmed", help="(default: %(default)s)")
     p.add_argument("--out", required=True, metavar="PROJECT", help="new project folder (NAME.evosam)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # here, not at the top: ``evosam --help`` must not wait for OpenCV and numpy
+    from evosam.annotations import Status
+    from evosam.export import import_project
+    from evosam.project import save_project
+    from evosam.video import open_video
+
     out = Path(args.out)
     if out.exists():
         raise InputError(f"{out}: already exists; choose a new project folder")

@@ -6,9 +6,6 @@ import argparse
 import json
 from dataclasses import asdict
 
-from evosam.models.registry import REGISTRY, available_models
-from evosam.paths import checkpoints_dir
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -22,6 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # here, not at the top: the registry imports torch
+    from evosam.models.registry import REGISTRY, available_models
+    from evosam.paths import checkpoints_dir
+
     models = available_models()
     if args.json:
         print(json.dumps({"checkpoints": str(checkpoints_dir()), "models": [asdict(m) for m in models]}, indent=2))

@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evosam.commands.common import add_batch_argument, add_model_arguments, batch_from_args, model_from_args, progress
+from evosam.commands.common import add_batch_argument, add_model_arguments, batch_from_args, model_from_args
+from evosam.commands.progress import track
 from evosam.errors import InputError
-from evosam.imageio import read_mask, write_mask_png
-from evosam.propagate import frame_order
-from evosam.tracking import DEFAULT_TRACKER, Prompt, make_tracker, propagate_video
-from evosam.video import open_video
+from evosam.names import DEFAULT_TRACKER
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # here, not at the top: ``evosam --help`` must not wait for torch and OpenCV
+    from evosam.imageio import read_mask, write_mask_png
+    from evosam.propagate import frame_order
+    from evosam.tracking import Prompt, make_tracker, propagate_video
+    from evosam.video import open_video
+
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder")
@@ -65,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             video, prompt, backend, head, frames=frames, tracker=tracker, batch=batch_from_args(args, backend)
         )
         flagged = []
-        for result in progress(results, len(frames) + 1, "propagating"):
+        for result in track(results, len(frames) + 1, "frame"):
             write_mask_png(out / f"{video.frame_name(result.index)}.png", result.mask)
             if result.flagged:
                 flagged.append(f"{result.index}({','.join(result.flags)})")

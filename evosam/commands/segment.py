@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 
 from evosam.commands.common import add_model_arguments, model_from_args
-from evosam.imageio import read_rgb, write_mask_png
-from evosam.models import validate_box
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # here, not at the top: ``evosam --help`` must not wait for torch and OpenCV
+    from evosam.imageio import read_rgb, write_mask_png
+    from evosam.models import validate_box
+
     frame = read_rgb(args.image)
     box = validate_box(args.box, frame.shape[:2])
     backend = model_from_args(args)
