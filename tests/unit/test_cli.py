@@ -261,3 +261,98 @@ def test_propagate_with_a_saved_learner(tmp_path, litemedsam):
     out = tmp_path / "ok"
     code = main(sample_propagate(*head_args, "vessel", "--device", "cpu", "--out", str(out)))
     assert code == 0 and sorted(p.name for p in out.iterdir()) == ["000000.png", "000001.png"]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeTerminal:
+    """A text stream that says it is a terminal; ``text`` is what was written."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_line_counts_rate_and_time_left():
+    from evosam.commands.progress import Progress
+
+    clock, term = FakeClock(), FakeTerminal()
+    with Progress(80, "frame", stream=term, clock=clock) as bar:
+        clock.now += 4.0
+        bar.update(12)
+        assert term.text == "\rframe 12/80  3.0 frames/s  23 s left"
+        clock.now += 0.05  # within the redraw interval: skipped
+        bar.update(13)
+        assert term.text.count("\r") == 1
+        clock.now += 200.0
+        bar(79, 80)  # the exporters' progress(done, total)
+        assert term.text.endswith("\rframe 79/80  0.39 frames/s  3 s left")
+        clock.now += 0.01
+        bar.update(80)  # the last item is always drawn
+    assert term.text.endswith("\rframe 80/80  0.39 frames/s  took 3 min 24 s\n")
+
+
+def test_progress_blanks_what_a_longer_line_left():
+    from evosam.commands.progress import Progress
+
+    clock, term = FakeClock(), FakeTerminal()
+    bar = Progress(2000, "mask", stream=term, clock=clock, interval=0)
+    clock.now += 1.0
+    bar.update(1)
+    assert term.text == "\rmask 1/2000  1.0 masks/s  33 min 19 s left"
+    clock.now += 1.0
+    bar.update(1000)
+    assert term.text.endswith("\rmask 1000/2000  500.0 masks/s  2 s left   ")  # 3 blanks over the longer line
+
+
+def test_progress_prints_nothing_when_not_a_terminal():
+    import io
+
+    from evosam.commands.progress import Progress, track
+
+    stream = io.StringIO()
+    with Progress(3, "frame", stream=stream) as bar:
+        for i in range(1, 4):
+            bar.update(i)
+    assert stream.getvalue() == ""
+    assert list(track(range(3), 3, "frame")) == [0, 1, 2]
+
+
+def test_format_seconds():
+    from evosam.commands.progress import format_seconds
+
+    assert [format_seconds(s) for s in (0, 22.4, 59.6, 185, 3725)] == [
+        "0 s",
+        "22 s",
+        "1 min 00 s",
+        "3 min 05 s",
+        "1 h 02 min",
+    ]
+
+
+def test_propagate_shows_progress_on_a_terminal_only(tmp_path, capsys, monkeypatch):
+    """On a terminal stderr gets ``frame i/n ...`` lines redrawn with ``\\r``; stdout is the same line."""
+    argv = sample_propagate("--end", "2", "--tracker", "flow", "--device", "cpu")
+    assert main([*argv, "--out", str(tmp_path / "plain")]) == 0
+    plain = capsys.readouterr()
+    assert "frame 3/3" not in plain.err
+    term = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    assert main([*argv, "--out", str(tmp_path / "tty")]) == 0
+    assert capsys.readouterr().out == plain.out.replace("plain", "tty")
+    assert "\rframe 3/3  " in term.text and term.text.endswith("\n") and "took" in term.text
