@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.actions import Actions, add_toolbar_and_menus, build_actions, shortcut_html
 from app.canvas import Canvas, Tool
 from app.controller import AnnotationController, VideoSource, open_source
+from app.dialogs import Dialogs
 from app.display import describe_mask, mark_kind, other_masks
 from app.export import KINDS, ExportJob, ExportSummary
 from app.jobs import describe_error
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         self.controller = c = AnnotationController(cache, prefetch_ms, self)
         self.player, self.teaching, self.projects = c.player, c.teaching, c.projects
         self.playback = PlaybackFrames(self.player, self)
+        self.dialogs = Dialogs(self, c)
         self._build_ui()
         self._connect()
         self._on_state_changed([])
@@ -137,9 +139,9 @@ class MainWindow(QMainWindow):
             "open": self._on_open,
             "open_folder": self._on_open_folder,
             "quit": self.close,
-            "export": lambda: self._on_export("png"),
-            "export_coco": lambda: self._on_export("coco"),
-            "export_video": lambda: self._on_export("video"),
+            "export": lambda: self.dialogs.export("png"),
+            "export_coco": lambda: self.dialogs.export("coco"),
+            "export_video": lambda: self.dialogs.export("video"),
             "open_project": self._on_open_project,
             "save": self._on_save,
             "save_as": self._on_save_as,
@@ -399,16 +401,6 @@ class MainWindow(QMainWindow):
         box.setObjectName("shortcuts_dialog")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
-
-    def _on_export(self, kind: str) -> None:
-        ask = {
-            "png": ("Export mask dataset to a new folder", ""),
-            "coco": ("Export COCO JSON", "COCO (*.json)"),
-            "video": ("Export overlay video", "Video (*.mp4)"),
-        }[kind]
-        out, _ = QFileDialog.getSaveFileName(self, *ask)
-        if out:
-            self.export(kind, out)
 
     def _on_exported(self, summary: ExportSummary) -> None:
         what = f"{summary.masks} masks" + (f" and {summary.frames} frames" if summary.frames else "")

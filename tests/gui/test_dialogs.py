@@ -1,0 +1,67 @@
+"""The window's file dialogs: where they open, what they propose, the extension a typed name
+gets (the path choice itself is ``app.dialogs``' pure functions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gui_clip import blob_mask
+from gui_dialogs import answer, file_name_edit
+
+from app.state import FrameMask, Status
+
+TIMEOUT_MS = 60000
+
+
+def confirmed_mask(win, frame: int = 0) -> None:
+    win.controller.apply(frame, win.label, FrameMask(blob_mask(frame), Status.CONFIRMED), "Confirm")
+
+
+@pytest.mark.parametrize(
+    ("action", "proposed", "typed", "written"),
+    [
+        ("export_coco", "clip.json", "reviewed", "reviewed.json"),
+        ("export_video", "clip_overlay.mp4", "review", "review.mp4"),
+        ("export_coco", "clip.json", "kept.json", "kept.json"),
+    ],
+)
+def test_export_dialog_proposes_a_name_beside_the_video_and_adds_the_extension(
+    qtbot, window, clip, tmp_path, action, proposed, typed, written
+):
+    confirmed_mask(window)
+    seen = {}
+
+    def respond(dialog):
+        seen.update(folder=Path(dialog.directory().absolutePath()), name=file_name_edit(dialog).text())
+        file_name_edit(dialog).setText(str(tmp_path / "out" / typed))  # a folder the test owns, whatever opens
+        dialog.accept()
+
+    (tmp_path / "out").mkdir()
+    with qtbot.waitSignal(window.exported, timeout=TIMEOUT_MS) as done:
+        answer(window.act.all[action].trigger, respond)
+    assert seen == {"folder": clip.parent, "name": proposed}
+    assert done.args[0].out == tmp_path / "out" / written and (tmp_path / "out" / written).is_file()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [written]
+
+
+def test_export_targets_lie_beside_the_project_or_the_video(tmp_path):
+    from app.dialogs import bundled_folder, export_target, with_suffix, work_folder
+
+    video = tmp_path / "cases" / "case12.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"")
+    frames = tmp_path / "cases" / "case13"
+    frames.mkdir()
+    project = tmp_path / "projects" / "case12.evosam"
+    project.mkdir(parents=True)
+    assert export_target("coco", video) == tmp_path / "cases" / "case12.json"
+    assert export_target("video", frames) == tmp_path / "cases" / "case13_overlay.mp4"
+    assert export_target("png", video, project, untitled=False) == tmp_path / "projects" / "case12_masks"
+    assert export_target("png", video, project, untitled=True) == tmp_path / "cases" / "case12_masks"  # autosave folder
+    assert work_folder(None) == Path.home() == work_folder(bundled_folder() / "sample.mp4")
+    assert work_folder(tmp_path / "gone" / "v.mp4") == Path.home()
+    assert with_suffix("coco", "/x/review") == Path("/x/review.json")
+    assert with_suffix("video", "/x/review.v2") == Path("/x/review.v2.mp4")
+    assert with_suffix("video", "/x/review.MP4") == Path("/x/review.MP4")
+    assert with_suffix("png", "/x/dataset") == Path("/x/dataset")
