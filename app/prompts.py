@@ -92,10 +92,11 @@ class Prompts(QObject):
         points.append((x, y, positive))
         current = h.current_mask()
         mask = None if current is None or current.status == Status.REJECTED else current.mask
-        if not positive and mask is None:
+        why_not = point_does_nothing(mask, x, y, positive, h.point_prompts)
+        if why_not:
             points.pop()
             self.points_shown.emit(list(points))
-            self.message.emit("A negative point needs a mask to remove from.", 4000)
+            self.message.emit(why_not, 5000)
             return None
         self.points_shown.emit(list(points))
         given = points if h.point_prompts else points[-1:]
@@ -119,6 +120,12 @@ class Prompts(QObject):
             self.message.emit("The model found nothing in that box; try a tighter box.", 5000)
         iou = None if np.isnan(res.iou) else res.iou
         if res.prompt == "point":
+            before = h.state.get(res.frame, res.label)
+            if before is not None and np.array_equal(before.mask, res.mask):
+                self.message.emit(
+                    "The point did not change the mask: the model found nothing to add or remove there.", 5000
+                )
+                return
             text, source = "Point", "user+" + h.model_name
         else:
             text, source = "Box prompt", h.proposal_source(res.label)
@@ -132,3 +139,21 @@ class Prompts(QObject):
             del self.boxes[key]
             if job.frame == self.host.frame:
                 self.stale.emit()  # a draft may be showing
+
+
+def point_does_nothing(mask: np.ndarray | None, x: float, y: float, positive: bool, prompted: bool) -> str:
+    """Why a click at (x, y) frame pixels on the bool (H, W) ``mask`` (None: no mask) cannot
+    change it, for the status bar; "" when it can. A box-only model (``prompted`` False) acts
+    locally (``evosam.points``): a negative point removes the piece of the mask under it, a
+    positive one adds a piece where there is none; the pixel is found as it finds it."""
+    if mask is None:
+        return "" if positive else "A negative point needs a mask to remove from: draw a box (B) first."
+    if prompted:
+        return ""  # the model sees every point with the box: any point may change its answer
+    h, w = mask.shape
+    inside = bool(mask[min(h - 1, max(0, int(round(y)))), min(w - 1, max(0, int(round(x))))])
+    if not positive and not inside:
+        return "The point is already outside the mask: Shift-click on the mask to remove a part of it."
+    if positive and inside:
+        return "The point is already inside the mask: click outside it to add a part, Shift-click to remove one."
+    return ""

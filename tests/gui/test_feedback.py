@@ -1,0 +1,46 @@
+"""Every gesture in the window changes something or says why not: a point outside the mask,
+a box off the frame, the label a box goes to, Clear while a box is answered, plural counts."""
+
+from __future__ import annotations
+
+import numpy as np
+from gui_clip import blob_mask
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from test_annotate import view_pos
+
+from app.canvas import Tool
+from app.state import FrameMask
+
+TIMEOUT_MS = 60000
+
+
+def speckled(frame: int) -> np.ndarray:
+    """The blob with 4x4 px holes every 8 px (a noisy mask): bool (H, W)."""
+    mask = blob_mask(frame).copy()
+    yy, xx = np.mgrid[: mask.shape[0], : mask.shape[1]]
+    mask[(yy % 8 < 4) & (xx % 8 < 4)] = False
+    return mask
+
+
+def click(win, x: float, y: float, shift: bool = False) -> None:
+    modifier = Qt.KeyboardModifier.ShiftModifier if shift else Qt.KeyboardModifier.NoModifier
+    QTest.mouseClick(win.canvas.viewport(), Qt.MouseButton.LeftButton, modifier, view_pos(win, x, y))
+
+
+def test_a_negative_point_in_a_gap_of_the_mask_says_why_it_changes_nothing(qtbot, window):
+    mask = speckled(0)
+    assert not mask[80:84, 88:92].any() and mask[84:88, 88:92].all()  # a hole in the middle of the blob
+    window.controller.apply(0, "vessel", FrameMask(mask), "Brush")
+    window.set_tool(Tool.POINT)
+    click(window, 90, 82, shift=True)
+    qtbot.waitUntil(window.controller.idle, timeout=TIMEOUT_MS)
+    assert np.array_equal(window.current_mask().mask, mask)
+    message = window.statusBar().currentMessage()
+    assert "already outside the mask" in message and "on the mask" in message, message
+    assert window.controller.prompts.points.get((0, "vessel"), []) == []  # no red dot that did nothing
+    click(window, 90, 86, shift=True)  # on the mask: the piece there goes
+    qtbot.waitUntil(lambda: not window.current_mask().mask[86, 90], timeout=TIMEOUT_MS)
+    window.undo()
+    window.undo()  # the gap's click made no undo step
+    assert window.current_mask() is None
