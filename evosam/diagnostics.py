@@ -232,6 +232,17 @@ def probe_paths() -> Report:
     }
 
 
+def probe_ray() -> Report:
+    """Whether Ray (``evosam batch``) is installed, and its version; Ray itself is not imported
+    (that takes seconds)."""
+    import importlib.metadata
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        return {"available": False, "version": None}
+    return {"available": True, "version": importlib.metadata.version("ray")}
+
+
 def run_all(qt: bool = True) -> Report:
     """Every probe, the Qt child running alongside the others; qt=False skips starting Qt."""
     child = probe(lambda: {"child": start_qt_probe() if qt else None})
@@ -240,6 +251,7 @@ def run_all(qt: bool = True) -> Report:
     report["opencv"] = probe(probe_opencv)
     report["models"] = probe(probe_models)
     report["paths"] = probe(probe_paths)
+    report["ray"] = probe(probe_ray)
     report["qt"] = probe(lambda: probe_qt(child.get("child")))
     if "error" in child:
         report["qt"]["start_error"] = child["error"]

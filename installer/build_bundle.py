@@ -36,6 +36,7 @@ from packaging.utils import parse_wheel_filename
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PROJECT = "evosam-annotator"
+EXTRAS = ("batch",)  # optional features the bundle carries: Ray for `evosam batch`
 SOURCE_ITEMS = ("pyproject.toml", "README.md", "evosam", "app", "assets")
 NOISE = ("is ignored: it is neither a file nor a directory",)
 
@@ -156,7 +157,7 @@ def download_rest(wheels: Path, project_wheel: Path) -> None:
     sdists become wheels. pip breaks a tie between equal files in favour of the index listed
     last, so the local indexes go last."""
     local_idx, local_links, remote = pip_sources()
-    reqs = [str(project_wheel)] + [str(p) for p in wheels.glob("torch*.whl")]
+    reqs = [f"{project_wheel}[{','.join(EXTRAS)}]"] + [str(p) for p in wheels.glob("torch*.whl")]
     log(f"dependencies: pip download, looking in {', '.join(remote + local_idx + local_links)} (local preferred)")
     pip(
         "download",
@@ -183,7 +184,7 @@ def from_installed(
     import repack
 
     dists = repack.installed()
-    roots = repack.wheel_requirements(project_wheel)
+    roots = repack.wheel_requirements(project_wheel, EXTRAS)
     stop = frozenset({"torch", "torchvision"} if without_torch else ())
     needed = repack.closure(roots, dists, stop)
     if without_torch:

@@ -47,12 +47,23 @@ def requirements_of(dist: md.Distribution, extras: set[str]) -> list[Requirement
     return out
 
 
-def wheel_requirements(wheel: Path) -> list[str]:
-    """The ``Requires-Dist`` lines of a wheel file's METADATA."""
+def wheel_requirements(wheel: Path, extras: tuple[str, ...] = ()) -> list[str]:
+    """The ``Requires-Dist`` lines of a wheel file's METADATA: those without an extra, and
+    those of ``extras`` (their ``extra == ...`` marker dropped)."""
     with zipfile.ZipFile(wheel) as zf:
         meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
         text = zf.read(meta).decode()
-    return [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Requires-Dist:")]
+    lines = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Requires-Dist:")]
+    env = default_environment()
+    out = []
+    for line in lines:
+        req = Requirement(line)
+        if req.marker is None or req.marker.evaluate({**env, "extra": ""}):
+            out.append(line)
+        elif any(req.marker.evaluate({**env, "extra": extra}) for extra in extras):
+            req.marker = None
+            out.append(str(req))
+    return out
 
 
 def closure(roots: list[str], dists: dict[str, md.Distribution], stop: frozenset[str] = frozenset()) -> set[str]:

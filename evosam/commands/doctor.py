@@ -118,6 +118,12 @@ def format_report(report: Report) -> list[str]:
     for m in models.get("available", []):
         state = f"ready ({m['origin']}: {m['source']})" if m["ready"] else f"needs checkpoint ({m['source']})"
         lines.append(_line("model", f"{m['name']:<16} {state}"))
+    ray = report.get("ray", {})
+    if ray.get("available"):
+        batch = f"{ray['version']} (evosam batch: local workers, or a cluster with --address)"
+    else:
+        batch = "not installed (evosam batch needs it: pip install 'evosam-annotator[batch]')"
+    lines += _section(report, "ray", [_line("ray", batch)])
     lines += _section(
         report,
         "paths",

@@ -3,6 +3,7 @@ and the engine never imports Qt (the doctor checks Qt in a child process)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ from evosam import diagnostics
 from evosam.cli import main
 from tests.conftest import REPO
 
-SECTIONS = {"python", "torch", "qt", "opencv", "models", "paths"}
+SECTIONS = {"python", "torch", "qt", "opencv", "models", "paths", "ray"}
 
 
 def run_doctor(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -48,6 +49,7 @@ def test_doctor_json_has_every_section(tmp_path):
     assert report["paths"]["checkpoints"] == str(tmp_path / "data" / "checkpoints")
     assert report["paths"]["cache"] == str(tmp_path / "cache")
     assert report["paths"]["sample_exists"] is True
+    assert report["ray"] == {"available": True, "version": importlib.metadata.version("ray")}  # setup installs it
     assert elapsed < 30, f"doctor took {elapsed:.1f} s"  # ~3.5 s on a 2-core CPU; generous for a loaded CI
 
 
@@ -67,6 +69,7 @@ def test_doctor_text_names_what_support_asks(tmp_path):
         "litemedsam",
         "ready",
         "checkpoints ",
+        "(evosam batch: local workers",
         str(tmp_path / "config"),
     ):
         assert needle in out, (needle, out)

