@@ -1,9 +1,10 @@
 """Names the ``evosam`` command offers before anything heavy is imported.
 
 The CLI lists these in ``--help`` and as argparse ``choices`` without importing torch, OpenCV
-or a model package. The modules that own them (``evosam.models.registry``,
-``evosam.models.backend``, ``evosam.tracking.session``, ``evosam.annotations``) stay the
-source of truth; ``tests/unit/test_cli_startup.py`` checks that these copies match them.
+or a model package. ``DEFAULT_MODEL``, ``RUNTIMES`` and ``DEFAULT_TRACKER`` are defined here
+only (the registries import them); ``MODEL_NAMES`` and ``STATUSES`` mirror
+``evosam.models.REGISTRY`` and ``evosam.annotations.Status``, and
+``tests/unit/test_cli_startup.py`` checks that they match.
 Standard library only: importing this module must stay instant.
 """
 

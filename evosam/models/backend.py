@@ -20,9 +20,9 @@ from evosam.errors import InputError
 from evosam.imageio import as_rgb_uint8
 from evosam.models.decoder import decode_all
 from evosam.models.types import Embedding, Points, Prediction, crop_and_resize, resized_shape, validate_box
+from evosam.names import RUNTIMES  # who runs the image encoder on the CPU
 
 Normalization = Literal["imagenet", "minmax"]
-RUNTIMES = ("auto", "torch", "openvino")  # who runs the image encoder on the CPU
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
 

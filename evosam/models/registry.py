@@ -18,9 +18,8 @@ import torch
 from evosam.errors import CheckpointError, InputError
 from evosam.models.backend import ModelSpec, SamBackend, cpu_has_bf16, resolve_device, wants_openvino
 from evosam.models.checkpoint import load_into
+from evosam.names import DEFAULT_MODEL
 from evosam.paths import checkpoints_dir
-
-DEFAULT_MODEL = "litemedsam"
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,10 @@ import numpy as np
 from evosam.errors import InputError
 from evosam.learning import Refiner
 from evosam.models import PromptableModel
+from evosam.names import DEFAULT_TRACKER
 from evosam.propagate import Embedder, FrameReader, FrameResult
 
 StopCheck = Callable[[], bool]
-
-DEFAULT_TRACKER = "sam-flow"
 
 
 class Tracker(Protocol):
