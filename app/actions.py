@@ -23,7 +23,7 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "prev": ("P&revious frame", ("Left",), "Step one frame back", False),
     "first": ("&First frame", ("Home",), "Jump to the first frame", False),
     "last": ("&Last frame", ("End",), "Jump to the last frame", False),
-    "jump": ("&Go to frame…", ("Ctrl+G",), "Jump to a frame number", False),
+    "jump": ("&Go to frame…", ("Ctrl+G",), "Jump to a frame number (from 0, as in exported file names)", False),
     "fit": ("&Fit to window", ("F",), "Scale the frame to fit the view", False),
     "show_masks": ("&Show masks", ("H",), "Show or hide the mask overlay (to see the tissue under it)", True),
     "box": ("&Box tool", ("B",), "Drag a box around a structure to segment it", True),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QWidget
 
 from app.controller import AnnotationController
 
@@ -113,3 +113,11 @@ class Dialogs(QObject):
         out = chosen(dialog)
         if out:
             self.controller.export(kind, with_suffix(kind, out))
+
+    def jump(self) -> None:
+        """View ▸ Go to frame: frames numbered from 0, as in exports and on the command line."""
+        player = self.controller.player
+        last = player.frame_count - 1
+        value, ok = QInputDialog.getInt(self.window, "Go to frame", f"Frame (0–{last}):", player.current, 0, last)
+        if ok:
+            player.seek(value)

@@ -14,7 +14,6 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -150,7 +149,7 @@ class MainWindow(QMainWindow):
             "prev": lambda: self.player.step(-1),
             "first": lambda: self.player.seek(0),
             "last": lambda: self.player.seek(self.player.frame_count - 1),
-            "jump": self._on_jump,
+            "jump": self.dialogs.jump,
             "fit": self.canvas.fit,
             "bigger": lambda: self.brush_size.setValue(round(self.brush_size.value() * 1.25) + 1),
             "smaller": lambda: self.brush_size.setValue(round(self.brush_size.value() / 1.25)),
@@ -387,12 +386,6 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, p=item: self.controller.open_recent(p))
         if not items:
             menu.addAction("(none yet)").setEnabled(False)
-
-    def _on_jump(self) -> None:
-        n = self.player.frame_count
-        value, ok = QInputDialog.getInt(self, "Go to frame", f"Frame (1–{n}):", self.player.current + 1, 1, n)
-        if ok:
-            self.player.seek(value - 1)
 
     def _on_shortcuts(self) -> None:
         box = QMessageBox(

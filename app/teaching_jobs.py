@@ -211,9 +211,9 @@ class UnteachJob(HeadJob):
 
 
 def describe_key(key: Hashable) -> str:
-    """``frame 12 (vessel)`` for a (video, frame, label) key."""
+    """``frame 12 (vessel)`` for a (video, frame, label) key (frames numbered from 0)."""
     if isinstance(key, tuple) and len(key) == 3:
-        return f"frame {key[1] + 1} ({key[2]})"
+        return f"frame {key[1]} ({key[2]})"
     return str(key)
 
 

@@ -69,7 +69,8 @@ class TimelineBar(QWidget):
 
 
 class Timeline(QWidget):
-    """The bar plus a readout ``frame 12 / 300 · 0:00.48``."""
+    """The bar plus a readout ``frame 12 (0–299) · 0:00.48``: frames numbered from 0, as in
+    exported file names (``000012.png``) and on the command line (``--start 12``)."""
 
     seek_requested = Signal(int)
 
@@ -95,7 +96,7 @@ class Timeline(QWidget):
     def set_current(self, frame: int) -> None:
         self.bar.current = frame
         n = self.bar.frame_count
-        self.readout.setText(f"frame {frame + 1} / {n} · {format_time(frame / self.fps)}")
+        self.readout.setText(f"frame {frame} (0–{n - 1}) · {format_time(frame / self.fps)}")
         self.bar.update()
 
     def set_mark(self, frame: int, kind: str | None) -> None:

@@ -132,7 +132,7 @@ def test_brush_eraser_undo_redo(qtbot, window):
 
 def test_player_steps_and_shortcut_help(qtbot, window):
     QTest.keyClick(window, Qt.Key.Key_Right)
-    assert window.player.current == 1 and "frame 2 / 4" in window.timeline.readout.text()
+    assert window.player.current == 1 and "frame 1 (0–3)" in window.timeline.readout.text()
     QTest.keyClick(window, Qt.Key.Key_Left)
     assert window.player.current == 0
     with qtbot.waitSignal(window.player.frame_changed, timeout=20000):

@@ -65,3 +65,26 @@ def test_export_targets_lie_beside_the_project_or_the_video(tmp_path):
     assert with_suffix("video", "/x/review.v2") == Path("/x/review.v2.mp4")
     assert with_suffix("video", "/x/review.MP4") == Path("/x/review.MP4")
     assert with_suffix("png", "/x/dataset") == Path("/x/dataset")
+
+
+def test_frames_are_numbered_from_0_as_in_exports_and_the_cli(qtbot, window):
+    """Frame 2 in the window is 000002.png in an export and ``--start 2`` on the command line."""
+    assert window.timeline.readout.text().startswith("frame 0 (0–3) · ")
+    window.player.seek(2)
+    assert window.timeline.readout.text().startswith("frame 2 (0–3) · ")
+    seen = {}
+
+    def respond(dialog):
+        seen.update(text=dialog.labelText(), value=dialog.intValue(), low=dialog.intMinimum(), high=dialog.intMaximum())
+        dialog.setIntValue(3)
+        dialog.accept()
+
+    answer(window.act.jump.trigger, respond)
+    assert seen == {"text": "Frame (0–3):", "value": 2, "low": 0, "high": 3}
+    assert window.player.current == 3
+    window.player.seek(2)
+    with qtbot.waitSignal(window.teaching.taught, timeout=TIMEOUT_MS):
+        confirmed_mask(window, 2)
+    with qtbot.waitSignal(window.teaching.head_updated, timeout=TIMEOUT_MS):
+        window.teaching.unteach_last()
+    assert window.statusBar().currentMessage().startswith("Un-taught frame 2 (vessel)")

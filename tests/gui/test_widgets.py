@@ -47,7 +47,7 @@ def test_timeline_click_seeks(qtbot, window):
     bar = window.timeline.bar
     QTest.mouseClick(bar, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(bar.width() - 2, 5))
     assert window.player.current == FRAMES - 1
-    assert f"frame {FRAMES} / {FRAMES}" in window.timeline.readout.text()
+    assert f"frame {FRAMES - 1} (0–{FRAMES - 1})" in window.timeline.readout.text()
 
 
 def test_labels_keep_separate_masks(qtbot, window):
