@@ -29,6 +29,7 @@ from app.teaching_jobs import (
     HeadUpdate,
     LoadHeadJob,
     NewLearnerJob,
+    PreviewHeadJob,
     ProfileJob,
     ResetHeadJob,
     SaveHeadJob,
@@ -82,6 +83,7 @@ class Teaching(QObject):
         self._generation = itertools.count(1)
         self._wanted: dict[Hashable, int] = {}  # key -> generation of its latest teach request
         self._teach_ms: dict[str, float] = {}  # label -> its last teaching's time
+        self._preview: dict[str, LabelReport] = {}  # a project's saved reports, until its head is adopted
 
     # -- what proposals, the dock and saving read ---------------------------------------
     def refiner_for(self, label: str) -> Refiner | None:
@@ -97,6 +99,8 @@ class Teaching(QObject):
     def report(self, label: str) -> LabelReport:
         """``label``'s head as last reported (an empty report while it is untaught)."""
         report = None if self.latest is None else self.latest.reports.get(label)
+        if self._pending_head is not None and self._preview:
+            report = self._preview.get(label, report)  # the project's head, not adopted yet
         if report is None:
             sam_only = self.latest is not None and self.latest.predict_with == SAM_ONLY
             choice = Choice(reason="'Propose with: SAM only' is set") if sam_only else Choice()
@@ -134,6 +138,7 @@ class Teaching(QObject):
         self.video = fingerprint[:16]
         self._wanted.clear()  # the previous clip's teachings not under way yet are dropped
         self._pending_head, self._adopting = None, None  # its project's head state (saved before) is no more ours
+        self._preview = {}
 
     def set_label(self, label: str) -> None:
         """The window's current label changed: the dock shows its head (the reports of every
@@ -149,6 +154,16 @@ class Teaching(QObject):
         self._pending_head = head
         if self.model_name:
             self._adopt()
+        else:  # the model is still loading: meanwhile the dock shows what the saved head learned
+            job = PreviewHeadJob(head)
+            job.result.connect(self._on_preview)
+            self.host.submit(job, self.worker)
+
+    def _on_preview(self, reports: dict[str, LabelReport]) -> None:
+        if self._pending_head is None or self._adopting is not None or self.latest is not None:
+            return  # adopted (or another clip opened) meanwhile
+        self._preview = reports
+        self._show()
 
     def _adopt(self) -> None:
         self._adopting = next(self._tickets)
@@ -157,7 +172,7 @@ class Teaching(QObject):
     def _on_adopted(self, update: HeadUpdate) -> None:
         if update.ticket != self._adopting:
             return  # another project was opened since
-        self._adopting = None
+        self._adopting, self._preview = None, {}
         if update.refused is None:
             self._pending_head = None
         message = self._sync(update)

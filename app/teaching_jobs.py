@@ -284,6 +284,32 @@ class AdoptHeadJob(HeadJob):
         return None
 
 
+class PreviewHeadJob(Job[HeadContext]):
+    """What a project's saved head learned, read before a model is loaded (a first start
+    converts it for minutes): label -> ``LabelReport`` from its saved evidence, for the dock
+    only (the learner is not touched: ``AdoptHeadJob`` takes the state over once the model is
+    there). Empty for a head without evidence (an older project's single head)."""
+
+    text = "Reading the project's head"
+
+    def __init__(self, head: object) -> None:
+        super().__init__()
+        self.head = head
+
+    def run(self, ctx: HeadContext) -> dict[str, LabelReport]:
+        head = self.head
+        if isinstance(head, Learner):
+            learner = head
+        elif isinstance(head, EvoHead) or head.legacy:
+            return {}
+        else:
+            try:
+                learner = load_learner(head.path, head.model)
+            except InputError:
+                return {}  # refused: the adoption says why and re-teaches
+        return {label: learner.report(label) for label in learner.heads}
+
+
 class SaveHeadJob(HeadJob):
     text = "Saving the head"
 

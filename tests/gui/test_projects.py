@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,41 @@ def test_a_changed_video_is_refused_with_a_message(qtbot, window, tmp_path, clip
     assert "not the video this project annotates" in str(failed.args[0])
     assert "not the video this project annotates" in window.statusBar().currentMessage()
     assert window.controller.clip == clip_id  # the open clip stays
+
+
+def test_a_reopened_project_shows_its_learning_curve_while_the_model_loads(
+    qtbot, window, litemedsam, embeddings, tmp_path, clip
+):
+    """``main.py --project``: the window shows the project before the model has loaded (a first
+    start converts it for minutes); the dock shows what the saved head learned meanwhile."""
+    from app.main_window import MainWindow, open_source
+
+    for frame in (0, 1, 3):
+        confirm(qtbot, window, frame)
+    save_as(qtbot, window, tmp_path / "case12")
+    curve = [s.sam for _, s in window.teaching.report("vessel").curve]
+    window.close()
+    path = tmp_path / "case12.evosam"
+    loading = threading.Event()
+    win = MainWindow(lambda: loading.wait(120) and litemedsam, prefetch_ms=0, cache=embeddings)
+    qtbot.addWidget(win)
+    try:
+        win.set_video(open_source(clip), clip, project=load_project(path), project_path=path)
+        win.show()
+        panel = win.learning_panel
+        qtbot.waitUntil(lambda: len(plotted(panel.sam_curve)) == 3, timeout=20000)
+        assert plotted(panel.sam_curve) == pytest.approx(curve)
+        assert "3 frames taught" in panel.summary.text() and "Confirm masks" not in panel.summary.text()
+        assert "No model" not in win.model_info.text()  # still loading: this came from the saved head
+    finally:
+        loading.set()
+    with qtbot.waitSignal(win.teaching.adopted, timeout=TIMEOUT_MS):
+        pass
+    assert plotted(panel.sam_curve) == pytest.approx(curve)
+    win.close()
+
+
+def plotted(curve) -> list[float]:
+    """A plotted curve's y values (pyqtgraph gives None for an empty one)."""
+    ys = curve.getData()[1]
+    return [] if ys is None else list(ys)
