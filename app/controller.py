@@ -12,20 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Protocol
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app.budget import EMBEDDING_CACHE_BYTES, GUI_FRAME_CACHE_BYTES, WORKER_FRAME_CACHE_BYTES
+from app.budget import EMBEDDING_CACHE_BYTES, WORKER_FRAME_CACHE_BYTES
 from app.export import ExportJob, ExportSummary
 from app.jobs import Job, Worker
 from app.player import Player
 from app.prefetch import Prefetcher
 from app.project_jobs import OpenedProject
-from app.projects import ProjectIO, is_project, remember_recent
+from app.projects import ProjectIO, is_project, remember_recent, saved_projects
 from app.prompts import Prompts
 from app.propagation import Propagation
+from app.sources import VideoSource, open_source
 from app.state import AnnotationState, Change, FrameMask, Status, paint_stroke
 from app.teaching import Teaching
 from app.tracker import JobTracker
@@ -47,28 +46,7 @@ from evosam.errors import InputError
 from evosam.learning import Refiner
 from evosam.models import SamBackend
 from evosam.models.cache import EmbeddingCache
-from evosam.project import Project
-
-
-class VideoSource(Protocol):
-    """What the controller needs from ``evosam.video.VideoSource``."""
-
-    frame_count: int
-    fps: float
-    size: tuple[int, int]
-
-    def frame(self, index: int) -> np.ndarray: ...
-
-    def fingerprint(self) -> str: ...
-
-    def close(self) -> None: ...
-
-
-def open_source(path: str | Path, cache_bytes: int = GUI_FRAME_CACHE_BYTES) -> VideoSource:
-    """The video or frame folder at ``path``, its decoded frames cached up to ``cache_bytes``."""
-    from evosam.video import open_video
-
-    return open_video(path, cache_bytes)
+from evosam.project import Project, VideoRef
 
 
 class AnnotationController(QObject):
@@ -84,7 +62,8 @@ class AnnotationController(QObject):
       ``draft_ended()`` when the refined mask (or a point's answer) came;
     - ``message(text, ms)`` for the status bar, ``failed(exception)`` for an error box;
     - ``model_loaded(ModelLoaded)``, ``model_failed(exception)``,
-      ``propagation_finished(PropagationSummary)``, ``exported(ExportSummary)``."""
+      ``propagation_finished(PropagationSummary)``, ``exported(ExportSummary)``;
+    - ``saved_project_found(SavedProject)``: a video opened blank has a newer saved project."""
 
     state_changed = Signal(list)
     clip_changed = Signal(str)
@@ -101,6 +80,7 @@ class AnnotationController(QObject):
     model_failed = Signal(object)
     propagation_finished = Signal(object)
     exported = Signal(object)
+    saved_project_found = Signal(object)
 
     def __init__(
         self, cache: EmbeddingCache | None = None, prefetch_ms: int = 400, parent: QObject | None = None
@@ -115,6 +95,7 @@ class AnnotationController(QObject):
         self.point_prompts = False  # the loaded model takes point prompts (else points act locally)
         self.model_name = ""  # the loaded model's registry name (provenance of proposals)
         self._closed = False
+        self._resuming = ""  # the video whose untitled autosave is being resumed
         self.cache = cache if cache is not None else EmbeddingCache(EMBEDDING_CACHE_BYTES)
         self.jobs = JobTracker(self)
         self.worker = model_worker(self.cache, self)  # the one thread for every model call
@@ -228,10 +209,23 @@ class AnnotationController(QObject):
 
     # -- clips ------------------------------------------------------------------------
     def set_video(
-        self, source: VideoSource, path: str | Path, project: Project | None = None, project_path: Path | None = None
+        self,
+        source: VideoSource,
+        path: str | Path,
+        project: Project | None = None,
+        project_path: Path | None = None,
+        resume: bool = True,
     ) -> None:
         """Show a newly opened clip, empty or with a ``project``'s masks and head; the worker
-        opens its own reader. The clip autosaves (into ``project_path``, else untitled)."""
+        opens its own reader. The clip autosaves (into ``project_path``, else untitled). A video
+        opened without a project (``resume``) resumes its untitled autosave when that is its
+        newest saved work, and says so when a named project is (``saved_project_found``)."""
+        found = saved_projects(VideoRef.of(source)) if project is None and resume else []
+        if found and found[0].untitled:
+            source.close()
+            self._resuming = str(path)
+            self.projects.open(found[0].path, failed=self._on_resume_failed)
+            return
         if self.state is not None:
             self.projects.flush_quietly()  # the previous clip's work goes to disk before it goes
         self.jobs.clip += 1  # results of jobs for the previous clip are ignored from now on
@@ -262,16 +256,26 @@ class AnnotationController(QObject):
         frame = settings.get("frame")
         if isinstance(frame, int) and 0 < frame < source.frame_count:
             self.player.seek(frame)
+        if found:
+            self.saved_project_found.emit(found[0])
 
-    def open_path(self, path: str) -> OpenVideoJob:
-        """Open a video or frame folder in the background (this clip's work is autosaved)."""
+    def open_path(self, path: str, resume: bool = True) -> OpenVideoJob:
+        """Open a video or frame folder in the background (this clip's work is autosaved);
+        ``resume``: its untitled autosave, if it holds newer work (see ``set_video``)."""
         job = OpenVideoJob(lambda: open_source(path), path)  # a big folder takes seconds to index
-        job.result.connect(self._on_video_opened)
+        job.result.connect(self._on_video_opened if resume else self._on_video_opened_blank)
         self.submit(job, self.io_worker)
         return job
 
     def _on_video_opened(self, opened: OpenedVideo) -> None:
         self.set_video(opened.source, opened.path)
+
+    def _on_video_opened_blank(self, opened: OpenedVideo) -> None:
+        self.set_video(opened.source, opened.path, resume=False)
+
+    def _on_resume_failed(self, _exc: BaseException) -> None:
+        """The autosave could not be read (the error box says why): the video opens blank."""
+        self.open_path(self._resuming, resume=False)
 
     def show_project(self, opened: OpenedProject) -> None:
         """Show a project read by the save worker."""

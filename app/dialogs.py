@@ -9,13 +9,16 @@ program was started from. ``Dialogs`` runs them over the window.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QWidget
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QAbstractButton, QDialog, QFileDialog, QInputDialog, QMainWindow, QMessageBox
 
 from app.controller import AnnotationController
+from app.projects import SavedProject
+from app.teaching_jobs import plural
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def with_suffix(kind: str, chosen: str | Path) -> Path:
     return path
 
 
-def save_dialog(parent: QWidget, title: str, proposed: Path, name_filter: str, suffix: str = "") -> QFileDialog:
+def save_dialog(parent: QMainWindow, title: str, proposed: Path, name_filter: str, suffix: str = "") -> QFileDialog:
     """A Save dialog opened in ``proposed``'s folder with its name filled in; a name typed
     without an extension gets ``suffix``."""
     dialog = QFileDialog(parent, title, str(proposed.parent), name_filter)
@@ -96,9 +99,10 @@ def chosen(dialog: QFileDialog) -> str | None:
 class Dialogs(QObject):
     """The window's dialogs over ``window``, for ``controller``'s open clip."""
 
-    def __init__(self, window: QWidget, controller: AnnotationController) -> None:
+    def __init__(self, window: QMainWindow, controller: AnnotationController) -> None:
         super().__init__(window)
         self.window, self.controller = window, controller
+        self.offer: QMessageBox | None = None  # "this video has a saved project", while it stands
 
     def _places(self) -> tuple[Path | None, Path | None, bool]:
         c = self.controller
@@ -121,3 +125,36 @@ class Dialogs(QObject):
         value, ok = QInputDialog.getInt(self.window, "Go to frame", f"Frame (0–{last}):", player.current, 0, last)
         if ok:
             player.seek(value)
+
+    def offer_project(self, found: SavedProject) -> None:
+        """A video opened blank has a saved project: say so, and offer to open it (not blocking)."""
+        self.close_offer()
+        saved = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.saved))
+        what = f"{found.path.name} ({plural(found.masks, 'mask')}, saved {saved})"
+        self.window.statusBar().showMessage(f"This video has a saved project, {what}: opened blank.", 15000)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Saved project",
+            f"This video has a saved project: {what}.\nIt was opened blank; open the project instead?",
+            QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
+            self.window,
+        )
+        box.setObjectName("saved_project_offer")
+        box.setInformativeText(str(found.path))
+        box.button(QMessageBox.StandardButton.Cancel).setText("Start blank")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(lambda button: self._on_offer_answered(box, button, found.path))
+        self.offer = box
+        box.open()
+
+    def _on_offer_answered(self, box: QMessageBox, button: QAbstractButton, path: Path) -> None:
+        if self.offer is box:
+            self.offer = None
+        if box.standardButton(button) == QMessageBox.StandardButton.Open:
+            self.controller.projects.open(path)
+
+    def close_offer(self) -> None:
+        """Another clip is shown: an offer for the previous one no longer holds."""
+        if self.offer is not None:
+            self.offer.close()
+            self.offer = None

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.actions import Actions, add_toolbar_and_menus, build_actions, shortcut_html
 from app.canvas import Canvas, Tool
-from app.controller import AnnotationController, VideoSource, open_source
+from app.controller import AnnotationController
 from app.dialogs import Dialogs
 from app.display import describe_mask, mark_kind, other_masks
 from app.export import KINDS, ExportJob, ExportSummary
@@ -37,6 +37,7 @@ from app.playback import PlaybackFrames
 from app.projects import SUFFIX, read_recent
 from app.prompts import DRAFT_MESSAGE
 from app.readahead import ReadAhead
+from app.sources import VideoSource, open_source
 from app.state import AnnotationState, FrameMask, Status
 from app.status import JobStatus
 from app.timeline import Timeline
@@ -198,6 +199,7 @@ class MainWindow(QMainWindow):
         c.model_failed.connect(self._on_model_failed)
         c.propagation_finished.connect(self.propagation_finished)
         c.exported.connect(self._on_exported)
+        c.saved_project_found.connect(self.dialogs.offer_project)
         c.jobs.changed.connect(self._show_running)
         c.jobs.progress.connect(self.job_status.set_progress)
 
@@ -245,6 +247,7 @@ class MainWindow(QMainWindow):
     # -- the clip ---------------------------------------------------------------------
     def _on_clip_changed(self, name: str) -> None:
         c = self.controller
+        self.dialogs.close_offer()
         self.playback.set_video(c.video_path)
         self._on_labels_changed()
         self.setWindowTitle(f"{name} — EvoSAM Annotator")

@@ -9,9 +9,9 @@ import numpy as np
 from PySide6.QtCore import QObject
 
 from app.budget import WORKER_FRAME_CACHE_BYTES
-from app.controller import open_source
 from app.player import Player
 from app.readahead import AHEAD, ReadAhead
+from app.sources import open_source
 
 
 class PlaybackFrames(QObject):

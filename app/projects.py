@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -30,10 +32,12 @@ from app.project_jobs import (
     SaveJob,
     save_worker,
 )
+from app.teaching_jobs import plural
 from evosam.annotations import AnnotationState
 from evosam.paths import user_config_dir, user_data_dir
-from evosam.project import Project, VideoRef
+from evosam.project import Project, VideoRef, has_unsaved_journal
 from evosam.project.files import write_atomic
+from evosam.project.schema import MANIFEST
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +71,48 @@ def remember_recent(path: str | Path) -> None:
 
 def untitled_path(ref: VideoRef) -> Path:
     """Where an untitled project of the video ``ref`` autosaves."""
-    return user_data_dir() / "autosave" / f"{Path(ref.path).stem}-{ref.fingerprint[:10]}{SUFFIX}"
+    return autosave_dir() / f"{Path(ref.path).stem}-{ref.fingerprint[:10]}{SUFFIX}"
+
+
+def autosave_dir() -> Path:
+    """The folder of the untitled projects."""
+    return user_data_dir() / "autosave"
+
+
+def is_untitled(path: str | Path) -> bool:
+    """Whether the project folder ``path`` is an untitled autosave (Ctrl+S asks where to save it)."""
+    return Path(path).resolve().parent == autosave_dir().resolve()
+
+
+@dataclass(frozen=True)
+class SavedProject:
+    """A project folder holding work on a video: ``masks`` in its last save, ``saved`` when it
+    was last written (seconds since the epoch), ``untitled``: the video's autosave."""
+
+    path: Path
+    masks: int
+    saved: float
+    untitled: bool
+
+
+def saved_projects(ref: VideoRef) -> list[SavedProject]:
+    """The project folders that hold work on the video ``ref`` (same fingerprint), newest first:
+    its untitled autosave and the projects in the recent list (manifests only: a few small reads)."""
+    found: dict[Path, SavedProject] = {}
+    for path in [untitled_path(ref), *(Path(p) for p in read_recent())]:
+        manifest = path / MANIFEST
+        try:
+            raw = json.loads(manifest.read_text(encoding="utf-8"))
+            if raw["video"]["fingerprint"] != ref.fingerprint:
+                continue
+            masks = len(raw["masks"])
+            journal = has_unsaved_journal(path)
+            saved = max([manifest.stat().st_mtime, *(p.stat().st_mtime for p in path.glob("journal*"))])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if masks or journal:
+            found.setdefault(path.resolve(), SavedProject(path, masks, saved, is_untitled(path)))
+    return sorted(found.values(), key=lambda s: s.saved, reverse=True)
 
 
 class ProjectHost(Protocol):
@@ -111,7 +156,7 @@ class ProjectIO(QObject):
     def start(self, source: object, project_path: Path | None = None, last: Project | None = None) -> None:
         """A clip is shown (new state): autosave it into ``project_path`` (untitled if None)."""
         self._ref = VideoRef.of(source)
-        self.untitled = project_path is None
+        self.untitled = project_path is None or is_untitled(project_path)
         self.path = untitled_path(self._ref) if project_path is None else Path(project_path)
         self._pending = None
         self.worker.submit(FollowJob(self.path, last))
@@ -194,23 +239,29 @@ class ProjectIO(QObject):
         """The folder name Save as proposes."""
         return Path(self._ref.path).stem + SUFFIX if self._ref is not None else "project" + SUFFIX
 
-    def open(self, path: str | Path) -> OpenProjectJob:
+    def open(self, path: str | Path, failed: Callable[[BaseException], None] | None = None) -> OpenProjectJob:
         """Open a project folder in the background (after saving this clip's changes); the
-        controller shows it when it is read."""
+        controller shows it when it is read. ``failed``: called too when it cannot be."""
         self.flush_quietly()
         job = OpenProjectJob(path)
         job.result.connect(self._on_opened)
+        if failed is not None:
+            job.error.connect(failed)
         return self.host.submit(job, self.worker)
 
     def _on_opened(self, opened: OpenedProject) -> None:
         self.host.show_project(opened)
-        remember_recent(opened.path)
+        untitled = is_untitled(opened.path)
+        if not untitled:
+            remember_recent(opened.path)
         recovered = opened.project.recovered
-        self.message.emit(
-            f"Opened {opened.path.name}: {len(opened.project.masks)} masks"
-            + (f", {recovered} unsaved changes recovered" if recovered else ""),
-            8000,
-        )
+        masks = plural(len(opened.project.masks), "mask")
+        if untitled:
+            text = f"Resumed the autosaved work on {Path(opened.project.video.path).name}: {masks}"
+        else:
+            text = f"Opened {opened.path.name}: {masks}"
+        text += f", {plural(recovered, 'unsaved change')} recovered" if recovered else ""
+        self.message.emit(text + (" (untitled: File ▸ Save project as… names it)" if untitled else ""), 10000)
         self.opened.emit(str(opened.path))
 
     def flush_quietly(self) -> SaveJob | None:

@@ -18,6 +18,26 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.fixture(autouse=True)
+def own_user_folders(tmp_path_factory, monkeypatch) -> Path:
+    """Each GUI test its own settings and data folders (``EVOSAM_HOME``): the recent list and
+    the untitled autosaves, which a window resumes when it opens a clip of the same content,
+    are the test's own. The cache (the model converted for OpenVINO) and the checkpoints
+    stay the session's."""
+    from evosam.paths import checkpoints_dir, user_cache_dir
+
+    home = tmp_path_factory.mktemp("home")
+    (home / "data").mkdir()
+    for shared, mine in ((user_cache_dir(), home / "cache"), (checkpoints_dir(), home / "data" / "checkpoints")):
+        shared.mkdir(parents=True, exist_ok=True)
+        try:
+            mine.symlink_to(shared, target_is_directory=True)
+        except OSError:
+            pass  # no symlinks here: the test converts the model again (slower, the same)
+    monkeypatch.setenv("EVOSAM_HOME", str(home))
+    return home
+
+
 @pytest.fixture
 def clip(tmp_path: Path) -> Path:
     """The GUI tests' clip: FRAMES frames (``write_clip``)."""

@@ -174,3 +174,29 @@ def plotted(curve) -> list[float]:
     """A plotted curve's y values (pyqtgraph gives None for an empty one)."""
     ys = curve.getData()[1]
     return [] if ys is None else list(ys)
+
+
+def test_opening_a_video_that_has_a_saved_project_says_so_and_offers_it(qtbot, window, window_on, tmp_path, clip):
+    from PySide6.QtWidgets import QMessageBox
+
+    confirm(qtbot, window, 0)
+    save_as(qtbot, window, tmp_path / "case12")
+    window.close()
+    win = window_on(clip)  # the video again, not the project
+    assert win.state.entry(0, "vessel") is None  # blank until the user says
+    assert "case12.evosam" in win.statusBar().currentMessage()
+    offer = win.findChild(QMessageBox, "saved_project_offer")
+    assert offer is not None and offer.isVisible() and "case12.evosam" in offer.text() and "1 mask" in offer.text()
+    with qtbot.waitSignal(win.projects.opened, timeout=TIMEOUT_MS):
+        offer.button(QMessageBox.StandardButton.Open).click()
+    assert win.state.entry(0, "vessel").status == Status.CONFIRMED and win.projects.path == tmp_path / "case12.evosam"
+
+
+def test_reopening_a_video_resumes_its_untitled_autosave(qtbot, window, window_on, clip):
+    window.controller.apply(1, "vessel", FrameMask(blob_mask(1)), "Brush")
+    autosave = window.projects.path
+    window.close()  # the last save writes the untitled project
+    win = window_on(clip)
+    assert win.projects.path == autosave and win.projects.untitled
+    assert np.array_equal(win.state.get(1, "vessel").mask, blob_mask(1))
+    assert "Resumed the autosaved work" in win.statusBar().currentMessage()
