@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QGraphicsPixmapItem,
     QGraphicsRectItem,
     QGraphicsScene,
+    QGraphicsSimpleTextItem,
     QGraphicsView,
     QWidget,
 )
@@ -54,6 +55,7 @@ class Canvas(QGraphicsView):
     point_clicked = Signal(float, float, bool)  # x, y frame pixels; True = positive, False = negative (Shift)
     stroke_drawn = Signal(object, float, bool)  # [(x, y), ...], radius in pixels, True = paint / False = erase
     space_tapped = Signal()  # Space pressed and released without panning (play/pause)
+    box_started = Signal()  # a box drag began (the window says which label it goes to)
 
     MIN_BOX = 2.0  # boxes smaller than this (pixels) are treated as a stray click
 
@@ -82,7 +84,10 @@ class Canvas(QGraphicsView):
         self._other_items: list[QGraphicsPathItem] = []
         self._point_items: list[QGraphicsEllipseItem] = []
         self._overlay_on = True
-        self._box_item.setPen(self._cosmetic(QColor(255, 255, 255), 1.5, Qt.PenStyle.DashLine))
+        self._caption = self._add(QGraphicsSimpleTextItem(), 7)  # the label a box goes to, by the box
+        self._caption.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self._caption.setPen(QPen(QColor(0, 0, 0, 200), 2.5))  # a dark rim: readable on any tissue
+        self.set_label("", (255, 255, 255))
         self._cursor_item.setPen(self._cosmetic(QColor(255, 255, 255), 1.0))
         self._cursor_item.setVisible(False)
 
@@ -138,18 +143,35 @@ class Canvas(QGraphicsView):
     def set_overlay_visible(self, visible: bool) -> None:
         """Show or hide every mask, outline and the box (the frame stays)."""
         self._overlay_on = visible
-        for item in (self._fill_item, self._outline_item, self._box_item, *self._other_items):
+        for item in (self._fill_item, self._outline_item, self._box_item, self._caption, *self._other_items):
             item.setOpacity(1.0 if visible else 0.0)
 
     def overlay_visible(self) -> bool:
         return self._overlay_on
 
+    def set_label(self, name: str, color: tuple[int, int, int]) -> None:
+        """The current label: boxes are drawn in its colour, captioned with its name."""
+        self._box_item.setPen(self._cosmetic(QColor(*color), 1.5, Qt.PenStyle.DashLine))
+        self._caption.setText(name)
+        self._caption.setBrush(QColor(*color))
+        self._caption.setVisible(self._box_item.isVisible() and bool(name))
+
     def show_box(self, box: Box | None) -> None:
-        """Show the last box prompt (frame pixels), or hide it."""
-        self._box_item.setVisible(box is not None)
+        """Show the last box prompt (frame pixels) with the label's caption, or hide it."""
         if box is not None:
             x0, y0, x1, y1 = box
             self._box_item.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self._show_box_item(box is not None)
+
+    def _show_box_item(self, shown: bool) -> None:
+        self._box_item.setVisible(shown)
+        self._caption.setVisible(shown and bool(self._caption.text()))
+        if shown:  # above the box's top-left corner (inside it at the frame's top edge)
+            top_left = self._box_item.rect().topLeft()
+            self._caption.setPos(top_left)
+            height = self._caption.boundingRect().height() / max(self.transform().m22(), 1e-6)
+            if top_left.y() - height >= self.sceneRect().top():
+                self._caption.setPos(top_left.x(), top_left.y() - height)
 
     def show_points(self, points: Sequence[tuple[float, float, bool]]) -> None:
         """Markers of the clicked points (x, y frame pixels, positive?): green +, red -, a
@@ -245,7 +267,8 @@ class Canvas(QGraphicsView):
         elif button == Qt.MouseButton.LeftButton and self.tool == Tool.BOX:
             self._drag, self._origin = "box", pos
             self._box_item.setRect(QRectF(pos, pos))
-            self._box_item.setVisible(True)
+            self._show_box_item(True)
+            self.box_started.emit()
         elif button == Qt.MouseButton.LeftButton:
             self._drag, self._stroke = "stroke", [(pos.x(), pos.y())]
             self._draw_stroke_preview()
@@ -261,6 +284,7 @@ class Canvas(QGraphicsView):
             self._fit = False
         elif self._drag == "box":
             self._box_item.setRect(QRectF(self._origin, pos).normalized())
+            self._show_box_item(True)
         elif self._drag == "stroke":
             self._stroke.append((pos.x(), pos.y()))
             self._draw_stroke_preview()
@@ -298,9 +322,10 @@ class Canvas(QGraphicsView):
     def _finish_box(self, rect: QRectF) -> None:
         rect = rect.intersected(self.sceneRect())
         if rect.width() < self.MIN_BOX or rect.height() < self.MIN_BOX:
-            self._box_item.setVisible(False)
+            self._show_box_item(False)
             return
         self._box_item.setRect(rect)
+        self._show_box_item(True)
         self.box_drawn.emit((rect.left(), rect.top(), rect.right(), rect.bottom()))
 
     def _draw_stroke_preview(self) -> None:

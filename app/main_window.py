@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         self.canvas.point_clicked.connect(c.prompt_point)
         self.canvas.stroke_drawn.connect(c.paint)
         self.canvas.space_tapped.connect(self.player.toggle)
+        self.canvas.box_started.connect(lambda: self.statusBar().showMessage(f"box → label '{self.label}'", 4000))
         self.timeline.seek_requested.connect(self.player.seek)
         self.player.frame_changed.connect(self._on_frame_changed)
         self.player.playing_changed.connect(self._on_playing_changed)
@@ -258,8 +259,10 @@ class MainWindow(QMainWindow):
     def _on_labels_changed(self) -> None:
         if self.state is not None:
             self.labels.set_labels(self.state.labels, self.label)
+            self.canvas.set_label(self.label, self.state.label(self.label).color)
 
-    def _on_label_changed(self, _name: str) -> None:
+    def _on_label_changed(self, name: str) -> None:
+        self.canvas.set_label(name, self.state.label(name).color)
         self._refresh_marks()
         self._refresh_overlay()
 

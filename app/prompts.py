@@ -75,6 +75,7 @@ class Prompts(QObject):
         self.points.pop(key, None)  # a new box starts a new prompt
         self.box_shown.emit(box)
         self.points_shown.emit([])
+        self.message.emit(f"box → label '{h.label}'", 4000)
         job = PredictJob(key[0], h.label, box, h.refiner_for(h.label))
         job.draft.connect(self._on_draft)
         job.result.connect(self._on_prediction)

@@ -4,9 +4,11 @@ a box off the frame, the label a box goes to, Clear while a box is answered, plu
 from __future__ import annotations
 
 import numpy as np
-from gui_clip import blob_mask
+from gui_clip import blob_box, blob_mask
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsSimpleTextItem
 from test_annotate import view_pos
 
 from app.canvas import Tool
@@ -44,3 +46,26 @@ def test_a_negative_point_in_a_gap_of_the_mask_says_why_it_changes_nothing(qtbot
     window.undo()
     window.undo()  # the gap's click made no undo step
     assert window.current_mask() is None
+
+
+def visible(win, kind):
+    return [i for i in win.canvas.scene().items() if isinstance(i, kind) and i.isVisible()]
+
+
+def test_the_box_being_drawn_shows_the_label_it_goes_to(qtbot, window):
+    window.controller.add_label("gallbladder")
+    color = QColor(*window.state.label("gallbladder").color)
+    x0, y0, x1, y1 = blob_box(0)
+    vp = window.canvas.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_pos(window, x0, y0))
+    QTest.mouseMove(vp, view_pos(window, x1, y1))
+    assert [t.text() for t in visible(window, QGraphicsSimpleTextItem)] == ["gallbladder"]
+    dashed = [r for r in visible(window, QGraphicsRectItem) if r.pen().style() == Qt.PenStyle.DashLine]
+    assert [r.pen().color() for r in dashed] == [color]
+    assert window.statusBar().currentMessage().startswith("box → label 'gallbladder'")
+    with qtbot.waitSignal(window.annotation_changed, timeout=TIMEOUT_MS):
+        QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_pos(window, x1, y1))
+    assert window.state.get(0, "gallbladder") is not None and window.state.get(0, "vessel") is None
+    assert [t.text() for t in visible(window, QGraphicsSimpleTextItem)] == ["gallbladder"]  # with its mask
+    window.labels.list.setCurrentRow(0)  # vessel: no box on this frame
+    assert visible(window, QGraphicsSimpleTextItem) == []
