@@ -16,7 +16,12 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "save_as": ("Save project &as…", ("Ctrl+Shift+S",), "Save the project into a folder of your choice", False),
     "export": ("&Export mask dataset…", ("Ctrl+E",), "Confirmed masks and their frames as PNGs", False),
     "export_coco": ("Export &COCO JSON…", (), "Confirmed masks as COCO RLE annotations", False),
-    "export_video": ("Export overlay &video…", (), "An mp4 of the clip with the confirmed masks drawn on it", False),
+    "export_video": (
+        "Export overlay &video…",
+        (),
+        "An mp4 of the clip with the confirmed and proposed masks drawn on it",
+        False,
+    ),
     "quit": ("&Quit", ("Ctrl+Q",), "Close the annotator", False),
     "play": ("&Play / pause", ("Space",), "Play or pause at the video's frame rate", True),
     "next": ("&Next frame", ("Right",), "Step one frame forward", False),

@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.budget import EMBEDDING_CACHE_BYTES, WORKER_FRAME_CACHE_BYTES
-from app.export import ExportJob, ExportSummary
+from app.export import STATUSES, ExportJob, which_masks
 from app.jobs import Job, Worker
 from app.player import Player
 from app.prefetch import Prefetcher
@@ -372,18 +372,16 @@ class AnnotationController(QObject):
 
     # -- export -----------------------------------------------------------------------
     def export(self, kind: str, out: str | Path) -> ExportJob | None:
-        """Export the confirmed masks (``kind``: png, coco or video) to ``out`` in the background."""
+        """Export the masks of ``STATUSES[kind]`` (png, coco: confirmed; video: confirmed and
+        proposed) to ``out`` in the background."""
         project = self.projects.capture()
-        if project is None or not any(e.status == Status.CONFIRMED for _, e in self.state.items()):
-            self.message.emit("No confirmed masks to export: confirm masks with Enter first.", 5000)
+        if project is None or not any(e.status in STATUSES[kind] for _, e in self.state.items()):
+            self.message.emit(f"No {which_masks(kind)} masks to export: confirm masks with Enter first.", 5000)
             return None
         job = ExportJob(kind, project, out, self.projects.video_path)
-        job.result.connect(self._on_exported)
+        job.result.connect(self.exported)
         self.submit(job, self.io_worker)
         return job
-
-    def _on_exported(self, summary: ExportSummary) -> None:
-        self.exported.emit(summary)
 
     # -- closing ----------------------------------------------------------------------
     def close(self, save_timeout_ms: int = 30000) -> None:

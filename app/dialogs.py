@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QAbstractButton, QDialog, QFileDialog, QInputDialog, QMainWindow, QMessageBox
 
 from app.controller import AnnotationController
+from app.export import which_masks
 from app.projects import SavedProject
 from app.teaching_jobs import plural
 
@@ -111,9 +112,8 @@ class Dialogs(QObject):
     def export(self, kind: str) -> None:
         """File ▸ Export …: ask where, then export in the background."""
         spec = EXPORTS[kind]
-        dialog = save_dialog(
-            self.window, spec.title, export_target(kind, *self._places()), spec.name_filter, spec.suffix
-        )
+        title = f"{spec.title} ({which_masks(kind)} masks)"
+        dialog = save_dialog(self.window, title, export_target(kind, *self._places()), spec.name_filter, spec.suffix)
         out = chosen(dialog)
         if out:
             self.controller.export(kind, with_suffix(kind, out))

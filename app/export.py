@@ -1,10 +1,12 @@
-"""File ▸ Export: the project's confirmed masks through the engine's exporters
-(``evosam.export``), as a job on the file thread, cancellable between files.
+"""File ▸ Export: the project's masks through the engine's exporters (``evosam.export``), as
+a job on the file thread, cancellable between files; the masks of the statuses ``evosam
+export`` takes by default (``STATUSES``):
 
-- ``png``: a dataset folder, per label ``<label>/masks/000012.png`` (0/255) and the frames
-  in ``<label>/images/`` (the layout ``evosam bench continual`` reads);
-- ``coco``: one COCO JSON with RLE masks;
-- ``video``: an mp4 of the clip with the masks overlaid, for review with colleagues.
+- ``png``: confirmed masks in a dataset folder, per label ``<label>/masks/000012.png``
+  (0/255) and the frames in ``<label>/images/`` (the layout ``evosam bench continual`` reads);
+- ``coco``: confirmed masks in one COCO JSON with RLE masks;
+- ``video``: an mp4 of the clip with the confirmed and proposed masks overlaid, for review
+  with colleagues.
 """
 
 from __future__ import annotations
@@ -19,6 +21,16 @@ from evosam.project import Project
 from evosam.video import open_video
 
 KINDS = {"png": "mask dataset (PNG)", "coco": "COCO JSON", "video": "overlay video"}
+STATUSES = {  # the masks each export takes, as ``evosam export`` by default
+    "png": (Status.CONFIRMED,),
+    "coco": (Status.CONFIRMED,),
+    "video": (Status.CONFIRMED, Status.PROPOSED),
+}
+
+
+def which_masks(kind: str) -> str:
+    """``confirmed`` or ``confirmed and proposed``: the masks the ``kind`` export takes."""
+    return " and ".join(s.value for s in STATUSES[kind])
 
 
 @dataclass(frozen=True)
@@ -54,15 +66,15 @@ class ExportJob(FileJob):
         self.progress.emit(done, total)
 
     def run(self, ctx: FileContext) -> ExportSummary:
-        confirmed = (Status.CONFIRMED,)
+        statuses = STATUSES[self.kind]
         try:
             with open_video(self.video_path) as video:
                 if self.kind == "png":
-                    done = export_png(self.project, self.out, statuses=confirmed, video=video, progress=self._progress)
+                    done = export_png(self.project, self.out, statuses=statuses, video=video, progress=self._progress)
                 elif self.kind == "coco":
-                    done = export_coco(self.project, self.out, statuses=confirmed, progress=self._progress)
+                    done = export_coco(self.project, self.out, statuses=statuses, progress=self._progress)
                 else:
-                    done = export_video(self.project, video, self.out, statuses=confirmed, progress=self._progress)
+                    done = export_video(self.project, video, self.out, statuses=statuses, progress=self._progress)
         except _Cancelled:
             return ExportSummary(self.kind, self.out, 0, 0, True)
         return ExportSummary(self.kind, self.out, done.masks, done.frames, False)

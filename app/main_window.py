@@ -28,7 +28,7 @@ from app.canvas import Canvas, Tool
 from app.controller import AnnotationController
 from app.dialogs import Dialogs
 from app.display import describe_mask, mark_kind, other_masks
-from app.export import KINDS, ExportJob, ExportSummary
+from app.export import KINDS, ExportJob, ExportSummary, which_masks
 from app.jobs import describe_error
 from app.labels import LabelPanel
 from app.learning import LearningPanel, add_dock
@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
         return self.controller.propagate(backward)
 
     def export(self, kind: str, out: str | Path) -> ExportJob | None:
-        """Export the confirmed masks (``kind``: png, coco or video) to ``out`` in the background."""
+        """Export (``kind``: png, coco or video; see ``AnnotationController.export``) to ``out``."""
         return self.controller.export(kind, out)
 
     def undo(self) -> None:
@@ -402,7 +402,9 @@ class MainWindow(QMainWindow):
         box.open()
 
     def _on_exported(self, summary: ExportSummary) -> None:
-        what = f"{summary.masks} masks" + (f" and {summary.frames} frames" if summary.frames else "")
+        what = f"{summary.masks} masks ({which_masks(summary.kind)})" + (
+            f" and {summary.frames} frames" if summary.frames else ""
+        )
         text = "Export cancelled" if summary.cancelled else f"Exported {what} ({KINDS[summary.kind]}) to {summary.out}"
         self.statusBar().showMessage(text, 8000)
         self.exported.emit(summary)

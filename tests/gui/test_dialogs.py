@@ -88,3 +88,25 @@ def test_frames_are_numbered_from_0_as_in_exports_and_the_cli(qtbot, window):
     with qtbot.waitSignal(window.teaching.head_updated, timeout=TIMEOUT_MS):
         window.teaching.unteach_last()
     assert window.statusBar().currentMessage().startswith("Un-taught frame 2 (vessel)")
+
+
+def test_the_overlay_video_shows_proposed_masks_too_as_the_cli_does(qtbot, window, tmp_path):
+    """``evosam export --format video`` draws confirmed and proposed masks; so does the window,
+    and the dialog and the status bar say which masks went in."""
+    for frame in (1, 2):
+        window.controller.apply(frame, "vessel", FrameMask(blob_mask(frame)), "Propagation")  # proposed only
+    titles = []
+
+    def respond(dialog):
+        titles.append(dialog.windowTitle())
+        file_name_edit(dialog).setText(str(tmp_path / "review.mp4"))
+        dialog.accept()
+
+    with qtbot.waitSignal(window.exported, timeout=TIMEOUT_MS) as done:
+        answer(window.act.export_video.trigger, respond)
+    assert titles == ["Export overlay video (confirmed and proposed masks)"]
+    assert (done.args[0].masks, done.args[0].frames) == (2, 4)
+    assert "2 masks (confirmed and proposed)" in window.statusBar().currentMessage()
+    assert window.act.export_video.statusTip().endswith("with the confirmed and proposed masks drawn on it")
+    assert window.export("coco", tmp_path / "c.json") is None  # COCO takes confirmed masks only, as the CLI
+    assert window.statusBar().currentMessage().startswith("No confirmed masks to export")
