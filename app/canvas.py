@@ -56,6 +56,7 @@ class Canvas(QGraphicsView):
     stroke_drawn = Signal(object, float, bool)  # [(x, y), ...], radius in pixels, True = paint / False = erase
     space_tapped = Signal()  # Space pressed and released without panning (play/pause)
     box_started = Signal()  # a box drag began (the window says which label it goes to)
+    refused = Signal(str)  # a gesture that draws nothing, and why (for the status bar)
 
     MIN_BOX = 2.0  # boxes smaller than this (pixels) are treated as a stray click
 
@@ -264,6 +265,8 @@ class Canvas(QGraphicsView):
             if self.sceneRect().contains(pos):
                 negative = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
                 self.point_clicked.emit(pos.x(), pos.y(), not negative)
+            else:
+                self.refused.emit("The point lies outside the frame: click on the image.")
         elif button == Qt.MouseButton.LeftButton and self.tool == Tool.BOX:
             self._drag, self._origin = "box", pos
             self._box_item.setRect(QRectF(pos, pos))
@@ -319,10 +322,14 @@ class Canvas(QGraphicsView):
         super().leaveEvent(event)
 
     # -- helpers -----------------------------------------------------------------------
-    def _finish_box(self, rect: QRectF) -> None:
-        rect = rect.intersected(self.sceneRect())
+    def _finish_box(self, drawn: QRectF) -> None:
+        rect = drawn.intersected(self.sceneRect())
         if rect.width() < self.MIN_BOX or rect.height() < self.MIN_BOX:
             self._show_box_item(False)
+            if drawn.width() < self.MIN_BOX or drawn.height() < self.MIN_BOX:
+                self.refused.emit("A click draws no box: drag from one corner of the structure to the other.")
+            else:
+                self.refused.emit("The box lies outside the frame: draw it on the image.")
             return
         self._box_item.setRect(rect)
         self._show_box_item(True)

@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         self.canvas.stroke_drawn.connect(c.paint)
         self.canvas.space_tapped.connect(self.player.toggle)
         self.canvas.box_started.connect(lambda: self.statusBar().showMessage(f"box → label '{self.label}'", 4000))
+        self.canvas.refused.connect(lambda why: self.statusBar().showMessage(why, 5000))
         self.timeline.seek_requested.connect(self.player.seek)
         self.player.frame_changed.connect(self._on_frame_changed)
         self.player.playing_changed.connect(self._on_playing_changed)

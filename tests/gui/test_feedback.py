@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsSimpleTextItem
-from test_annotate import view_pos
+from test_annotate import drag, view_pos
 
 from app.canvas import Tool
 from app.state import FrameMask
@@ -69,3 +69,20 @@ def test_the_box_being_drawn_shows_the_label_it_goes_to(qtbot, window):
     assert [t.text() for t in visible(window, QGraphicsSimpleTextItem)] == ["gallbladder"]  # with its mask
     window.labels.list.setCurrentRow(0)  # vessel: no box on this frame
     assert visible(window, QGraphicsSimpleTextItem) == []
+
+
+def dashed(win):
+    return [r for r in visible(win, QGraphicsRectItem) if r.pen().style() == Qt.PenStyle.DashLine]
+
+
+def test_a_box_off_the_frame_or_a_click_says_why_it_draws_nothing(qtbot, window):
+    window.canvas.zoom(0.5)  # room around the frame
+    drag(window, [(-60, -50), (-30, -20), (-10, -5)])
+    assert window.current_mask() is None and dashed(window) == []
+    assert "outside the frame" in window.statusBar().currentMessage()
+    drag(window, [(100, 80), (100.5, 80.5)])  # a stray click with the box tool
+    assert window.current_mask() is None and dashed(window) == []
+    assert "drag from one corner" in window.statusBar().currentMessage()
+    window.set_tool(Tool.POINT)
+    click(window, -20, -20)
+    assert "outside the frame" in window.statusBar().currentMessage()
