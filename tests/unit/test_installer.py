@@ -122,7 +122,7 @@ def test_install_offline_check_reinstall_uninstall(bundle, workdir):
     assert "[install] check passed" in out and "RECORD line" not in out
     assert f"evosam         0.1.0 ({site}/evosam)" in out  # the installed package, not this checkout
     assert "H.264 yes" in out and "litemedsam       ready (bundled" in out
-    assert "ray            2." in out and "(evosam batch)" in out
+    assert "ray            2." in out and "(evosam batch: local workers" in out
     assert f"sample         {site}/assets/sample/sample.mp4" in out
     for cmd in ("evosam", "evosam-annotator"):
         assert os.access(bin_dir / cmd, os.X_OK)
