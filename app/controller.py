@@ -262,16 +262,13 @@ class AnnotationController(QObject):
     def open_path(self, path: str, resume: bool = True) -> OpenVideoJob:
         """Open a video or frame folder in the background (this clip's work is autosaved);
         ``resume``: its untitled autosave, if it holds newer work (see ``set_video``)."""
-        job = OpenVideoJob(lambda: open_source(path), path)  # a big folder takes seconds to index
-        job.result.connect(self._on_video_opened if resume else self._on_video_opened_blank)
+        job = OpenVideoJob(lambda: open_source(path), path, resume)  # a big folder takes seconds to index
+        job.result.connect(self._on_video_opened)
         self.submit(job, self.io_worker)
         return job
 
     def _on_video_opened(self, opened: OpenedVideo) -> None:
-        self.set_video(opened.source, opened.path)
-
-    def _on_video_opened_blank(self, opened: OpenedVideo) -> None:
-        self.set_video(opened.source, opened.path, resume=False)
+        self.set_video(opened.source, opened.path, resume=opened.resume)
 
     def _on_resume_failed(self, _exc: BaseException) -> None:
         """The autosave could not be read (the error box says why): the video opens blank."""
@@ -347,8 +344,12 @@ class AnnotationController(QObject):
             self.apply(self.player.current, self.label, old.with_status(status), status.value.capitalize())
 
     def clear_mask(self) -> None:
+        """Remove the current label's mask on this frame, its prompt and answers still to come."""
+        prompted = self.state is not None and self.prompts.forget(self.player.current, self.label)
         if self.current_mask() is not None:
             self.apply(self.player.current, self.label, None, "Clear mask")
+        elif prompted:
+            self.message.emit("Cleared the box: its answer will not be used.", 3000)
 
     def undo(self) -> None:
         if self.state is not None:

@@ -3,6 +3,7 @@ their answers turned into proposed masks (owned by the controller)."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Protocol
 
 import numpy as np
@@ -60,6 +61,8 @@ class Prompts(QObject):
         self.host = host
         self.boxes: dict[tuple[int, str], Box] = {}  # last box prompt per (frame, label), shown with its mask
         self.points: dict[tuple[int, str], list[Point]] = {}  # clicked points per (frame, label)
+        self._tickets = itertools.count(1)  # every prompt's number, carried by its answer
+        self._dropped: dict[tuple[int, str], int] = {}  # answers up to this ticket are dropped (Clear)
 
     def clear(self) -> None:
         """A new clip: no prompts yet."""
@@ -77,6 +80,7 @@ class Prompts(QObject):
         self.points_shown.emit([])
         self.message.emit(f"box → label '{h.label}'", 4000)
         job = PredictJob(key[0], h.label, box, h.refiner_for(h.label))
+        job.ticket = next(self._tickets)
         job.draft.connect(self._on_draft)
         job.result.connect(self._on_prediction)
         return h.submit(job, urgent=True)
@@ -102,20 +106,40 @@ class Prompts(QObject):
         self.points_shown.emit(list(points))
         given = points if h.point_prompts else points[-1:]
         job = PointJob(key[0], h.label, self.boxes.get(key), given, None if h.point_prompts else mask)
+        job.ticket = next(self._tickets)
         job.result.connect(self._on_prediction)
         return h.submit(job, urgent=True)
+
+    def forget(self, frame: int, label: str) -> bool:
+        """Clear: forget the box and points of ``label`` on ``frame`` and drop the answers still
+        to come for them; returns whether there was a prompt."""
+        key = (frame, label)
+        had = self.boxes.pop(key, None) is not None
+        had = self.points.pop(key, None) is not None or had
+        self._dropped[key] = next(self._tickets)
+        if frame == self.host.frame:
+            self.box_shown.emit(None)
+            self.points_shown.emit([])
+            self.stale.emit()  # a draft may be showing
+        return had
+
+    def _wanted(self, res: PredictResult) -> bool:
+        """Whether an answer still counts: for the clip shown, not cleared since it was asked."""
+        h = self.host
+        dropped = self._dropped.get((res.frame, res.label), 0)
+        return h.state is not None and h.is_current(res.clip) and res.ticket > dropped
 
     def _on_draft(self, res: PredictResult) -> None:
         """SAM's mask for a box, shown while the head refines it (the state is not changed:
         the refined mask, or on failure the old overlay, replaces it)."""
         h = self.host
-        if h.state is not None and h.is_current(res.clip) and res.frame == h.frame and res.label == h.label:
+        if self._wanted(res) and res.frame == h.frame and res.label == h.label:
             self.draft.emit(res)
 
     def _on_prediction(self, res: PredictResult) -> None:
         h = self.host
-        if h.state is None or not h.is_current(res.clip):
-            return  # the clip changed while the job ran
+        if not self._wanted(res):
+            return  # the clip changed, or the prompt was cleared, while the job ran
         self.draft_ended.emit()  # refined: the draft's note no longer holds
         if not res.mask.any():
             self.message.emit("The model found nothing in that box; try a tighter box.", 5000)

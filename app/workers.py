@@ -147,10 +147,12 @@ class SetVideoJob(ModelJob):
 
 @dataclass(frozen=True)
 class OpenedVideo:
-    """A video opened for the GUI thread (which takes it over) from ``path``."""
+    """A video opened for the GUI thread (which takes it over) from ``path``; ``resume``: its
+    untitled autosave, if it holds newer work (``AnnotationController.set_video``)."""
 
     source: FrameReader
     path: str
+    resume: bool = True
 
 
 class OpenVideoJob(FileJob):
@@ -158,12 +160,12 @@ class OpenVideoJob(FileJob):
 
     text = "Opening video"
 
-    def __init__(self, open_source: Callable[[], FrameReader], path: str) -> None:
+    def __init__(self, open_source: Callable[[], FrameReader], path: str, resume: bool = True) -> None:
         super().__init__()
-        self._open, self.path = open_source, path
+        self._open, self.path, self.resume = open_source, path, resume
 
     def run(self, ctx: FileContext) -> OpenedVideo:
-        return OpenedVideo(self._open(), self.path)
+        return OpenedVideo(self._open(), self.path, self.resume)
 
 
 class EmbedJob(ModelJob):
@@ -192,6 +194,7 @@ class PredictResult:
     iou: float
     clip: int = 0
     prompt: str = "box"
+    ticket: int = 0  # the submitter's number of the prompt it answers
 
 
 class PredictJob(ModelJob):
@@ -206,6 +209,7 @@ class PredictJob(ModelJob):
     def __init__(self, frame: int, label: str, box: Box, refine: Refiner | None = None) -> None:
         super().__init__()
         self.frame, self.label, self.box, self.refine = frame, label, box, refine
+        self.ticket = 0  # the submitter's number, carried by the results
 
     def run(self, ctx: ModelContext) -> PredictResult:
         emb = ctx.embedding(self.frame)
@@ -218,7 +222,7 @@ class PredictJob(ModelJob):
         return self._result(beside(self.refine, backend)(ctx.frame(self.frame), pred, self.box, self.frame), sam.iou)
 
     def _result(self, mask: np.ndarray, iou: float) -> PredictResult:
-        return PredictResult(self.frame, self.label, self.box, mask, iou, self.clip, "box")
+        return PredictResult(self.frame, self.label, self.box, mask, iou, self.clip, "box", self.ticket)
 
 
 class PointJob(ModelJob):
@@ -233,12 +237,13 @@ class PointJob(ModelJob):
     ) -> None:
         super().__init__()
         self.frame, self.label, self.box, self.mask = frame, label, box, mask
+        self.ticket = 0  # the submitter's number, carried by the result
         self.points = Points(np.array([p[:2] for p in points], float), np.array([int(p[2]) for p in points]))
 
     def run(self, ctx: ModelContext) -> PredictResult:
         emb = ctx.embedding(self.frame)
         mask = refine_with_points(ctx.require_backend(), emb, self.box, self.points, self.mask)
-        return PredictResult(self.frame, self.label, self.box, mask, float("nan"), self.clip, "point")
+        return PredictResult(self.frame, self.label, self.box, mask, float("nan"), self.clip, "point", self.ticket)
 
 
 @dataclass(frozen=True)

@@ -86,3 +86,13 @@ def test_a_box_off_the_frame_or_a_click_says_why_it_draws_nothing(qtbot, window)
     window.set_tool(Tool.POINT)
     click(window, -20, -20)
     assert "outside the frame" in window.statusBar().currentMessage()
+
+
+def test_clear_while_a_box_is_answered_removes_the_box_and_drops_its_answer(qtbot, window):
+    x0, y0, x1, y1 = blob_box(0)
+    drag(window, [(x0, y0), (x1, y1)])  # the model answers on its thread
+    QTest.keyClick(window, Qt.Key.Key_Backspace)
+    assert dashed(window) == [] and visible(window, QGraphicsSimpleTextItem) == []
+    qtbot.waitUntil(window.controller.idle, timeout=TIMEOUT_MS)
+    assert window.current_mask() is None and dashed(window) == []
+    assert not window.state.can_undo  # the dropped answer made no edit
