@@ -17,9 +17,9 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QAbstractButton, QDialog, QFileDialog, QInputDialog, QMainWindow, QMessageBox
 
 from app.controller import AnnotationController
+from app.display import plural
 from app.export import which_masks
 from app.projects import SavedProject
-from app.teaching_jobs import plural
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""What the window shows of the state: timeline marks, the mask line, other labels' masks."""
+"""What the window shows of the state: timeline marks, the mask line, other labels' masks, counts."""
 
 from __future__ import annotations
 
@@ -37,3 +37,8 @@ def other_masks(state: AnnotationState | None, frame: int, label: str) -> list[t
         if entry is not None and entry.status != Status.REJECTED:
             out.append((state.get(frame, lab.name).mask, lab.color))
     return out
+
+
+def plural(n: int, word: str) -> str:
+    """``1 frame``, ``2 frames``, ``0 frames``: every count the window shows."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.teaching_jobs import plural
+from app.display import plural
 from evosam.head.evidence import BLEND, HEAD, Choice
 from evosam.head.head import ALL_PROFILES, AUTO_PROFILE
 from evosam.learning import SAM_ONLY, LabelReport

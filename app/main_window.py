@@ -27,7 +27,7 @@ from app.actions import Actions, add_toolbar_and_menus, build_actions, shortcut_
 from app.canvas import Canvas, Tool
 from app.controller import AnnotationController
 from app.dialogs import Dialogs
-from app.display import describe_mask, mark_kind, other_masks
+from app.display import describe_mask, mark_kind, other_masks, plural
 from app.export import KINDS, ExportJob, ExportSummary, which_masks
 from app.jobs import describe_error
 from app.labels import LabelPanel
@@ -403,8 +403,8 @@ class MainWindow(QMainWindow):
         box.open()
 
     def _on_exported(self, summary: ExportSummary) -> None:
-        what = f"{summary.masks} masks ({which_masks(summary.kind)})" + (
-            f" and {summary.frames} frames" if summary.frames else ""
+        what = f"{plural(summary.masks, 'mask')} ({which_masks(summary.kind)})" + (
+            f" and {plural(summary.frames, 'frame')}" if summary.frames else ""
         )
         text = "Export cancelled" if summary.cancelled else f"Exported {what} ({KINDS[summary.kind]}) to {summary.out}"
         self.statusBar().showMessage(text, 8000)

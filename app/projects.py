@@ -21,6 +21,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.display import plural
 from app.jobs import Job, Worker, describe_error
 from app.project_jobs import (
     AutosaveJob,
@@ -32,7 +33,6 @@ from app.project_jobs import (
     SaveJob,
     save_worker,
 )
-from app.teaching_jobs import plural
 from evosam.annotations import AnnotationState
 from evosam.paths import user_config_dir, user_data_dir
 from evosam.project import Project, VideoRef, has_unsaved_journal

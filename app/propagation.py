@@ -8,6 +8,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 
+from app.display import plural
 from app.jobs import Job
 from app.state import AnnotationState, FrameMask, Status
 from app.workers import PropagatedFrame, PropagateJob, PropagationSummary
@@ -112,5 +113,5 @@ class Propagation(QObject):
     def _on_done(self, summary: PropagationSummary) -> None:
         verb = "cancelled after" if summary.cancelled else "done:"
         flagged = f", {summary.flagged} flagged for review" if summary.flagged else ""
-        self.message.emit(f"Propagation {verb} {summary.frames_done} frames{flagged}.", 8000)
+        self.message.emit(f"Propagation {verb} {plural(summary.frames_done, 'frame')}{flagged}.", 8000)
         self.finished.emit(summary)

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
+from app.display import plural
 from app.jobs import Job, Worker
 from app.state import AnnotationState, Change, Status
 from app.teaching_jobs import (
@@ -38,7 +39,6 @@ from app.teaching_jobs import (
     TeachJob,
     UnteachJob,
     head_worker,
-    plural,
 )
 from evosam.head.evidence import Choice
 from evosam.learning import SAM_ONLY, HeadRefiner, LabelReport, Refiner

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject
 
+from app.display import plural
 from app.jobs import Job, Worker
 from app.workers import ModelContext, ModelJob
 from evosam.errors import EvoSamError, InputError
@@ -336,8 +337,3 @@ class LoadHeadJob(HeadJob):
         lr.load(self.path)
         taught = sum(h.taught_frames for h in lr.heads.values())
         return None, f"Head loaded from {self.path} ({plural(taught, 'frame')})."
-
-
-def plural(n: int, word: str) -> str:
-    """``1 frame``, ``2 frames``."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

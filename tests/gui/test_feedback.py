@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsSimpleTextItem
 from test_annotate import drag, view_pos
 
 from app.canvas import Tool
-from app.state import FrameMask
+from app.state import FrameMask, Status
 
 TIMEOUT_MS = 60000
 
@@ -96,3 +96,14 @@ def test_clear_while_a_box_is_answered_removes_the_box_and_drops_its_answer(qtbo
     qtbot.waitUntil(window.controller.idle, timeout=TIMEOUT_MS)
     assert window.current_mask() is None and dashed(window) == []
     assert not window.state.can_undo  # the dropped answer made no edit
+
+
+def test_counts_of_one_are_singular(qtbot, window, tmp_path):
+    window.player.seek(2)
+    window.controller.apply(2, "vessel", FrameMask(blob_mask(2), Status.CONFIRMED), "Confirm")
+    with qtbot.waitSignal(window.propagation_finished, timeout=TIMEOUT_MS):
+        window.propagate()  # frame 3 alone
+    assert window.statusBar().currentMessage() == "Propagation done: 1 frame."
+    with qtbot.waitSignal(window.exported, timeout=TIMEOUT_MS):
+        window.export("png", tmp_path / "dataset")
+    assert window.statusBar().currentMessage().startswith("Exported 1 mask (confirmed) and 1 frame ")
