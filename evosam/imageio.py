@@ -70,15 +70,37 @@ def write_mask_png(path: str | Path, mask: np.ndarray) -> None:
     write_bytes_atomic(p, buf.tobytes())
 
 
+def umask() -> int:
+    """The process's umask, read without changing it where the system tells it (Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it (and back at once)
+    os.umask(mask)
+    return mask
+
+
+def as_new_file(path: str | Path, folder: bool = False) -> None:
+    """Give a temp file (``folder``: a temp folder) the permissions the umask gives a new one
+    (``tempfile`` makes them owner-only, 0600 / 0700) before it is moved into place as an
+    output the user made. Raises OSError."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~umask())
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder, fsync, ``os.replace``.
-    Raises OSError; the temp file is removed on failure, ``path`` is old or new, never partial."""
+    """Write ``data`` to ``path`` via a temp file in the same folder, fsync, ``os.replace``; it
+    gets the umask's permissions, as any new file. Raises OSError; the temp file is removed on
+    failure, ``path`` is old or new, never partial."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        as_new_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

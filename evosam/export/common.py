@@ -15,6 +15,7 @@ import numpy as np
 
 from evosam.annotations import Label, PackedMask, Status
 from evosam.errors import InputError
+from evosam.imageio import as_new_file
 from evosam.project import Project
 
 Progress = Callable[[int, int], None]
@@ -85,6 +86,7 @@ def staged_folder(out: Path) -> Iterator[Path]:
         raise InputError(f"{out.parent}: cannot write there ({why(exc)})") from None
     try:
         yield tmp
+        as_new_file(tmp, folder=True)  # mkdtemp made it owner-only
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
@@ -110,6 +112,7 @@ def staged_file(out: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        as_new_file(tmp)  # mkstemp made it owner-only
         os.replace(tmp, out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
