@@ -1,9 +1,10 @@
 """The window's file dialogs: where they open, what they propose, the extension a typed name gets.
 
 The choices are pure functions of the open clip (its video, its project folder), tested
-without a dialog: exports are proposed beside the project (a named one) or the video, named
-after the video (``clip.json``, ``clip_overlay.mp4``, ``clip_masks``), never in the folder the
-program was started from. ``Dialogs`` runs them over the window.
+without a dialog: every dialog opens beside the project (a named one) or the video, never in
+the folder the program was started from; exports are named after the video (``clip.json``,
+``clip_overlay.mp4``, ``clip_masks``). Qt's own dialog (where the system has none) opens in
+the detail view, big enough to read names, sizes and dates. ``Dialogs`` runs them over the window.
 """
 
 from __future__ import annotations
@@ -14,12 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QAbstractButton, QDialog, QFileDialog, QInputDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QDialog,
+    QFileDialog,
+    QInputDialog,
+    QMainWindow,
+    QMessageBox,
+    QTreeView,
+    QWidget,
+)
 
 from app.controller import AnnotationController
 from app.display import plural
 from app.export import which_masks
-from app.projects import SavedProject
+from app.projects import SUFFIX, SavedProject
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,32 @@ def with_suffix(kind: str, chosen: str | Path) -> Path:
     return path
 
 
-def save_dialog(parent: QMainWindow, title: str, proposed: Path, name_filter: str, suffix: str = "") -> QFileDialog:
+DIALOG_SIZE = (960, 600)  # pixels: Qt's own file dialog, names and dates readable
+NAME_COLUMN = 420  # pixels: its Name column
+
+
+def readable(dialog: QFileDialog) -> QFileDialog:
+    """The detail view, ``DIALOG_SIZE``, a Name column of ``NAME_COLUMN`` (Qt's own dialog
+    opens small, its columns cut; a system dialog keeps its own look)."""
+    dialog.setViewMode(QFileDialog.ViewMode.Detail)
+    dialog.resize(*DIALOG_SIZE)
+    tree = dialog.findChild(QTreeView, "treeView")
+    if tree is not None:
+        tree.header().resizeSection(0, NAME_COLUMN)
+    return dialog
+
+
+def open_dialog(parent: QWidget, title: str, folder: Path, name_filter: str = "", folders: bool = False) -> QFileDialog:
+    """An Open dialog in ``folder`` for a file (``name_filter``) or, with ``folders``, a folder."""
+    dialog = QFileDialog(parent, title, str(folder), name_filter)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+    dialog.setFileMode(QFileDialog.FileMode.Directory if folders else QFileDialog.FileMode.ExistingFile)
+    if folders:
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly)
+    return readable(dialog)
+
+
+def save_dialog(parent: QWidget, title: str, proposed: Path, name_filter: str, suffix: str = "") -> QFileDialog:
     """A Save dialog opened in ``proposed``'s folder with its name filled in; a name typed
     without an extension gets ``suffix``."""
     dialog = QFileDialog(parent, title, str(proposed.parent), name_filter)
@@ -87,7 +122,7 @@ def save_dialog(parent: QMainWindow, title: str, proposed: Path, name_filter: st
     if suffix:
         dialog.setDefaultSuffix(suffix.lstrip("."))
     dialog.selectFile(proposed.name)
-    return dialog
+    return readable(dialog)
 
 
 def chosen(dialog: QFileDialog) -> str | None:
@@ -108,6 +143,46 @@ class Dialogs(QObject):
     def _places(self) -> tuple[Path | None, Path | None, bool]:
         c = self.controller
         return c.video_path, c.projects.path, c.projects.untitled
+
+    def folder(self) -> Path:
+        """Where dialogs open now (``work_folder`` of the open clip)."""
+        return work_folder(*self._places())
+
+    def open_video(self) -> None:
+        """File ▸ Open video."""
+        videos = "Videos (*.mp4 *.avi *.mov *.mkv);;All files (*)"
+        path = chosen(open_dialog(self.window, "Open video", self.folder(), videos))
+        if path:
+            self.controller.open_path(path)
+
+    def open_folder(self) -> None:
+        """File ▸ Open frame folder."""
+        path = chosen(open_dialog(self.window, "Open a folder of frames", self.folder(), folders=True))
+        if path:
+            self.controller.open_path(path)
+
+    def open_project(self) -> None:
+        """File ▸ Open project."""
+        path = chosen(open_dialog(self.window, f"Open project (a {SUFFIX} folder)", self.folder(), folders=True))
+        if path:
+            self.controller.projects.open(path)
+
+    def save(self) -> None:
+        """Ctrl+S: save now; an untitled project first asks where."""
+        if self.controller.projects.untitled:
+            self.save_as()
+        else:
+            self.controller.projects.save()
+
+    def save_as(self) -> None:
+        """File ▸ Save project as: a folder, proposed beside the video (or the project)."""
+        projects = self.controller.projects
+        if projects.path is None:
+            return
+        proposed = self.folder() / projects.suggested_name()
+        path = chosen(save_dialog(self.window, "Save project as (a folder)", proposed, f"Projects (*{SUFFIX})"))
+        if path:
+            projects.save_as(path)
 
     def export(self, kind: str) -> None:
         """File ▸ Export …: ask where, then export in the background."""

@@ -3,9 +3,13 @@ panel's buttons into teaching requests (asking names, paths and confirmation in 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+from collections.abc import Callable
+from pathlib import Path
 
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
+
+from app.dialogs import chosen, open_dialog, save_dialog
 from app.learning import LearningPanel
 from app.teaching import Teaching
 from evosam.head.head import ALL_PROFILES, DEFAULT_PROFILE
@@ -14,11 +18,14 @@ HEAD_FILTER = "EvoSAM head (*.npz)"
 
 
 class LearningControls(QObject):
-    """Keeps ``panel`` showing ``teaching``; dialogs open over ``dialogs``."""
+    """Keeps ``panel`` showing ``teaching``; dialogs open over ``dialogs``, file dialogs in
+    the folder ``folder()`` names (the open clip's)."""
 
-    def __init__(self, teaching: Teaching, panel: LearningPanel, dialogs: QWidget) -> None:
+    def __init__(
+        self, teaching: Teaching, panel: LearningPanel, dialogs: QWidget, folder: Callable[[], Path] = Path.home
+    ) -> None:
         super().__init__(dialogs)
-        self.teaching, self.panel, self.dialogs = teaching, panel, dialogs
+        self.teaching, self.panel, self.dialogs, self.folder = teaching, panel, dialogs, folder
         teaching.shown.connect(self._on_shown)
         p, t = panel, teaching
         p.teach_into_selected.connect(lambda name: t.set_profiles(teach_into=name))
@@ -56,11 +63,12 @@ class LearningControls(QObject):
             self.teaching.reset()
 
     def _on_save(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.dialogs, "Save the head (every label)", "head.npz", HEAD_FILTER)
+        title = "Save the head (every label)"
+        path = chosen(save_dialog(self.dialogs, title, self.folder() / "head.npz", HEAD_FILTER, ".npz"))
         if path:
             self.teaching.save(path)
 
     def _on_load(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.dialogs, "Load a head (replaces every label's)", "", HEAD_FILTER)
+        path = chosen(open_dialog(self.dialogs, "Load a head (replaces every label's)", self.folder(), HEAD_FILTER))
         if path:
             self.teaching.load(path)

@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -34,7 +33,7 @@ from app.labels import LabelPanel
 from app.learning import LearningPanel, add_dock
 from app.learning_controls import LearningControls
 from app.playback import PlaybackFrames
-from app.projects import SUFFIX, read_recent
+from app.projects import read_recent
 from app.prompts import DRAFT_MESSAGE
 from app.readahead import ReadAhead
 from app.sources import VideoSource, open_source
@@ -119,7 +118,7 @@ class MainWindow(QMainWindow):
         learning = add_dock(self, "Learning", "learning_dock", self.learning_panel)
         self.resizeDocks([dock], [280], Qt.Orientation.Horizontal)
         self.resizeDocks([dock, learning], [140, 600], Qt.Orientation.Vertical)
-        self.learning_controls = LearningControls(self.teaching, self.learning_panel, self)
+        self.learning_controls = LearningControls(self.teaching, self.learning_panel, self, self.dialogs.folder)
         self.brush_size = QSpinBox(self, minimum=1, maximum=200, value=int(self.canvas.brush_radius))
         self.brush_size.setPrefix("brush ")
         self.brush_size.setSuffix(" px")
@@ -136,15 +135,15 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         a, c = self.act, self.controller
         handlers = {
-            "open": self._on_open,
-            "open_folder": self._on_open_folder,
+            "open": self.dialogs.open_video,
+            "open_folder": self.dialogs.open_folder,
             "quit": self.close,
             "export": lambda: self.dialogs.export("png"),
             "export_coco": lambda: self.dialogs.export("coco"),
             "export_video": lambda: self.dialogs.export("video"),
-            "open_project": self._on_open_project,
-            "save": self._on_save,
-            "save_as": self._on_save_as,
+            "open_project": self.dialogs.open_project,
+            "save": self.dialogs.save,
+            "save_as": self.dialogs.save_as,
             "play": self.player.toggle,
             "next": lambda: self.player.step(1),
             "prev": lambda: self.player.step(-1),
@@ -354,37 +353,6 @@ class MainWindow(QMainWindow):
         box.open()
 
     # -- dialogs ------------------------------------------------------------------------
-    def _on_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open video", "", "Videos (*.mp4 *.avi *.mov *.mkv);;All files (*)")
-        if path:
-            self.open_path(path)
-
-    def _on_open_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a folder of frames")
-        if path:
-            self.open_path(path)
-
-    def _on_open_project(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open project (a .evosam folder)")
-        if path:
-            self.projects.open(path)
-
-    def _on_save(self) -> None:
-        """Ctrl+S: save now; an untitled project first asks where."""
-        if self.projects.untitled:
-            self._on_save_as()
-        else:
-            self.projects.save()
-
-    def _on_save_as(self) -> None:
-        if self.projects.path is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save project as (a folder)", self.projects.suggested_name(), f"Projects (*{SUFFIX})"
-        )
-        if path:
-            self.projects.save_as(path)
-
     def _fill_recent_menu(self, menu: QMenu) -> None:
         menu.clear()
         items = read_recent()

@@ -110,3 +110,34 @@ def test_the_overlay_video_shows_proposed_masks_too_as_the_cli_does(qtbot, windo
     assert window.act.export_video.statusTip().endswith("with the confirmed and proposed masks drawn on it")
     assert window.export("coco", tmp_path / "c.json") is None  # COCO takes confirmed masks only, as the CLI
     assert window.statusBar().currentMessage().startswith("No confirmed masks to export")
+
+
+OPENERS = {
+    "open video": lambda win: win.act.open.trigger(),
+    "open frame folder": lambda win: win.act.open_folder.trigger(),
+    "open project": lambda win: win.act.open_project.trigger(),
+    "save project as": lambda win: win.act.save_as.trigger(),
+    "load head": lambda win: win.learning_panel.buttons["load"].click(),
+    "export dataset": lambda win: win.act.export.trigger(),
+}
+
+
+@pytest.mark.parametrize("which", list(OPENERS))
+def test_file_dialogs_open_beside_the_video_with_readable_columns(qtbot, window, clip, which):
+    from PySide6.QtWidgets import QFileDialog, QTreeView
+
+    seen = {}
+
+    def respond(dialog):
+        tree = dialog.findChild(QTreeView, "treeView")
+        seen.update(
+            folder=Path(dialog.directory().absolutePath()),
+            size=(dialog.width() >= 900, dialog.height() >= 560),
+            detail=dialog.viewMode() == QFileDialog.ViewMode.Detail,
+            name_column=tree.header().sectionSize(0) >= 360,
+        )
+        dialog.reject()
+
+    confirmed_mask(window)  # something to export
+    answer(lambda: OPENERS[which](window), respond)
+    assert seen == {"folder": clip.parent, "size": (True, True), "detail": True, "name_column": True}
