@@ -98,6 +98,15 @@ def warm_imports(model: str) -> None:
             pass
 
 
+def load_status(note: str) -> str:
+    """The status while the model loads, from ``load_note``'s note of what it prepares. The
+    OpenVINO conversion of a first start is named without its estimate (about 25 s on an idle
+    machine, minutes on a loaded one): the status bar counts the seconds instead."""
+    if "OpenVINO" in note:
+        return "Converting the model for OpenVINO (first start, once)"
+    return f"Loading model ({note})" if note else "Loading model"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from evosam.video import open_video
@@ -128,8 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication(sys.argv[:1])
     app.setApplicationName("EvoSAM Annotator")
     factory = partial(load_model, args.model, checkpoint=args.checkpoint, device=args.device, runtime=args.runtime)
-    note = load_note(args.model, args.device, args.runtime)
-    window = MainWindow(factory, load_text=f"Loading model ({note})" if note else "Loading model")
+    window = MainWindow(factory, load_text=load_status(load_note(args.model, args.device, args.runtime)))
     window.set_video(source, args.video, project=project, project_path=project_path)
     window.show()
     return app.exec()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+import time
+
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 
 class JobStatus(QWidget):
-    """``Propagating [=====    ] 12/40 [Cancel]``; hidden while the worker is idle."""
+    """``Propagating… 12 s [=====    ] 12/40 [Cancel]``; hidden while the worker is idle. The
+    seconds a job has run tick from the first one on (a first start's model conversion takes
+    minutes on a loaded machine: the counter shows it is working, without a promise)."""
 
     cancel_requested = Signal()
 
@@ -25,15 +29,27 @@ class JobStatus(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
         self.cancel_button.clicked.connect(self.cancel_requested)
+        self._job, self._queued, self._since = "", 0, 0.0
+        self._ticks = QTimer(self, interval=1000)
+        self._ticks.timeout.connect(self._show_text)
         self.clear()
 
     def show_job(self, text: str, cancellable: bool, queued: int = 0) -> None:
-        """A job started: busy bar until ``set_progress`` says more."""
-        self.text.setText(f"{text}…" + (f" (+{queued} queued)" if queued else ""))
-        self.bar.setRange(0, 0)
+        """A job started (or the queue behind it changed): busy bar until ``set_progress`` says more."""
+        if text != self._job or not self._ticks.isActive():
+            self._job, self._since = text, time.monotonic()
+            self._ticks.start()
+            self.bar.setRange(0, 0)
+        self._queued = queued
+        self._show_text()
         self.bar.show()
         self.cancel_button.setVisible(cancellable)
         self.show()
+
+    def _show_text(self) -> None:
+        seconds = int(time.monotonic() - self._since)
+        elapsed = f" {seconds} s" if seconds >= 1 else ""
+        self.text.setText(f"{self._job}…{elapsed}" + (f" (+{self._queued} queued)" if self._queued else ""))
 
     def set_progress(self, done: int, total: int) -> None:
         self.bar.setRange(0, max(1, total))
@@ -41,6 +57,8 @@ class JobStatus(QWidget):
         self.bar.setFormat(f"{done}/{total}")
 
     def clear(self) -> None:
+        self._ticks.stop()
+        self._job = ""
         self.text.clear()
         self.bar.hide()
         self.cancel_button.hide()

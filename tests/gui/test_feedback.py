@@ -107,3 +107,28 @@ def test_counts_of_one_are_singular(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.exported, timeout=TIMEOUT_MS):
         window.export("png", tmp_path / "dataset")
     assert window.statusBar().currentMessage().startswith("Exported 1 mask (confirmed) and 1 frame ")
+
+
+def test_a_slow_model_load_shows_its_seconds_ticking(qtbot, litemedsam, embeddings):
+    """A first start converts the model for OpenVINO (minutes on a loaded machine): the status
+    bar counts the seconds instead of promising a time it may not keep."""
+    import threading
+
+    from app.entry import load_status
+    from app.main_window import MainWindow
+
+    text = load_status("first start: converting the model for OpenVINO, about 25 s, once")
+    assert text == "Converting the model for OpenVINO (first start, once)" and load_status("") == "Loading model"
+    loading = threading.Event()
+    win = MainWindow(lambda: loading.wait(60) and litemedsam, prefetch_ms=0, cache=embeddings, load_text=text)
+    qtbot.addWidget(win)
+    win.show()
+    shown = win.job_status.text
+    try:
+        qtbot.waitUntil(lambda: shown.text() == f"{text}… 1 s", timeout=10000)
+        qtbot.waitUntil(lambda: shown.text() == f"{text}… 2 s", timeout=10000)
+    finally:
+        loading.set()
+    qtbot.waitUntil(lambda: "LiteMedSAM" in win.model_info.text(), timeout=TIMEOUT_MS)
+    assert shown.text() == ""
+    win.close()
