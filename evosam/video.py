@@ -8,17 +8,24 @@ time (the GUI's model worker, or a CLI command); it holds no locks.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import struct
 from collections import OrderedDict
 from pathlib import Path
 from typing import BinaryIO
 
-import cv2
-import numpy as np
+# FFmpeg's own log (``[h264 @ 0x…] Invalid NAL unit size``, ``partial file``: nine lines for a
+# truncated file) would print before our one-line error; OpenCV reads the level when its
+# FFmpeg backend first opens a file, so setting it here, before any capture, silences it.
+# A level the user sets (e.g. ``OPENCV_FFMPEG_LOGLEVEL=32`` to see FFmpeg's errors) wins.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
-from evosam.errors import InputError, VideoError
-from evosam.imageio import as_rgb_uint8, read_rgb
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from evosam.errors import InputError, VideoError  # noqa: E402
+from evosam.imageio import as_rgb_uint8, read_rgb  # noqa: E402
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 DEFAULT_CACHE_BYTES = 256 * 2**20
