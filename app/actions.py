@@ -44,6 +44,13 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "reject": ("Re&ject mask", ("Delete",), "Reject this frame's mask", False),
     "propagate_forward": ("Propagate &forward", ("P",), "Carry it on, to a confirmed frame or the end", False),
     "propagate_backward": ("Propagate &backward", ("Shift+P",), "Carry it back, to a confirmed frame or start", False),
+    "next_review": ("&Next to review", ("N",), "Show this label's least sure proposal (N again: the next one)", False),
+    "accept_run": (
+        "&Accept proposals…",
+        ("Ctrl+Return",),
+        "Confirm this label's proposals in a frame range (above a confidence) as one undo step",
+        False,
+    ),
     "cancel": ("&Cancel running job", ("Esc",), "Stop the propagation in progress", False),
     "shortcuts": ("&Keyboard shortcuts", ("F1",), "List the keyboard shortcuts", False),
 }
@@ -61,6 +68,8 @@ TOOLBAR_TEXT = {
     "reject": "Reject",
     "propagate_backward": "◀ Propagate",
     "propagate_forward": "Propagate ▶",
+    "next_review": "Next to review",
+    "accept_run": "Accept run…",
 }
 
 
@@ -118,6 +127,8 @@ TOOLBAR = (
     None,
     "confirm",
     "reject",
+    "next_review",
+    "accept_run",
     None,
     "propagate_backward",
     "propagate_forward",
@@ -138,7 +149,7 @@ MENUS = {
         None,
         "quit",
     ),
-    "&Edit": ("undo", "redo", None, "clear", "confirm", "reject"),
+    "&Edit": ("undo", "redo", None, "clear", "confirm", "reject", None, "next_review", "accept_run"),
     "&View": ("play", "next", "prev", "first", "last", "jump", None, "fit", "show_masks"),
     "&Tools": (
         "box",

@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.budget import EMBEDDING_CACHE_BYTES, WORKER_FRAME_CACHE_BYTES
+from app.display import plural
 from app.export import STATUSES, ExportJob, which_masks
 from app.jobs import Job, Worker
 from app.player import Player
@@ -24,6 +25,7 @@ from app.project_jobs import OpenedProject
 from app.projects import ProjectIO, is_project, remember_recent, saved_projects
 from app.prompts import Prompts
 from app.propagation import Propagation
+from app.review import RunChoice, next_review_frame, run_frames
 from app.sources import VideoSource, open_source
 from app.state import AnnotationState, Change, FrameMask, Status, paint_stroke
 from app.teaching import Teaching
@@ -365,6 +367,32 @@ class AnnotationController(QObject):
         (edits with the same ``merge_key`` make one step)."""
         if self.state is not None:
             self._after_changes([self.state.apply(frame, label, value, text, merge_key)])
+
+    # -- review -----------------------------------------------------------------------
+    def next_to_review(self) -> int | None:
+        """Show the current label's least sure proposal (the next in the queue when one is shown)."""
+        frame, text = next_review_frame(self.state, self.label, self.player.current)
+        if frame is not None:
+            self.player.seek(frame)
+        self.message.emit(text, 8000)
+        return frame
+
+    def accept_run(self, choice: RunChoice) -> int:
+        """Confirm the current label's proposals that ``choice`` names, as one undo step (they
+        teach the head as single confirmations do); returns how many."""
+        frames = run_frames(self.state, self.label, choice)
+        if not frames:
+            self.message.emit(f"No proposals of '{self.label}' on frames {choice.first}–{choice.last} "
+                              f"with confidence ≥ {choice.min_confidence:.2f}.", 6000)  # fmt: skip
+            return 0
+        text, token = f"Accept {plural(len(frames), 'proposal')}", object()
+        changes = [
+            self.state.apply(f, self.label, self.state.get(f, self.label).with_status(Status.CONFIRMED), text, token)
+            for f in frames
+        ]
+        self._after_changes(changes)
+        self.message.emit(f"Confirmed {plural(len(frames), 'proposal')} of '{self.label}' (Ctrl+Z undoes all).", 6000)
+        return len(frames)
 
     def _after_changes(self, changes: Iterable[Change]) -> None:
         changes = list(changes)

@@ -5,15 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 from app.state import AnnotationState, FrameMask, PackedMask, Status
+from evosam.review import confidence_level, review_confidence
 
 
 def mark_kind(entry: PackedMask | None) -> str | None:
-    """Timeline mark of a stored mask: proposed, flagged (a distrusted proposal), confirmed, rejected."""
+    """Timeline mark of a stored mask: confirmed, rejected, or a proposal's review level
+    (``evosam.review``): confident, unsure, or lost (the tracker lost the object, or the
+    quality gate distrusts it, or SAM is unsure)."""
     if entry is None:
         return None
-    if entry.status == Status.PROPOSED and entry.flagged:
-        return "flagged"
-    return entry.status.value
+    if entry.status != Status.PROPOSED:
+        return entry.status.value
+    if entry.iou is None and not entry.flagged:
+        return "unsure"  # no score (imported, drawn by another tool)
+    return confidence_level(review_confidence(entry.iou, entry.flags))
 
 
 def describe_mask(fm: FrameMask | None, label: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -36,6 +37,7 @@ from app.playback import PlaybackFrames
 from app.projects import read_recent
 from app.prompts import DRAFT_MESSAGE
 from app.readahead import ReadAhead
+from app.review import AcceptRunDialog, default_run
 from app.sources import VideoSource, open_source
 from app.state import AnnotationState, FrameMask, Status
 from app.status import JobStatus
@@ -160,6 +162,8 @@ class MainWindow(QMainWindow):
             "reject": c.reject,
             "propagate_forward": lambda: c.propagate(backward=False),
             "propagate_backward": lambda: c.propagate(backward=True),
+            "next_review": c.next_to_review,
+            "accept_run": self._on_accept_run,
             "cancel": self._on_cancel,
             "shortcuts": self._on_shortcuts,
         }
@@ -361,6 +365,15 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, p=item: self.controller.open_recent(p))
         if not items:
             menu.addAction("(none yet)").setEnabled(False)
+
+    def _on_accept_run(self) -> None:
+        """Ask which proposals (frames, lowest confidence), then confirm them as one step."""
+        if self.state is None:
+            return
+        default = default_run(self.state, self.label, self.player.current)
+        dialog = AcceptRunDialog(self, self.player.frame_count, default, self.label)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.controller.accept_run(dialog.choice())
 
     def _on_shortcuts(self) -> None:
         box = QMessageBox(

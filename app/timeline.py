@@ -6,13 +6,19 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
-# Mark colours by kind; "flagged" is a proposal the propagation's quality gate distrusts.
+# Mark colours by kind: confirmed and rejected masks, and a proposal's review level
+# (``evosam.review``: confident, unsure, lost: not found, flagged or very unsure).
 MARK_COLORS: dict[str, QColor] = {
-    "proposed": QColor(240, 180, 40),
     "confirmed": QColor(60, 200, 90),
-    "flagged": QColor(230, 60, 60),
+    "confident": QColor(90, 160, 235),
+    "unsure": QColor(240, 180, 40),
+    "lost": QColor(230, 60, 60),
     "rejected": QColor(120, 120, 120),
 }
+MARK_TIP = (
+    "Frames: green confirmed; proposals blue confident, amber unsure, red lost or flagged (look there first: "
+    "N jumps to the least sure); grey rejected. Click to seek."
+)
 
 
 def format_time(seconds: float) -> str:
@@ -34,7 +40,7 @@ class TimelineBar(QWidget):
         self.setMinimumHeight(28)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("Frames: amber proposed, green confirmed, red flagged, grey rejected. Click to seek.")
+        self.setToolTip(MARK_TIP)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(400, 28)
@@ -100,7 +106,7 @@ class Timeline(QWidget):
         self.bar.update()
 
     def set_mark(self, frame: int, kind: str | None) -> None:
-        """Mark one frame as proposed / confirmed / flagged / rejected, or clear it (None)."""
+        """Mark one frame with a ``MARK_COLORS`` kind, or clear it (None)."""
         if kind is None:
             self.bar.marks.pop(frame, None)
         else:

@@ -16,6 +16,7 @@ BENCHMARKS = {
     "continual": "continual learning over tasks: accuracy matrix, ACC and BWT per method",
     "generalize": "a label's head taught from K frames, scored on frames it never saw (gated and not)",
     "annotate": "a simulated annotator: corrections needed with and without the head",
+    "review": "the review queue: bad proposals found first, corrections with and without it",
     "speed": "milliseconds per stage, propagation frames/s and peak memory on this machine",
     "memory": "a long video (made, 1 h 1080p by default) opens and scrubs with bounded memory",
 }

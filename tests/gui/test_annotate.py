@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.canvas import Tool
 from app.state import FrameMask, Status
 from evosam.masks import dice
+from evosam.review import confidence_level, review_confidence
 
 TIMEOUT_MS = 60000  # generous: two busy CPU cores
 
@@ -41,7 +42,7 @@ def test_box_gives_mask_then_confirm(qtbot, window):
     fm = window.current_mask()
     assert fm is not None and fm.status == Status.PROPOSED
     assert dice(fm.mask, blob_mask(0)) > 0.85
-    assert window.timeline.bar.marks[0] == "proposed"
+    assert window.timeline.bar.marks[0] == confidence_level(review_confidence(fm.iou, fm.flags))
     QTest.keyClick(window, Qt.Key.Key_Return)
     assert window.current_mask().status == Status.CONFIRMED
     assert window.timeline.bar.marks[0] == "confirmed"
@@ -63,7 +64,7 @@ def test_propagate_forward_then_undo(qtbot, window):
         fm = window.state.get(f, "vessel")
         assert fm is not None and fm.status == Status.PROPOSED
         assert dice(fm.mask, blob_mask(f)) > 0.8, f
-        assert window.timeline.bar.marks[f] in ("proposed", "flagged")
+        assert window.timeline.bar.marks[f] == confidence_level(review_confidence(fm.iou, fm.flags))
     window.undo()  # one step removes the whole propagation run
     assert window.state.get(2, "vessel") is None and window.state.get(3, "vessel") is None
     assert window.state.get(1, "vessel").status == Status.CONFIRMED
