@@ -50,6 +50,33 @@ class Tool(enum.StrEnum):
     ERASER = "eraser"
 
 
+class LabelTag(QGraphicsRectItem):
+    """A label's name on a tag of its colour, a constant size on screen at any zoom."""
+
+    PAD = 3.0  # screen pixels around the name
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setPen(QPen(Qt.PenStyle.NoPen))
+        self._name = QGraphicsSimpleTextItem(self)
+        font = self._name.font()
+        font.setBold(True)
+        self._name.setFont(font)
+        self._name.setPos(self.PAD, self.PAD / 2)
+
+    def set_label(self, name: str, color: tuple[int, int, int]) -> None:
+        self._name.setText(name)
+        light = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2] > 140
+        self._name.setBrush(QColor(0, 0, 0) if light else QColor(255, 255, 255))
+        self.setBrush(QColor(*color, 220))
+        text = self._name.boundingRect()
+        self.setRect(0, 0, text.width() + 2 * self.PAD, text.height() + self.PAD)
+
+    def text(self) -> str:
+        return self._name.text()
+
+
 class Canvas(QGraphicsView):
     box_drawn = Signal(object)  # Box (x0, y0, x1, y1) in frame pixels
     point_clicked = Signal(float, float, bool)  # x, y frame pixels; True = positive, False = negative (Shift)
@@ -85,9 +112,7 @@ class Canvas(QGraphicsView):
         self._other_items: list[QGraphicsPathItem] = []
         self._point_items: list[QGraphicsEllipseItem] = []
         self._overlay_on = True
-        self._caption = self._add(QGraphicsSimpleTextItem(), 7)  # the label a box goes to, by the box
-        self._caption.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        self._caption.setPen(QPen(QColor(0, 0, 0, 200), 2.5))  # a dark rim: readable on any tissue
+        self._caption = self._add(LabelTag(), 7)  # the label a box goes to, by the box
         self.set_label("", (255, 255, 255))
         self._cursor_item.setPen(self._cosmetic(QColor(255, 255, 255), 1.0))
         self._cursor_item.setVisible(False)
@@ -153,8 +178,7 @@ class Canvas(QGraphicsView):
     def set_label(self, name: str, color: tuple[int, int, int]) -> None:
         """The current label: boxes are drawn in its colour, captioned with its name."""
         self._box_item.setPen(self._cosmetic(QColor(*color), 1.5, Qt.PenStyle.DashLine))
-        self._caption.setText(name)
-        self._caption.setBrush(QColor(*color))
+        self._caption.set_label(name, color)
         self._caption.setVisible(self._box_item.isVisible() and bool(name))
 
     def show_box(self, box: Box | None) -> None:
