@@ -31,6 +31,7 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "jump": ("&Go to frame…", ("Ctrl+G",), "Jump to a frame number (from 0, as in exported file names)", False),
     "fit": ("&Fit to window", ("F",), "Scale the frame to fit the view", False),
     "show_masks": ("&Show masks", ("H",), "Show or hide the mask overlay (to see the tissue under it)", True),
+    "follow": ("F&ollow propagation", (), "Show each frame as the propagation reaches it", True),
     "box": ("&Box tool", ("B",), "Drag a box around a structure to segment it", True),
     "point": ("&Point tool", ("V",), "Click to add a point to the mask, Shift-click to remove", True),
     "brush": ("Brus&h", ("D",), "Paint the mask by hand", True),
@@ -107,6 +108,7 @@ def build_actions(parent: QWidget) -> Actions:
         tools.addAction(actions[name])
     actions["box"].setChecked(True)
     actions["show_masks"].setChecked(True)
+    actions["follow"].setChecked(True)
     return Actions(actions, tools)
 
 
@@ -150,7 +152,7 @@ MENUS = {
         "quit",
     ),
     "&Edit": ("undo", "redo", None, "clear", "confirm", "reject", None, "next_review", "accept_run"),
-    "&View": ("play", "next", "prev", "first", "last", "jump", None, "fit", "show_masks"),
+    "&View": ("play", "next", "prev", "first", "last", "jump", None, "fit", "show_masks", "follow"),
     "&Tools": (
         "box",
         "point",

@@ -52,6 +52,7 @@ class Job(QObject, Generic[C]):
     finished = Signal()  # always last, after result, error or cancellation
 
     text = "Working"  # shown in the status bar while the job runs
+    unit = ""  # what its progress counts ("frames"): the status bar then shows the rate and time left
 
     def __init__(self) -> None:
         super().__init__()

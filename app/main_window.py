@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         c.model_loaded.connect(self._on_model_loaded)
         c.model_failed.connect(self._on_model_failed)
         c.propagation_finished.connect(self.propagation_finished)
+        c.propagation.reached.connect(lambda f: self.player.seek(f) if a.follow.isChecked() else None)
         c.exported.connect(self._on_exported)
         c.saved_project_found.connect(self.dialogs.offer_project)
         c.jobs.changed.connect(self._show_running)
@@ -331,7 +332,7 @@ class MainWindow(QMainWindow):
         if job is None:
             self.job_status.clear()
             return
-        self.job_status.show_job(job.text, isinstance(job, (PropagateJob, ExportJob)), jobs.queued)
+        self.job_status.show_job(job.text, isinstance(job, (PropagateJob, ExportJob)), jobs.queued, job.unit)
 
     def _on_model_loaded(self, loaded: ModelLoaded) -> None:
         self.model_info.setText(loaded.description)

@@ -38,9 +38,11 @@ class PropagationHost(Protocol):
 
 
 class Propagation(QObject):
-    """``finished(PropagationSummary)`` after a run; ``message(text, ms)``; ``failed(exception)``."""
+    """``finished(PropagationSummary)`` after a run; ``message(text, ms)``; ``failed(exception)``;
+    ``reached(frame)`` as each frame's proposal is stored (the view may follow)."""
 
     finished = Signal(object)
+    reached = Signal(int)
     message = Signal(str, int)
     failed = Signal(object)
 
@@ -109,6 +111,7 @@ class Propagation(QObject):
             return  # never overwrite what the user confirmed, rejected or painted
         value = FrameMask(res.mask, Status.PROPOSED, res.iou, res.flags, source=h.proposal_source(res.label))
         h.apply(res.index, res.label, value, "Propagation", merge_key=("propagation", res.run))
+        self.reached.emit(res.index)
 
     def _on_done(self, summary: PropagationSummary) -> None:
         verb = "cancelled after" if summary.cancelled else "done:"

@@ -281,6 +281,7 @@ class PropagateJob(ModelJob):
 
     frame_done = Signal(object)
     text = "Propagating"
+    unit = "frames"
 
     def __init__(
         self,

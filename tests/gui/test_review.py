@@ -57,3 +57,37 @@ def test_accepting_a_run_is_one_undo_step_and_teaches(qtbot, window):
     qtbot.waitUntil(lambda: window.teaching.report("vessel").taught_frames == 0, timeout=TIMEOUT_MS)
     assert window.controller.accept_run(RunChoice(0, 3, 0.99)) == 0
     assert "No proposals" in window.statusBar().currentMessage()
+
+
+def test_progress_shows_the_rate_and_the_time_left(qtbot, monkeypatch):
+    from app import status
+    from app.status import JobStatus
+
+    clock = [100.0]
+    monkeypatch.setattr(status.time, "monotonic", lambda: clock[0])
+    widget = JobStatus()
+    qtbot.addWidget(widget)
+    widget.show_job("Propagating", True, 0, "frames")
+    widget.set_progress(0, 50)
+    assert "frames/s" not in widget.text.text()
+    clock[0] += 4.0
+    widget.set_progress(10, 50)  # 10 frames in 4 s: 2.5 frames/s, 40 left: 16 s
+    assert "Propagating… 4 s · 2.5 frames/s · 16 s left" == widget.text.text()
+    assert widget.bar.format() == "10/50"
+    widget.show_job("Exporting", True)  # a job without a unit: no rate
+    widget.set_progress(3, 9)
+    assert "/s" not in widget.text.text()
+
+
+def test_the_view_follows_the_propagation(qtbot, window):
+    window.controller.apply(0, window.label, FrameMask(blob_mask(0), Status.CONFIRMED), "Confirm")
+    window.player.seek(0)
+    with qtbot.waitSignal(window.propagation_finished, timeout=TIMEOUT_MS):
+        QTest.keyClick(window, Qt.Key.Key_P)
+    assert window.player.current == FRAMES - 1
+    window.act.follow.setChecked(False)
+    window.controller.apply(1, window.label, FrameMask(blob_mask(1), Status.CONFIRMED), "Confirm")
+    window.player.seek(1)
+    with qtbot.waitSignal(window.propagation_finished, timeout=TIMEOUT_MS):
+        QTest.keyClick(window, Qt.Key.Key_P)
+    assert window.player.current == 1
