@@ -70,6 +70,13 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
         if video is not None:
             video.close()
-    frames = f", {done.frames} frames" if done.frames else ""
-    print(f"{done.out}: wrote {done.masks} masks{frames}")
+    print(wrote_line(done.out, done.masks, done.frames))
     return 0
+
+
+def wrote_line(out: Path | str, masks: int, frames: int = 0) -> str:
+    """The line the export prints: ``OUT: wrote 1 mask, 2 frames`` (frames only when written)."""
+    text = f"{out}: wrote {masks} mask" + ("" if masks == 1 else "s")
+    if frames:
+        text += f", {frames} frame" + ("" if frames == 1 else "s")
+    return text

@@ -94,6 +94,11 @@ MIN_FRAMES = 2  # leave-out scores needed before the head may replace SAM
 MARGIN = 0.01  # the head must beat SAM's mean leave-out Dice by this much
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 unseen frame``, ``2 unseen frames``: a count with its noun in the right number."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def choose(scores: Sequence[LeaveOut]) -> Choice:
     """The proposer with the best mean leave-out Dice; SAM unless the head (or a blend) beats
     it by ``MARGIN`` over at least ``MIN_FRAMES`` frames that were scored as unseen."""
@@ -110,8 +115,14 @@ def choose(scores: Sequence[LeaveOut]) -> Choice:
     (proposer, alpha), best = max(options.items(), key=lambda kv: kv[1])
     n = len(scored)
     if n < MIN_FRAMES:
-        return Choice(SAM, 1.0, n, sam, sam, f"{n} frame scored as unseen (needs {MIN_FRAMES}): SAM's proposal")
+        return Choice(
+            SAM, 1.0, n, sam, sam, f"{_count(n, 'frame')} scored as unseen (needs {MIN_FRAMES}): SAM's proposal"
+        )
     if best < sam + MARGIN:
-        return Choice(SAM, 1.0, n, sam, sam, f"SAM alone is as good on {n} unseen frames ({sam:.2f} vs {best:.2f})")
+        return Choice(
+            SAM, 1.0, n, sam, sam, f"SAM alone is as good on {_count(n, 'unseen frame')} ({sam:.2f} vs {best:.2f})"
+        )
     what = "the head" if proposer == HEAD else f"a blend of head and SAM ({alpha:.1f})"
-    return Choice(proposer, alpha, n, sam, best, f"{what} beats SAM on {n} unseen frames ({best:.2f} vs {sam:.2f})")
+    return Choice(
+        proposer, alpha, n, sam, best, f"{what} beats SAM on {_count(n, 'unseen frame')} ({best:.2f} vs {sam:.2f})"
+    )
