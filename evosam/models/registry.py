@@ -182,10 +182,10 @@ def load_model(
 def load_note(model: str = DEFAULT_MODEL, device: str = "auto", runtime: str = "auto") -> str:
     """What loading ``model`` will do besides reading weights, for a status line: on a CPU where
     OpenVINO runs it and its converted parts are not cached yet (by this code and this OpenVINO),
-    the conversion of the image encoder and the box decoder (about 25 s); else ''."""
+    the conversion of the image encoder and the box decoder (done once, then cached); else ''."""
     from evosam.models.openvino_cpu import is_cached, openvino_version
 
     default_half = cpu_has_bf16()  # SamBackend's default on the CPU
     if wants_openvino(runtime, resolve_device(device), default_half) and openvino_version() and not is_cached(model):
-        return "first start: converting the model for OpenVINO, about 25 s, once"
+        return "first start: converting the model for OpenVINO, once"
     return ""
