@@ -98,6 +98,7 @@ class AnnotationController(QObject):
         self.model_name = ""  # the loaded model's registry name (provenance of proposals)
         self._closed = False
         self._resuming = ""  # the video whose untitled autosave is being resumed
+        self._reviewed: tuple[str, int] | None = None  # (label, frame) the last N showed
         self.cache = cache if cache is not None else EmbeddingCache(EMBEDDING_CACHE_BYTES)
         self.jobs = JobTracker(self)
         self.worker = model_worker(self.cache, self)  # the one thread for every model call
@@ -370,8 +371,13 @@ class AnnotationController(QObject):
 
     # -- review -----------------------------------------------------------------------
     def next_to_review(self) -> int | None:
-        """Show the current label's least sure proposal (the next in the queue when one is shown)."""
-        frame, text = next_review_frame(self.state, self.label, self.player.current)
+        """Show the current label's least sure proposal; the next in the queue when N showed
+        the current frame (a proposal reached otherwise, e.g. where a propagation ended, does
+        not continue the queue from its rank)."""
+        current = self.player.current
+        walking = self._reviewed == (self.label, current)
+        frame, text = next_review_frame(self.state, self.label, current if walking else None)
+        self._reviewed = None if frame is None else (self.label, frame)
         if frame is not None:
             self.player.seek(frame)
         self.message.emit(text, 8000)

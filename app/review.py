@@ -27,9 +27,9 @@ def proposal_confidences(state: AnnotationState | None, label: str) -> dict[int,
     }
 
 
-def next_review_frame(state: AnnotationState | None, label: str, current: int) -> tuple[int | None, str]:
+def next_review_frame(state: AnnotationState | None, label: str, current: int | None) -> tuple[int | None, str]:
     """(frame to show next, status-bar line): the least sure proposal, or the next in the
-    queue when the current frame is one of them."""
+    queue after ``current`` when it is one of them (None: start at the least sure)."""
     conf = proposal_confidences(state, label)
     frame = next_to_review(conf, current)
     if frame is None:
