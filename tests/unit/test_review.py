@@ -39,7 +39,7 @@ def test_bench_review_json_contract():
     assert proc.returncode == 0, proc.stderr
     row = json.loads(proc.stdout.strip().splitlines()[-1])["labels"]["22"]
     assert row["frames"] == 5 and 0 <= row["bad_frames"] <= 5
-    assert row["corrections"] <= row["bad_frames"] and row["reviews"] <= 5
-    assert row["sequential_corrections"] <= row["bad_frames"]
+    # a correction propagates again, which can make other frames bad: corrections may exceed bad_frames
+    assert row["corrections"] <= row["reviews"] <= 5 and row["sequential_corrections"] <= row["sequential_reviews"] <= 5
     if row["bad_frames"]:
         assert 0 <= row["found_in_first_20pct"] <= row["attainable"] <= 1
