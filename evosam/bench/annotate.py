@@ -133,6 +133,8 @@ def saved_fraction(sam: WalkResult, evo: WalkResult) -> float:
 def run(args: argparse.Namespace) -> int:
     if (args.videos is None) == (args.frames is None or args.masks is None):
         raise InputError("bench annotate: give --frames DIR --masks DIR, or --videos DIR")
+    if args.frames:
+        check_first_frame(args)  # a label the walk cannot start from fails before the model loads
     backend = model_from_args(args)
     walks = video_walks(backend, args) if args.videos else clip_walks(backend, args)
     report(backend, args, walks)
@@ -152,6 +154,15 @@ def video_walks(backend: SamBackend, args: argparse.Namespace) -> dict[str, tupl
     return {"box": (walk_boxes(backend, samples, args.accept, False), walk_boxes(backend, samples, args.accept, True))}
 
 
+def check_first_frame(args: argparse.Namespace) -> None:
+    """InputError when the first frame's ground truth lacks a label to walk."""
+    with open_video(args.frames) as video:
+        first = read_label_masks(Path(args.masks), video, 1)[0]
+    for label in args.label or [None]:
+        if not ((first == label) if label is not None else (first > 0)).any():
+            raise InputError(f"{args.masks}: the first frame's ground truth holds no {label or 'object'}")
+
+
 def clip_walks(backend: SamBackend, args: argparse.Namespace) -> dict[str, tuple[WalkResult, WalkResult]]:
     """The walk through a clip, each label on its own, propagating from frame 0's ground truth."""
     cache = EmbeddingCache(max_bytes=2 * 2**30)
@@ -163,8 +174,6 @@ def clip_walks(backend: SamBackend, args: argparse.Namespace) -> dict[str, tuple
         embed = lambda i: cache.get_or_compute(i, lambda: backend.embed(video.frame(i)))  # noqa: E731
         for label in labels:
             truth = [(m == label) if label is not None else (m > 0) for m in raw]
-            if not truth[0].any():
-                raise InputError(f"{args.masks}: the first frame's ground truth holds no {label or 'object'}")
             sam = walk(backend, video, truth, args.accept, embed, use_head=False)
             walks["any" if label is None else str(label)] = (sam, walk(backend, video, truth, args.accept, embed, True))
     return walks
