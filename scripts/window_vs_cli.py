@@ -12,6 +12,7 @@ platform unless a display is set) propagating with P, timed from the key to
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -32,7 +33,8 @@ from evosam.models import load_model
 from evosam.tracking import Prompt, propagate_video
 from evosam.video import open_video
 
-VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos" / "cholecystectomy_81f.mp4"
+DATA = Path(os.environ.get("EVOSAM_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+VIDEO = DATA / "videos" / "cholecystectomy_81f.mp4"
 BOX = (300.0, 150.0, 560.0, 330.0)  # around the gallbladder on frame 0 (x0, y0, x1, y1)
 
 
