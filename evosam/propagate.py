@@ -26,6 +26,7 @@ from evosam.models import Embedding, Prediction, PromptableModel
 
 FrameReader = Callable[[int], np.ndarray]  # index -> RGB uint8 (H, W, 3)
 Embedder = Callable[[int], Embedding]  # index -> embedding (cached by the caller)
+Recheck = Callable[[int, float, tuple[str, ...]], "Embedding | None"]  # (index, IoU, flags) -> a fresh embedding
 Box = tuple[float, float, float, float]
 
 
@@ -102,20 +103,30 @@ def large_components(mask: np.ndarray, fraction: float) -> list[np.ndarray]:
     return [labels == j + 1 for j in np.argsort(-areas) if areas[j] >= fraction * areas.sum()]
 
 
-def best_candidate(
-    backend: PromptableModel, emb: Embedding, masks: tuple[np.ndarray, ...], config: PropagationConfig
-) -> tuple[Prediction, Box]:
-    """Prompt with the box of each carried mask (first = previous frame, then memory) at each
-    margin; keep the answer with the highest predicted IoU (later candidates must win by
-    ``memory_iou_gain``)."""
-    best: tuple[Prediction, Box] | None = None
+def predict_boxes(backend: PromptableModel, emb: Embedding, boxes: list[Box]) -> list[Prediction]:
+    """SAM's answer to each box on ``emb``, in one decoder call where the backend has
+    ``predict_boxes`` (``SamBackend``), else one ``predict`` per box."""
+    batched = getattr(backend, "predict_boxes", None)
+    if batched is not None:
+        return batched(emb, boxes)
+    return [backend.predict(emb, box=b) for b in boxes]
+
+
+def candidate_boxes(masks: tuple[np.ndarray, ...], config: PropagationConfig) -> list[Box]:
+    """The prompt box of each carried mask (first = previous frame, then memory) at each margin,
+    without near-repeats (box IoU > 0.9 with an earlier one) or empty masks."""
     tried: list[Box] = []
     for mask, margin in ((m, g) for m in masks for g in config.box_margins):
         box = prompt_box(mask, margin)
-        if box is None or any(box_iou(box, t) > 0.9 for t in tried):
-            continue
-        tried.append(box)
-        pred = backend.predict(emb, box=box)
+        if box is not None and not any(box_iou(box, t) > 0.9 for t in tried):
+            tried.append(box)
+    return tried
+
+
+def pick_candidate(preds: list[Prediction], boxes: list[Box], config: PropagationConfig) -> tuple[Prediction, Box]:
+    """The answer with the highest predicted IoU (later candidates must win by ``memory_iou_gain``)."""
+    best: tuple[Prediction, Box] | None = None
+    for pred, box in zip(preds, boxes, strict=True):
         if best is None or pred.iou > best[0].iou + config.memory_iou_gain:
             best = (pred, box)
     if best is None:
@@ -123,18 +134,49 @@ def best_candidate(
     return best
 
 
+def best_candidate(
+    backend: PromptableModel, emb: Embedding, masks: tuple[np.ndarray, ...], config: PropagationConfig
+) -> tuple[Prediction, Box]:
+    """Prompt with the box of each carried mask (first = previous frame, then memory) at each
+    margin, all in one decoder call; keep the answer with the highest predicted IoU (later
+    candidates must win by ``memory_iou_gain``)."""
+    boxes = candidate_boxes(masks, config)
+    return pick_candidate(predict_boxes(backend, emb, boxes), boxes, config)
+
+
+def piece_boxes(carried: np.ndarray, fraction: float) -> list[Box]:
+    """Prompt boxes of the large pieces of ``carried`` when it has several (else none)."""
+    pieces = large_components(carried, fraction)
+    return [prompt_box(piece, 0.1) for piece in pieces] if len(pieces) >= 2 else []
+
+
+def unite(pred: Prediction, pieces: list[Prediction]) -> Prediction:
+    """``pred`` with the pixel-wise max of its and the pieces' logits (unchanged without pieces)."""
+    if not pieces:
+        return pred
+    logits = pred.logits.copy()
+    for piece in pieces:
+        np.maximum(logits, piece.logits, out=logits)
+    return dataclasses.replace(pred, logits=logits)
+
+
 def unite_pieces(
     backend: PromptableModel, emb: Embedding, pred: Prediction, carried: np.ndarray, fraction: float
 ) -> Prediction:
     """When ``carried`` has several large pieces, prompt each alone and unite the answers
     (pixel-wise max of logits), so a structure split by an instrument keeps all its parts."""
-    pieces = large_components(carried, fraction)
-    if len(pieces) < 2:
-        return pred
-    logits = pred.logits.copy()
-    for piece in pieces:
-        np.maximum(logits, backend.predict(emb, box=prompt_box(piece, 0.1)).logits, out=logits)
-    return dataclasses.replace(pred, logits=logits)
+    return unite(pred, predict_boxes(backend, emb, piece_boxes(carried, fraction)))
+
+
+def answer_frame(
+    backend: PromptableModel, emb: Embedding, prev_mask: np.ndarray, memory: np.ndarray, config: PropagationConfig
+) -> tuple[Prediction, Box]:
+    """``best_candidate`` then ``unite_pieces`` of the carried masks, every box in one decoder call."""
+    boxes = candidate_boxes((prev_mask, memory), config)
+    pieces = piece_boxes(prev_mask, config.component_fraction)
+    preds = predict_boxes(backend, emb, boxes + pieces)
+    pred, box = pick_candidate(preds[: len(boxes)], boxes, config)
+    return unite(pred, preds[len(boxes) :]), box
 
 
 def growth_region(carried: np.ndarray, max_growth: float) -> np.ndarray | None:
@@ -197,6 +239,7 @@ def propagate(
     config: PropagationConfig = PropagationConfig(),
     should_stop: Callable[[], bool] = lambda: False,
     refine: Callable[[np.ndarray, Prediction, Box, int], np.ndarray] | None = None,
+    recheck: Recheck | None = None,
 ) -> Iterator[FrameResult]:
     """Yield a ``FrameResult`` for each index in ``frames``, starting from ``init_mask``
     (bool (H, W)) on the frame just before ``frames[0]`` in the walking direction.
@@ -205,6 +248,8 @@ def propagate(
     ``should_stop`` is polled before each frame (cancellation). ``refine(rgb, prediction,
     box, index) -> bool (H, W)`` (e.g. the learning head; ``index`` the frame's) turns SAM's
     answer into the proposal, which is then also what the next frame is prompted from.
+    ``recheck(index, iou, flags)``: told SAM's answer (before ``refine``), returns a better
+    embedding of the frame to answer again with, or None (``evosam.tracking.keyframes``).
     """
     prev_mask = np.asarray(init_mask, dtype=bool)
     if prev_mask.ndim != 2 or not prev_mask.any():
@@ -217,12 +262,13 @@ def propagate(
             raise InputError(f"frame {index} is {rgb.shape[1]}x{rgb.shape[0]}, the mask {prev_mask.shape[::-1]}")
         if flow is not None:
             prev_mask, memory = warp_masks((prev_mask, memory), flow.result())
-        emb = embed(index)
-        pred, box = best_candidate(backend, emb, (prev_mask, memory), config)
-        pred = unite_pieces(backend, emb, pred, prev_mask, config.component_fraction)
         allowed = growth_region(prev_mask | memory, config.max_growth) if config.max_growth > 0 else None
-        if allowed is not None:
-            pred = limit_growth(pred, allowed)
+        pred, box = _limited_answer(backend, embed(index), prev_mask, memory, allowed, config)
+        if recheck is not None:
+            fresh = recheck(index, pred.iou, quality_flags(pred.mask, pred.iou, prev_mask, config))
+            if fresh is not None:
+                pred, box = _limited_answer(backend, fresh, prev_mask, memory, allowed, config)
+                recheck(index, pred.iou, ())  # the new embedding's answer: nothing to redo
         mask = pred.mask
         if refine is not None and box is not None:
             mask = np.asarray(refine(rgb, pred, box, index), dtype=bool)
@@ -236,3 +282,16 @@ def propagate(
             memory = mask
         if flags and config.stop_on_flag:
             return
+
+
+def _limited_answer(
+    backend: PromptableModel,
+    emb: Embedding,
+    prev_mask: np.ndarray,
+    memory: np.ndarray,
+    allowed: np.ndarray | None,
+    config: PropagationConfig,
+) -> tuple[Prediction, Box]:
+    """``answer_frame``, its mask held to the ``allowed`` region (``growth_region``) when given."""
+    pred, box = answer_frame(backend, emb, prev_mask, memory, config)
+    return (limit_growth(pred, allowed) if allowed is not None else pred), box

@@ -308,6 +308,37 @@ class SamBackend:
             input_side=self.spec.input_side,
         )
 
+    @torch.inference_mode()
+    def predict_boxes(
+        self, embedding: Embedding, boxes: Sequence[tuple[float, float, float, float] | np.ndarray]
+    ) -> list[Prediction]:
+        """One mask per box (frame pixels) on one embedding, all boxes in one decoder call
+        (SAM's decoder takes a batch of prompts per image embedding): ``predict(embedding,
+        box=b)`` for each ``b``, up to float rounding. The OpenVINO box decoder is compiled
+        for one box, so there the boxes are decoded one after another."""
+        if not boxes:
+            return []
+        if embedding.model_name != self.spec.name:
+            raise InputError(f"embedding from model {embedding.model_name!r} given to {self.spec.name!r}")
+        if self._box_decoder is not None or len(boxes) == 1:
+            return [self.predict(embedding, box=b) for b in boxes]
+        xy = np.stack([validate_box(b, embedding.frame_size).reshape(2, 2) for b in boxes])
+        coords = torch.as_tensor(self._to_input_coords(xy, embedding).reshape(-1, 4), dtype=torch.float32)
+        sparse, dense = self.prompt_encoder(points=None, boxes=coords.to(self.device), masks=None)
+        masks, iou, feats = decode_all(self.prompt_encoder, self.mask_decoder, embedding.features, sparse, dense)
+        low = masks[:, :1]
+        logits = crop_and_resize(low, embedding.input_size, self.spec.input_side, embedding.frame_size)
+        logits, low, ious, feats = (
+            logits[:, 0].cpu().numpy(),
+            low[:, 0].float().cpu().numpy(),
+            iou[:, 0].tolist(),
+            feats.float().cpu().numpy(),
+        )
+        return [
+            Prediction(logits[i], float(ious[i]), low[i], feats[i], embedding.input_size, self.spec.input_side)
+            for i in range(len(boxes))
+        ]
+
     def _decode(
         self, image_emb: torch.Tensor, sparse: torch.Tensor, dense: torch.Tensor, multimask: bool
     ) -> tuple[torch.Tensor, float, torch.Tensor]:
