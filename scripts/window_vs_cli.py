@@ -51,8 +51,9 @@ def cli_rate(model, mask, frames: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def window_rate(app: QApplication, model, mask, frames: int) -> float:
+def window_rate(app: QApplication, model, mask, frames: int, follow: bool) -> float:
     win = MainWindow(lambda: model, prefetch_ms=0)
+    win.act.follow.setChecked(follow)
     win.set_video(open_source(VIDEO), VIDEO)
     win.resize(1400, 900)
     win.show()
@@ -77,6 +78,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--frames", type=int, default=40)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--no-follow", action="store_true", help="the window's view stays on frame 0")
     args = p.parse_args()
     if not VIDEO.is_file():
         print(f"shared data not found at {VIDEO}", file=sys.stderr)
@@ -88,7 +90,7 @@ def main() -> int:
     rows = []
     for r in range(args.rounds):
         rows.append(("cli", r + 1, cli_rate(model, mask, args.frames)))
-        rows.append(("window", r + 1, window_rate(app, model, mask, args.frames)))
+        rows.append(("window", r + 1, window_rate(app, model, mask, args.frames, not args.no_follow)))
         print(f"round {r + 1}: cli {rows[-2][2]:.2f}, window {rows[-1][2]:.2f} frames/s", file=sys.stderr)
     print(f"propagation of {args.frames} frames of {VIDEO.name} ({model.describe()}), frames/s")
     print(f"{'path':>7} {'round':>5} {'frames/s':>9}")
