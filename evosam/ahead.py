@@ -15,6 +15,11 @@ Memory: two batches of frames (the current one and the next being read) and one 
 embeddings; going back to an earlier batch can hold one more batch of frames. With a
 ``cache`` (the app's embedding cache), embeddings found there are used and only the missing
 frames of a batch go through the encoder; new embeddings are put there.
+
+With ``encode_ahead=False`` (keyframe embeddings, ``evosam.tracking.keyframes``: most frames
+are never encoded) frames are still read a batch ahead, but ``embedding(index)`` encodes
+that frame alone when asked; the previous batch's frames are kept too (a keyframe's flow
+reads the frame before the one just read ahead).
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ class EmbeddingsAhead:
     """``frame(index)`` and ``embedding(index)`` for the indices of a walk (``order``), in
     batches of ``batch`` consecutive walk positions; other indices are read and embedded
     on demand. Asking out of order works (the batch holding the index is computed).
-    ``cache``, ``cache_key(index)``: an embedding cache to use and fill (both or neither)."""
+    ``cache``, ``cache_key(index)``: an embedding cache to use and fill (both or neither).
+    ``encode_ahead``: False encodes only the frames asked for, one at a time."""
 
     def __init__(
         self,
@@ -49,11 +55,13 @@ class EmbeddingsAhead:
         batch: int = 1,
         cache: EmbeddingCache | None = None,
         cache_key: Callable[[int], Hashable] | None = None,
+        encode_ahead: bool = True,
     ) -> None:
         if (cache is None) != (cache_key is None):
             raise ValueError("EmbeddingsAhead needs both cache and cache_key, or neither")
         self.backend = backend
         self.batch = max(1, int(batch))
+        self.encode_ahead = encode_ahead
         self._cache, self._cache_key = cache, cache_key
         self._read = read_frame
         self._order = list(order)
@@ -62,6 +70,7 @@ class EmbeddingsAhead:
         self._pending: dict[int, Future] = {}  # batch number -> frames being read
         self._batch_no = -1
         self._frames: dict[int, np.ndarray] = {}
+        self._previous: dict[int, np.ndarray] = {}  # without ``encode_ahead``: the batch before the current one
         self._embeddings: dict[int, Embedding] = {}
 
     def __enter__(self) -> EmbeddingsAhead:
@@ -84,15 +93,20 @@ class EmbeddingsAhead:
             return self._reader.submit(self._read, index).result()
         if batch_no == self._batch_no:
             return self._frames[index]
-        if self._batch_no < 0:  # the first request: that batch becomes the current one
+        if index in self._previous:
+            return self._previous[index]
+        # the first request makes its batch the current one; without ``encode_ahead`` (no
+        # embeddings to keep) so does every request of a later batch
+        if self._batch_no < 0 or (not self.encode_ahead and batch_no > self._batch_no):
             self._load(batch_no, embed=False)
             return self._frames[index]
         return self._read_batch(batch_no).result()[self._indices(batch_no).index(index)]
 
     def embedding(self, index: int) -> Embedding:
-        """The embedding of ``index`` (its batch is encoded at the first request)."""
+        """The embedding of ``index`` (its batch is encoded at the first request; without
+        ``encode_ahead``, that frame alone, the cache's where it has one)."""
         batch_no = self._batch_of(index)
-        if batch_no is None:
+        if batch_no is None or not self.encode_ahead:
             return self._embed_all([index], {index: self.frame(index)})[index]
         self._load(batch_no, embed=True)
         return self._embeddings[index]
@@ -125,6 +139,8 @@ class EmbeddingsAhead:
         if batch_no != self._batch_no:
             frames = self._read_batch(batch_no).result()
             self._pending = {k: f for k, f in self._pending.items() if k > batch_no}
+            keep = not self.encode_ahead and batch_no == self._batch_no + 1
+            self._previous = self._frames if keep else {}
             self._frames = dict(zip(self._indices(batch_no), frames, strict=True))
             self._embeddings = {}
             self._batch_no = batch_no

@@ -33,4 +33,5 @@ class SamFlowTracker:
             self.config,
             should_stop=should_stop,
             refine=session.refiners.get(label),
+            recheck=session.recheck,
         )

@@ -18,7 +18,7 @@ from evosam.errors import InputError
 from evosam.learning import Refiner
 from evosam.models import PromptableModel
 from evosam.names import DEFAULT_TRACKER
-from evosam.propagate import Embedder, FrameReader, FrameResult
+from evosam.propagate import Embedder, FrameReader, FrameResult, Recheck
 
 StopCheck = Callable[[], bool]
 
@@ -63,7 +63,10 @@ def make_tracker(name: str) -> Tracker:
 class TrackSession:
     """One clip's tracking state. ``read_frame`` and ``embed`` give frames and embeddings by
     index; ``masks[label][frame]`` the bool (H, W) masks given or confirmed; ``refiners[label]``
-    turns SAM's answer into the label's proposal (the learning head). Owned by one thread."""
+    turns SAM's answer into the label's proposal (the learning head); ``recheck``, where
+    ``embed`` may answer with an approximate embedding (a ``KeyframeEmbedder``'s carried
+    one), is told a frame's answer and may return a fresh embedding to answer again with.
+    Owned by one thread."""
 
     model: PromptableModel
     read_frame: FrameReader
@@ -71,6 +74,7 @@ class TrackSession:
     tracker: Tracker = field(default_factory=lambda: make_tracker(DEFAULT_TRACKER))
     masks: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
     refiners: dict[str, Refiner] = field(default_factory=dict)
+    recheck: Recheck | None = None
 
     def add_mask(self, frame: int, label: str, mask: np.ndarray) -> None:
         """Record ``label``'s bool (H, W) mask on ``frame`` (a start mask or a confirmation)."""

@@ -13,10 +13,13 @@ import numpy as np
 from evosam.ahead import EmbeddingsAhead, default_batch
 from evosam.errors import InputError
 from evosam.learning import beside
-from evosam.models import PromptableModel, validate_box
+from evosam.models import Embedding, PromptableModel, validate_box
 from evosam.models.cache import EmbeddingCache
 from evosam.propagate import Box, FrameResult, frame_order
+from evosam.tracking.keyframes import KeyframeConfig, keyframe_session
 from evosam.tracking.session import DEFAULT_TRACKER, Refiner, StopCheck, Tracker, TrackSession, make_tracker
+
+KEYFRAMES = KeyframeConfig()  # keyframe mode's settings (``--keyframes on``); not the default: see docs/benchmarks.md
 
 
 class FrameSource(Protocol):
@@ -56,6 +59,7 @@ def propagate_video(
     should_stop: StopCheck = lambda: False,
     cache: EmbeddingCache | None = None,
     cache_key: Callable[[int], Hashable] | None = None,
+    keyframes: KeyframeConfig | None = None,
 ) -> Iterator[FrameResult]:
     """Yield the prompt frame's mask (a ``FrameResult`` of index ``prompt.frame``), then one
     result per frame of ``frames`` (default: to the clip's end, or its start with
@@ -64,7 +68,10 @@ def propagate_video(
     ``source``: a video file or frame folder (opened and closed here) or an open source;
     ``head``: the label's refiner (the learning head's gated proposal); ``batch``: frames per
     encoder call (default 8 on CUDA, 1 on a CPU); ``cache``/``cache_key``: an embedding cache
-    to use and fill. Frames are decoded and encoded a batch ahead on a reader thread."""
+    to use and fill (with encodings only). ``keyframes`` (e.g. ``KEYFRAMES``): encode
+    keyframes only and carry them to the frames between by optical flow
+    (``evosam.tracking.keyframes``; frames are decoded a batch ahead on a reader thread,
+    keyframes encoded when needed); None (the default) encodes every frame, a batch ahead."""
     with ExitStack() as stack:
         if isinstance(source, str | Path):
             from evosam.video import open_video
@@ -76,20 +83,27 @@ def propagate_video(
             raise InputError(
                 f"frames {frames.start}..{frames[-1]} do not begin next to the prompt's frame {prompt.frame}"
             )
-        first = _start_result(model, source.frame(prompt.frame), prompt)
+        first, start_embedding = _start_result(model, source.frame(prompt.frame), prompt)
         yield first
         tracker = make_tracker(tracker) if isinstance(tracker, str) else tracker
+        batch = batch or default_batch(model)
         ahead = stack.enter_context(
-            EmbeddingsAhead(model, source.frame, frames, batch or default_batch(model), cache, cache_key)
+            EmbeddingsAhead(model, source.frame, frames, batch, cache, cache_key, encode_ahead=keyframes is None)
         )
-        session = TrackSession(model, ahead.frame, ahead.embedding, tracker)
+        if keyframes is None:
+            session = TrackSession(model, ahead.frame, ahead.embedding, tracker)
+        else:
+            session, embedder = keyframe_session(model, ahead.frame, ahead.embedding, tracker, keyframes)
+            if start_embedding is not None:  # a box prompt: its frame was encoded for SAM's answer
+                embedder.seed(prompt.frame, start_embedding)
         session.add_mask(prompt.frame, prompt.label, first.mask)
         session.set_refiner(prompt.label, beside(head, model))
         yield from session.track(prompt.label, frames, should_stop)
 
 
-def _start_result(model: PromptableModel, rgb: np.ndarray, prompt: Prompt) -> FrameResult:
-    """The prompt frame's result: the given mask (IoU NaN), or SAM's answer to the box."""
+def _start_result(model: PromptableModel, rgb: np.ndarray, prompt: Prompt) -> tuple[FrameResult, Embedding | None]:
+    """The prompt frame's result: the given mask (IoU NaN), or SAM's answer to the box (and
+    the frame's embedding it was decoded from)."""
     if prompt.mask is not None:
         mask = np.asarray(prompt.mask, dtype=bool)
         if mask.shape != rgb.shape[:2]:
@@ -97,7 +111,8 @@ def _start_result(model: PromptableModel, rgb: np.ndarray, prompt: Prompt) -> Fr
             raise InputError(f"the mask is {mask.shape[1]}x{mask.shape[0]}, frame {prompt.frame} {w}x{h}")
         if not mask.any():
             raise InputError(f"the mask of frame {prompt.frame} is empty")
-        return FrameResult(prompt.frame, mask, float("nan"), None)
+        return FrameResult(prompt.frame, mask, float("nan"), None), None
     box = validate_box(prompt.box, rgb.shape[:2])
-    pred = model.predict(model.embed(rgb), box=box)
-    return FrameResult(prompt.frame, pred.mask, pred.iou, tuple(float(v) for v in box), (), pred)
+    emb = model.embed(rgb)
+    pred = model.predict(emb, box=box)
+    return FrameResult(prompt.frame, pred.mask, pred.iou, tuple(float(v) for v in box), (), pred), emb

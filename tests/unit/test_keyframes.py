@@ -1,0 +1,165 @@
+"""Keyframe embeddings (``evosam.tracking.keyframes``): the embedding warp on synthetic and
+real translated frames, the keyframe decisions, and keyframe propagation against encoding
+every frame on the first frames of the real laparoscopic clip (real LiteMedSAM)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from evosam.masks import dice
+from evosam.models import Embedding
+from evosam.models.cache import EmbeddingCache
+from evosam.tracking import Prompt, propagate_video
+from evosam.tracking.keyframes import KeyframeConfig, KeyframeEmbedder, mean_motion, warp_embedding
+from evosam.tracking.video import KEYFRAMES
+from evosam.video import open_video
+from tests.conftest import shared_data
+
+
+def synthetic(frame_size=(256, 256), side=64, channels=8, seed=0) -> Embedding:
+    """Random features over a LiteMedSAM-like grid (input side 256: 4 model pixels per cell)."""
+    h, w = frame_size
+    scale = 256 / max(h, w)
+    features = torch.from_numpy(np.random.default_rng(seed).normal(size=(1, channels, side, side)).astype(np.float32))
+    return Embedding(features, frame_size, (round(h * scale), round(w * scale)), "litemedsam")
+
+
+def test_a_translation_by_whole_cells_moves_the_features_exactly():
+    emb = synthetic()  # 256 x 256 frame: a cell is 4 frame pixels
+    flow = np.zeros((50, 70, 2), np.float32)  # any grid covering the frame
+    flow[..., 0], flow[..., 1] = 8.0, -4.0  # frame[y, x] ~ keyframe[y - 4, x + 8]: 2 cells right, 1 up
+    carried = warp_embedding(emb, flow).features[0].numpy()
+    key = emb.features[0].numpy()
+    np.testing.assert_allclose(carried[:, 1:, :-2], key[:, :-1, 2:], atol=1e-5)
+    np.testing.assert_allclose(carried[:, 0, :-2], key[:, 0, 2:], atol=1e-5)  # from outside: the nearest valid cell
+    assert mean_motion(flow, emb) == pytest.approx(np.hypot(2, 1))
+
+
+def test_padding_cells_keep_the_keyframes_values_and_zero_flow_changes_nothing():
+    emb = synthetic(frame_size=(144, 256))  # 36 valid rows of cells, 28 padding rows
+    flow = np.zeros((144, 256, 2), np.float32)
+    np.testing.assert_allclose(warp_embedding(emb, flow).features.numpy(), emb.features.numpy(), atol=1e-5)
+    flow[..., 1] = 20.0
+    carried = warp_embedding(emb, flow).features.numpy()
+    np.testing.assert_allclose(carried[..., 36:, :], emb.features.numpy()[..., 36:, :], atol=1e-5)
+    assert not np.allclose(carried[..., :36, :], emb.features.numpy()[..., :36, :])
+
+
+def test_extra_maps_are_carried_at_their_own_size():
+    emb = synthetic()
+    extra = torch.arange(128 * 128, dtype=torch.float32).reshape(1, 1, 128, 128)
+    emb = Embedding(emb.features, emb.frame_size, emb.input_size, emb.model_name, (extra,))
+    flow = np.full((16, 16, 2), 4.0, np.float32)  # 1 cell of the 64-grid, 2 of the 128-grid
+    carried = warp_embedding(emb, flow).extra[0][0, 0].numpy()
+    np.testing.assert_allclose(carried[:-2, :-2], extra[0, 0].numpy()[2:, 2:], atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def clip():
+    import cv2
+
+    root = shared_data("cholecseg8k_clip")
+    names = sorted(p.name for p in (root / "masks").iterdir())
+    return root / "frames", [cv2.imread(str(root / "masks" / n), cv2.IMREAD_UNCHANGED) for n in names]
+
+
+def test_a_real_embedding_carried_across_a_shift_matches_the_shifted_frames(litemedsam, clip):
+    """A frame and the same scene 40 px to the left: the first frame's embedding carried by
+    the (known) flow is far closer to the second's encoding than the uncarried one, and
+    SAM's mask for a box from it agrees with the mask from the encoding."""
+    folder, labels = clip
+    with open_video(folder) as video:
+        frame = video.frame(0)
+    shift = 40
+    key, cur = frame[:, : -2 * shift], frame[:, shift:-shift]  # cur[y, x] = key[y, x + shift]
+    key_emb, cur_emb = litemedsam.embed(key), litemedsam.embed(cur)
+    flow = np.zeros((*cur.shape[:2], 2), np.float32)
+    flow[..., 0] = shift
+    carried = warp_embedding(key_emb, flow)
+    rows, cols = 30, 56  # valid cells, away from the uncovered right edge
+
+    def cosine(a: Embedding) -> float:
+        x, y = a.features[0, :, :rows, :cols], cur_emb.features[0, :, :rows, :cols]
+        return float(torch.nn.functional.cosine_similarity(x, y, dim=0).mean())
+
+    assert cosine(carried) > cosine(key_emb) + 0.1 and cosine(carried) > 0.8
+    ys, xs = np.nonzero(labels[0][:, shift:-shift] == 21)  # the liver in the shifted frame
+    box = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+    assert dice(litemedsam.predict(carried, box=box).mask, litemedsam.predict(cur_emb, box=box).mask) > 0.95
+
+
+class Frames:
+    """Grey frames whose content moves by ``motion`` pixels per frame (a blurred pattern)."""
+
+    def __init__(self, motion: float) -> None:
+        import cv2
+
+        rng = np.random.default_rng(1)
+        self.base = cv2.GaussianBlur(rng.integers(0, 255, (200, 400)).astype(np.uint8), (0, 0), 3)
+        self.motion = motion
+
+    def __call__(self, index: int) -> np.ndarray:
+        x = int(round(self.motion * index))
+        return np.repeat(self.base[:, 50 + x : 250 + x, None], 3, axis=2).copy()
+
+
+def test_keyframes_are_encoded_by_interval_motion_and_recheck():
+    emb = Embedding(torch.zeros(1, 4, 64, 64), (200, 200), (256, 256), "litemedsam")
+    encoded: list[int] = []
+
+    def encode(i: int) -> Embedding:
+        encoded.append(i)
+        return emb
+
+    still = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=4))
+    for i in range(10):
+        still(i)
+    assert encoded == [0, 4, 8] and still.stats.carried == 7
+    encoded.clear()
+    fast = KeyframeEmbedder(Frames(9.0), encode, KeyframeConfig(max_interval=10, max_motion=2.0))
+    for i in range(4):  # 9 frame px = 2.9 cells of 3.1 px per frame: each frame moved too far
+        fast(i)
+    assert encoded == [0, 1, 2, 3]
+    encoded.clear()
+    gated = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=10, iou_drop=0.05))
+    gated(0)
+    assert gated.recheck(0, 0.9, ()) is None  # a keyframe: its IoU is the reference
+    gated(1)
+    assert gated.recheck(1, 0.87, ()) is None  # carried, within the drop
+    gated(2)
+    assert gated.recheck(2, 0.8, ()) is emb and encoded == [0, 2]  # carried, IoU fell: encoded
+    assert gated.recheck(2, 0.8, ()) is None  # now a keyframe
+    gated(3)
+    assert gated.recheck(3, 0.85, ("area_jump",)) is emb and gated.stats.rechecked == 2
+
+
+def test_keyframe_propagation_encodes_fewer_frames_and_stays_close_to_every_frame(litemedsam, clip):
+    """12 frames of the clip, the grasper: the keyframe walk encodes a few frames (into the
+    cache: encodings only), gives the same masks with a cache, and its Dice against the
+    ground truth stays close to encoding every frame."""
+    folder, labels = clip
+    frames, label = range(1, 12), 31
+    start = labels[0] == label
+    cache = EmbeddingCache()
+    with open_video(folder) as video:
+        fast = list(propagate_video(video, Prompt(0, mask=start), litemedsam, frames=frames, keyframes=KEYFRAMES))
+        cached = list(
+            propagate_video(
+                video,
+                Prompt(0, mask=start),
+                litemedsam,
+                frames=frames,
+                cache=cache,
+                cache_key=lambda i: i,
+                keyframes=KEYFRAMES,
+            )
+        )
+        every = list(propagate_video(video, Prompt(0, mask=start), litemedsam, frames=frames))
+    assert [r.index for r in fast] == [0, *frames]
+    assert all(np.array_equal(a.mask, b.mask) for a, b in zip(fast, cached, strict=True))
+    assert 1 <= len(cache) <= 3  # keyframes only (every 8 frames, and where a recheck asked)
+    truth_fast = np.mean([dice(r.mask, labels[r.index] == label) for r in fast[1:]])
+    truth_every = np.mean([dice(r.mask, labels[r.index] == label) for r in every[1:]])
+    assert truth_fast > truth_every - 0.03, (truth_fast, truth_every)
