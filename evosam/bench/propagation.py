@@ -4,6 +4,12 @@ frame with its own ground-truth box.
 
 Dice is averaged over the frames whose ground truth holds the label (a structure hidden
 behind a tool has nothing to compare with); ``last10_dice`` averages the last ten of them.
+
+Each walk (tracker x label) encodes the frames it uses itself (``--keyframes off``, the
+default: every frame; ``on``: keyframes only), so its frames/s is end to end; what it
+encodes also serves the oracle, which encodes the rest after the walk, untimed. Frames
+decoded by an earlier walk of the same run come from the video's frame cache: for decoding
+in the figure too, run one label per process.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from evosam.masks import dice, prompt_box
 from evosam.models import SamBackend
 from evosam.models.cache import EmbeddingCache
 from evosam.tracking import DEFAULT_TRACKER, TrackSession, make_tracker
+from evosam.tracking.keyframes import KeyframeConfig, keyframe_session
+from evosam.tracking.video import KEYFRAMES
 from evosam.video import VideoSource, open_video
 
 
@@ -38,8 +46,10 @@ class PropagationScore:
     oracle_last10_dice: float
     flagged_frames: int
     lost_frames: int  # of the flagged, frames the tracker said the object is not found
-    seconds_per_frame: float  # the first tracker's walk includes encoding every frame; later ones reuse them
+    seconds_per_frame: float  # the walk's wall time per frame, its encoding included
     frames_per_s: float
+    encoded_frames: int  # frames the walk encoded (keyframes; all of them without)
+    keyframes: bool
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -53,6 +63,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=[DEFAULT_TRACKER],
         metavar="NAME",
         help="tracker(s) to compare, each on every label (default: %(default)s)",
+    )
+    p.add_argument(
+        "--keyframes",
+        choices=("on", "off"),
+        default="off",
+        help="on: encode keyframes only and carry them to the frames between by optical flow; off (default): "
+        "encode every frame",
     )
     add_model_arguments(p)
 
@@ -76,14 +93,33 @@ def _frame_stems(video: VideoSource, count: int) -> list[str]:
 
 
 def score_label(
-    backend: SamBackend, video: VideoSource, gts: list[np.ndarray], label: int, embed, tracker: str = DEFAULT_TRACKER
+    backend: SamBackend,
+    video: VideoSource,
+    gts: list[np.ndarray],
+    label: int,
+    embed,
+    tracker: str = DEFAULT_TRACKER,
+    keyframes: KeyframeConfig | None = None,
 ) -> PropagationScore:
-    """Propagate ``label`` from frame 0's ground truth with ``tracker`` and score it against every frame."""
+    """Propagate ``label`` from frame 0's ground truth with ``tracker`` and score it against
+    every frame. The walk encodes what it needs (every frame, or keyframes only) and puts it
+    in ``embed``'s cache (``embed.cache``) for the oracle, never taking from it."""
     truth = [g == label for g in gts]
     if not truth[0].any():
         raise InputError(f"label {label} is absent from the first frame's ground truth")
+    encoded: list[int] = []
+
+    def encode(i: int):
+        emb = backend.embed(video.frame(i))
+        embed.cache.put(i, emb)
+        encoded.append(i)
+        return emb
+
     started = time.perf_counter()
-    session = TrackSession(backend, video.frame, embed, make_tracker(tracker))
+    if keyframes is None:
+        session = TrackSession(backend, video.frame, encode, make_tracker(tracker))
+    else:
+        session, _ = keyframe_session(backend, video.frame, encode, make_tracker(tracker), keyframes)
     session.add_mask(0, str(label), truth[0])
     walk = progress(session.track(str(label), range(1, len(gts))), len(gts) - 1, f"label {label} ({tracker})")
     results = list(walk)
@@ -106,7 +142,19 @@ def score_label(
         sum("lost" in r.flags for r in results),
         seconds,
         1.0 / seconds if seconds > 0 else float("nan"),
+        len(encoded),
+        keyframes is not None,
     )
+
+
+class CachedEmbeddings:
+    """``embed(i)``: frame ``i``'s encoding from ``cache``, encoded there when missing."""
+
+    def __init__(self, backend: SamBackend, video: VideoSource, cache: EmbeddingCache) -> None:
+        self.backend, self.video, self.cache = backend, video, cache
+
+    def __call__(self, i: int):
+        return self.cache.get_or_compute(i, lambda: self.backend.embed(self.video.frame(i)))
 
 
 def _mean(values: list[float]) -> float:
@@ -121,10 +169,15 @@ def run(args: argparse.Namespace) -> int:
         if count < 2:
             raise InputError(f"{args.frames}: need at least two frames")
         gts = read_label_masks(Path(args.masks), video, count)
-        embed = lambda i: cache.get_or_compute(i, lambda: backend.embed(video.frame(i)))  # noqa: E731
+        embed = CachedEmbeddings(backend, video, cache)
+        keyframes = KEYFRAMES if args.keyframes == "on" else None
         for name in args.tracker:
             make_tracker(name)  # an unknown name fails before any work
-        scores = [score_label(backend, video, gts, label, embed, name) for name in args.tracker for label in args.label]
+        scores = [
+            score_label(backend, video, gts, label, embed, name, keyframes)
+            for name in args.tracker
+            for label in args.label
+        ]
     print_table(scores, backend.describe())
     if args.json:
         rows = [asdict(s) for s in scores]
@@ -133,14 +186,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_table(scores: list[PropagationScore], model: str) -> None:
-    print(f"propagation benchmark ({model}); Dice over frames where the label is present")
+    modes = {"keyframes" if s.keyframes else "every frame encoded" for s in scores}
+    print(f"propagation benchmark ({model}, {', '.join(sorted(modes))}); Dice over frames where the label is present")
     print(
         f"{'tracker':>12} {'label':>6} {'frames':>6} {'scored':>6} {'mean':>7} {'last10':>7} {'oracle':>7} "
-        f"{'or.l10':>7} {'flagged':>7} {'lost':>5} {'s/frame':>8} {'frames/s':>8}"
+        f"{'or.l10':>7} {'flagged':>7} {'lost':>5} {'s/frame':>8} {'frames/s':>8} {'encoded':>7}"
     )
     for s in scores:
         print(
             f"{s.tracker:>12} {s.label:>6} {s.frames:>6} {s.scored_frames:>6} {s.mean_dice:>7.3f} "
             f"{s.last10_dice:>7.3f} {s.oracle_box_dice:>7.3f} {s.oracle_last10_dice:>7.3f} {s.flagged_frames:>7} "
-            f"{s.lost_frames:>5} {s.seconds_per_frame:>8.3f} {s.frames_per_s:>8.2f}"
+            f"{s.lost_frames:>5} {s.seconds_per_frame:>8.3f} {s.frames_per_s:>8.2f} {s.encoded_frames:>7}"
         )

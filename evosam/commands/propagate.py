@@ -37,6 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--label", default=None, help="with --head: the label whose head refines (default: the file's current)"
     )
+    p.add_argument(
+        "--keyframes",
+        choices=("on", "off"),
+        default="off",
+        help="on: run the image encoder on keyframes only and carry them to the frames between by optical flow "
+        "(about 4x faster on a CPU, masks less exact); off (default): encode every frame",
+    )
     add_model_arguments(p)
     add_batch_argument(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder for the masks")
@@ -48,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from evosam.imageio import read_mask, write_mask_png
     from evosam.propagate import frame_order
     from evosam.tracking import Prompt, make_tracker, propagate_video
+    from evosam.tracking.video import KEYFRAMES
     from evosam.video import open_video
 
     out = Path(args.out)
@@ -66,7 +74,14 @@ def run(args: argparse.Namespace) -> int:
             prompt = Prompt(args.start, box=tuple(args.box))
         head = head_from_args(args, backend.name, video.fingerprint())
         results = propagate_video(
-            video, prompt, backend, head, frames=frames, tracker=tracker, batch=batch_from_args(args, backend)
+            video,
+            prompt,
+            backend,
+            head,
+            frames=frames,
+            tracker=tracker,
+            batch=batch_from_args(args, backend),
+            keyframes=KEYFRAMES if args.keyframes == "on" else None,
         )
         flagged = []
         for result in track(results, len(frames) + 1, "frame"):
