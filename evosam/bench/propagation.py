@@ -157,6 +157,14 @@ class CachedEmbeddings:
         return self.cache.get_or_compute(i, lambda: self.backend.embed(self.video.frame(i)))
 
 
+def clip_truth(args: argparse.Namespace, video: VideoSource) -> list[np.ndarray]:
+    """The class-id ground truth of the first ``--limit`` frames of ``--masks`` (at least two)."""
+    count = min(video.frame_count, args.limit or video.frame_count)
+    if count < 2:
+        raise InputError(f"{args.frames}: need at least two frames")
+    return read_label_masks(Path(args.masks), video, count)
+
+
 def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else float("nan")
 
@@ -165,10 +173,7 @@ def run(args: argparse.Namespace) -> int:
     backend = model_from_args(args)
     cache = EmbeddingCache(max_bytes=2 * 2**30)
     with open_video(args.frames) as video:
-        count = min(video.frame_count, args.limit or video.frame_count)
-        if count < 2:
-            raise InputError(f"{args.frames}: need at least two frames")
-        gts = read_label_masks(Path(args.masks), video, count)
+        gts = clip_truth(args, video)
         embed = CachedEmbeddings(backend, video, cache)
         keyframes = KEYFRAMES if args.keyframes == "on" else None
         for name in args.tracker:

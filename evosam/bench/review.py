@@ -22,11 +22,10 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
-from evosam.bench.propagation import read_label_masks
+from evosam.bench.propagation import CachedEmbeddings, clip_truth
 from evosam.commands.common import add_model_arguments, model_from_args, progress
 from evosam.errors import InputError
 from evosam.masks import dice
@@ -126,12 +125,9 @@ def run(args: argparse.Namespace) -> int:
     make_tracker(args.tracker)
     cache = EmbeddingCache(max_bytes=2 * 2**30)
     with open_video(args.frames) as video:
-        count = min(video.frame_count, args.limit or video.frame_count)
-        if count < 2:
-            raise InputError(f"{args.frames}: need at least two frames")
-        gts = read_label_masks(Path(args.masks), video, count)
-        embed = lambda i: cache.get_or_compute(i, lambda: backend.embed(video.frame(i)))  # noqa: E731
-        for i in progress(range(count), count, "encoding"):
+        gts = clip_truth(args, video)
+        embed = CachedEmbeddings(backend, video, cache)
+        for i in progress(range(len(gts)), len(gts), "encoding"):
             embed(i)
 
         def make_session() -> TrackSession:
