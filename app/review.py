@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLa
 
 from app.display import plural
 from app.state import AnnotationState, Status
-from evosam.review import CONFIDENT, next_to_review, review_confidence
+from evosam.review import CONFIDENT, next_to_review, review_confidence, review_order
 
 
 def proposal_confidences(state: AnnotationState | None, label: str) -> dict[int, float]:
@@ -34,7 +34,7 @@ def next_review_frame(state: AnnotationState | None, label: str, current: int | 
     frame = next_to_review(conf, current)
     if frame is None:
         return None, f"No proposals of '{label}' left to review."
-    rank = sorted(conf, key=lambda f: (conf[f], f)).index(frame) + 1
+    rank = review_order(conf).index(frame) + 1
     unsure = sum(c < CONFIDENT for c in conf.values())
     return frame, (
         f"Review {rank} of {len(conf)} (least sure first): frame {frame}, confidence {conf[frame]:.2f}; "

@@ -75,6 +75,7 @@ class JobInputs:
     video: VideoSource
     masks: dict[int, np.ndarray]
     signature: str
+    fingerprint: str  # the video's (``VideoSource.fingerprint``)
 
 
 def densify_job(
@@ -137,10 +138,11 @@ def read_inputs(job: BatchJob, video: VideoSource, settings: str) -> JobInputs:
         masks[index] = mask
     if not masks:
         raise InputError(f"{job.keyframes}: no keyframe masks (NNNNNN.png) for job {job.name!r}")
-    digest = hashlib.sha256(f"{video.fingerprint()};{job.label};{settings}".encode())
+    fingerprint = video.fingerprint()
+    digest = hashlib.sha256(f"{fingerprint};{job.label};{settings}".encode())
     for index in sorted(masks):
         digest.update(f"{index}:".encode() + np.packbits(masks[index]).tobytes())
-    return JobInputs(job, video, dict(sorted(masks.items())), digest.hexdigest()[:16])
+    return JobInputs(job, video, dict(sorted(masks.items())), digest.hexdigest()[:16], fingerprint)
 
 
 def _settings(model_id: str, learner: Learner | None, tracker: str) -> str:
@@ -195,7 +197,7 @@ def _propagate(
     """Every frame's result, each keyframe's runs forward and backward to halfway; the masks
     written to ``masks_dir`` as they come."""
     job, video = inputs.job, inputs.video
-    refiner = None if learner is None else learner.refiner(job.label, video=video.fingerprint()[:16])
+    refiner = None if learner is None else learner.refiner(job.label, video=inputs.fingerprint[:16])
     results: dict[int, FrameResult] = {}
     for run in plan_runs(list(inputs.masks), video.frame_count):
         prompt = Prompt(run.keyframe, mask=inputs.masks[run.keyframe], label=job.label)

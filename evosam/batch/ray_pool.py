@@ -9,10 +9,14 @@ every node sees (a shared file system). Each job's progress reaches the caller a
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import queue
 import resource
 import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -82,16 +86,11 @@ class DensifyWorker:
     def run(self, job: dict[str, str], every: float = 0.5) -> Iterator[Event]:
         """Densify ``job`` (``BatchJob.to_json``), yielding progress at most every ``every``
         seconds, then its outcome. A bug in a job fails that job only."""
-        import queue
-        import threading
-
         name = job["name"]
         events: queue.Queue = queue.Queue()
         last = [0.0]
 
         def progress(done: int, total: int) -> None:
-            import time
-
             now = time.monotonic()
             if now - last[0] >= every or done == total:
                 last[0] = now
@@ -126,7 +125,7 @@ class DensifyWorker:
 def _with_worker(outcome: JobOutcome) -> JobOutcome:
     """The outcome stamped with this worker's pid and peak memory (MiB)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return JobOutcome(**{**outcome.__dict__, "worker": f"pid {os.getpid()}, peak {rss:.0f} MiB"})
+    return dataclasses.replace(outcome, worker=f"pid {os.getpid()}, peak {rss:.0f} MiB")
 
 
 def _quiet_worker_logs() -> None:

@@ -73,13 +73,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_head(path: Path, model: str, labels: set[str]) -> None:
     """One line before anything starts when the learner file lacks a job's label."""
-    from evosam.head.persist import load_learner
+    from evosam.head.persist import load_learner_with
 
-    learner = load_learner(path, model)
-    missing = sorted(labels - set(learner.heads))
-    if missing:
-        raise InputError(f"{path}: no head for label {', '.join(map(repr, missing))} (it has: "
-                         f"{', '.join(learner.heads) or 'none'})")  # fmt: skip
+    load_learner_with(path, model, labels)
 
 
 class _Progress:

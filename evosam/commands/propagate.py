@@ -102,10 +102,7 @@ def head_from_args(args: argparse.Namespace, model_name: str, fingerprint: str):
         if args.label is not None:
             raise InputError("--label needs --head")
         return None
-    from evosam.head.persist import load_learner
+    from evosam.head.persist import load_learner_with
 
-    learner = load_learner(args.head, model_name)
-    label = learner.label if args.label is None else args.label
-    if label not in learner.heads:
-        raise InputError(f"{args.head}: no head for label {label!r} (it has: {', '.join(learner.heads) or 'none'})")
-    return learner.refiner(label, video=fingerprint[:16])
+    learner = load_learner_with(args.head, model_name, None if args.label is None else {args.label})
+    return learner.refiner(learner.label if args.label is None else args.label, video=fingerprint[:16])

@@ -216,3 +216,15 @@ def _checked_config(p: Path, meta: dict, model_name: str, features: FeatureConfi
     if config.features.digest() != meta.get("feature_digest"):
         raise InputError(f"{p}: head state's feature description does not match its digest (corrupt?)")
     return config
+
+
+def load_learner_with(path: str | Path, model_name: str, labels: set[str] | None = None):
+    """``load_learner``, and InputError (one line naming the file) when it has no head for
+    one of ``labels`` (default: its current label)."""
+    learner = load_learner(path, model_name)
+    wanted = {learner.label} if labels is None else set(labels)
+    missing = sorted(wanted - set(learner.heads))
+    if missing:
+        has = ", ".join(learner.heads) or "none"
+        raise InputError(f"{path}: no head for label {', '.join(map(repr, missing))} (it has: {has})")
+    return learner
