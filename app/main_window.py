@@ -388,7 +388,7 @@ class MainWindow(QMainWindow):
         what = f"{plural(summary.masks, 'mask')} ({which_masks(summary.kind)})" + (
             f" and {plural(summary.frames, 'frame')}" if summary.frames else ""
         )
-        text = "Export cancelled" if summary.cancelled else f"Exported {what} ({KINDS[summary.kind]}) to {summary.out}"
+        text = "Export cancelled" if summary.cancelled else f"Exported {what} as {KINDS[summary.kind]} to {summary.out}"
         self.statusBar().showMessage(text, 8000)
         self.exported.emit(summary)
 
