@@ -119,9 +119,8 @@ def choose(scores: Sequence[LeaveOut]) -> Choice:
             SAM, 1.0, n, sam, sam, f"{_count(n, 'frame')} scored as unseen (needs {MIN_FRAMES}): SAM's proposal"
         )
     if best < sam + MARGIN:
-        return Choice(
-            SAM, 1.0, n, sam, sam, f"SAM alone is as good on {_count(n, 'unseen frame')} ({sam:.2f} vs {best:.2f})"
-        )
+        why = f"the head is no better on {_count(n, 'unseen frame')} (SAM {sam:.2f}, head {best:.2f})"
+        return Choice(SAM, 1.0, n, sam, sam, why)
     what = "the head" if proposer == HEAD else f"a blend of head and SAM ({alpha:.1f})"
     return Choice(
         proposer, alpha, n, sam, best, f"{what} beats SAM on {_count(n, 'unseen frame')} ({best:.2f} vs {sam:.2f})"
