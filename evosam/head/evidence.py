@@ -119,7 +119,7 @@ def choose(scores: Sequence[LeaveOut]) -> Choice:
             SAM, 1.0, n, sam, sam, f"{_count(n, 'frame')} scored as unseen (needs {MIN_FRAMES}): SAM's proposal"
         )
     if best < sam + MARGIN:
-        why = f"the head is no better on {_count(n, 'unseen frame')} (SAM {sam:.2f}, head {best:.2f})"
+        why = f"the head is no better on {_count(n, 'unseen frame')} (SAM {sam:.2f}, with the head {best:.2f})"
         return Choice(SAM, 1.0, n, sam, sam, why)
     what = "the head" if proposer == HEAD else f"a blend of head and SAM ({alpha:.1f})"
     return Choice(

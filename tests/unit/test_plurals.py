@@ -14,7 +14,7 @@ def test_choose_one_unseen_frame_is_singular() -> None:
 
 def test_choose_sam_as_good_counts_frames() -> None:
     two = choose([LeaveOut(sam=0.9, head=0.5), LeaveOut(sam=0.9, head=0.5)]).reason
-    assert "on 2 unseen frames (SAM 0.90, head 0.50)" in two
+    assert "on 2 unseen frames (SAM 0.90, with the head 0.50)" in two
     assert "SAM alone" not in two  # the dock already names the proposer: "Proposes with SAM alone: ..."
 
 
