@@ -72,11 +72,11 @@ def probe_python() -> Report:
 
 def probe_torch() -> Report:
     """torch version, its CUDA build, whether a CUDA device is usable here, and whether the
-    CPU runs bfloat16 natively (then the CPU encoder runs in bf16 on PyTorch, else float32 on
-    OpenVINO where it is installed)."""
+    CPU runs bfloat16 natively (then the CPU encoder runs in bf16: on OpenVINO with AMX, else
+    on PyTorch), else float32 on OpenVINO where it is installed)."""
     import torch
 
-    from evosam.models.backend import cpu_has_bf16
+    from evosam.models.backend import cpu_has_amx, cpu_has_bf16
     from evosam.models.openvino_cpu import openvino_version
 
     info: Report = {
@@ -86,6 +86,7 @@ def probe_torch() -> Report:
         "threads": torch.get_num_threads(),
         "openblas_spin_log2": evosam.OPENBLAS_SPIN_LOG2,  # see evosam/__init__.py
         "cpu_bf16": cpu_has_bf16(),
+        "cpu_amx": cpu_has_amx(),
         "openvino": openvino_version(),
     }
     if info["cuda_available"]:

@@ -31,7 +31,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         choices=RUNTIMES,
         help="what runs the image encoder on the CPU (default: %(default)s: OpenVINO where the encoder runs "
-        "float32, else PyTorch)",
+        "float32 or bf16 on AMX, else PyTorch)",
     )
 
 

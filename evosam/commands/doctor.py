@@ -63,7 +63,9 @@ def format_report(report: Report) -> list[str]:
     )
     cuda = f"yes: {', '.join(tch.get('devices', []))}" if tch.get("cuda_available") else "no (runs on the CPU)"
     build = f"CUDA {tch.get('cuda_build')} build" if tch.get("cuda_build") else "CPU build"
-    if tch.get("cpu_bf16"):
+    if tch.get("cpu_bf16") and tch.get("cpu_amx") and tch.get("openvino"):
+        bf16 = f"native bfloat16: encoder in bf16 (OpenVINO {tch['openvino']}, AMX)"
+    elif tch.get("cpu_bf16"):
         bf16 = "native bfloat16: encoder in bf16 (PyTorch)"
     elif tch.get("openvino"):
         bf16 = f"no native bfloat16: encoder in float32 (OpenVINO {tch['openvino']})"

@@ -182,12 +182,30 @@ def test_cpu_half_precision_keeps_the_float32_masks(chole_frame):
     if not cpu_can_bf16():
         pytest.skip("oneDNN runs no bfloat16 on this CPU")
     frame, labels = chole_frame
-    fast = load_model("litemedsam", device="cpu", half=True)
+    fast = load_model("litemedsam", device="cpu", half=True, runtime="torch")
     assert fast.half and "CPU bf16" in fast.describe()
     exact = load_model("litemedsam", device="cpu", half=False, runtime="torch")
     assert not exact.half and exact.describe() == "LiteMedSAM · CPU"
     fast_emb, exact_emb = fast.embed(frame), exact.embed(frame)
     assert fast_emb.features.dtype == torch.float32
+    for label in (21, 22, 31):
+        box = prompt_box(labels == label)
+        got, ref = fast.predict(fast_emb, box=box), exact.predict(exact_emb, box=box)
+        assert dice(got.mask, ref.mask) >= 0.99, label
+
+
+def test_openvino_bf16_on_amx_keeps_the_float32_masks(chole_frame):
+    """Where ``auto`` runs the encoder in bf16 on OpenVINO (AMX), masks stay those of float32."""
+    from evosam.models.backend import cpu_has_amx
+    from evosam.models.openvino_cpu import openvino_version
+
+    if not cpu_has_amx() or openvino_version() is None:
+        pytest.skip("no AMX bf16 on this CPU (or no OpenVINO): auto does not run OpenVINO bf16 here")
+    frame, labels = chole_frame
+    fast = load_model("litemedsam", device="cpu")
+    assert fast.describe() == "LiteMedSAM · CPU OpenVINO bf16"
+    exact = load_model("litemedsam", device="cpu", half=False, runtime="torch")
+    fast_emb, exact_emb = fast.embed(frame), exact.embed(frame)
     for label in (21, 22, 31):
         box = prompt_box(labels == label)
         got, ref = fast.predict(fast_emb, box=box), exact.predict(exact_emb, box=box)
@@ -206,6 +224,15 @@ def test_bf16_is_the_cpu_default_only_where_it_is_native(monkeypatch):
     assert not backend.cpu_has_bf16(set())  # flags unknown (not Linux): float32, the safe choice
     monkeypatch.setattr(backend, "cpu_can_bf16", lambda: False)
     assert not backend.cpu_has_bf16({"avx512_bf16"})
+    monkeypatch.setattr(backend, "cpu_can_bf16", lambda: True)
+    cpu = torch.device("cpu")
+    # auto: OpenVINO for float32, and for bf16 only with AMX (where it measured 2x PyTorch's)
+    assert backend.wants_openvino("auto", cpu, half=False, flags=set())
+    assert not backend.wants_openvino("auto", cpu, half=True, flags={"avx512_bf16"})
+    assert backend.wants_openvino("auto", cpu, half=True, flags={"avx512_bf16", "amx_bf16", "amx_tile"})
+    assert not backend.wants_openvino("torch", cpu, half=False, flags=set())
+    assert backend.wants_openvino("openvino", cpu, half=True, flags={"avx512_bf16"})
+    assert not backend.wants_openvino("auto", torch.device("cuda"), half=True, flags={"amx_bf16"})
     monkeypatch.setattr(backend, "cpu_has_bf16", lambda flags=None: False)
     assert not load_model("mobilesam_vit_t", random_init=True, device="cpu", runtime="torch").half
     monkeypatch.setattr(backend, "cpu_has_bf16", lambda flags=None: True)
