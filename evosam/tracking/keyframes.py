@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -44,7 +45,10 @@ class KeyframeConfig:
     # median, at ``flow_side``): encode
     max_warp_error: float = 2.5
     max_motion: float = 3.0  # mean displacement from the keyframe, in embedding cells, above this: encode
-    iou_drop: float = 0.05  # a carried answer's predicted IoU this far below the keyframe's: encode, answer again
+    iou_drop: float = 0.05  # a carried answer's predicted IoU this far below the reference: encode, answer again
+    # the reference: the best predicted IoU of the last this many keyframes' answers (1: the
+    # keyframe's own; more keeps a poor keyframe answer from lowering the bar for its frames)
+    reference_keys: int = 3
     recheck_flags: bool = True  # a carried answer the quality gate flags: encode, answer again
     flow_side: int = 320  # the keyframe-to-frame flow is computed at this longest side (pixels)
     # box prompts on a carried frame are decoded on the keyframe's encoding (moved there along
@@ -147,6 +151,7 @@ class KeyframeEmbedder:
         self.stats = KeyframeStats()
         self._key: _Key | None = None
         self._last: tuple[int, Embedding, bool] | None = None  # index, embedding, carried
+        self._key_ious: deque[float] = deque(maxlen=max(1, self.config.reference_keys))
 
     def seed(self, index: int, embedding: Embedding) -> None:
         """Make an embedding encoded elsewhere (the prompt frame's) the keyframe."""
@@ -166,17 +171,21 @@ class KeyframeEmbedder:
         return carried
 
     def recheck(self, index: int, iou: float, flags: Sequence[str]) -> Embedding | None:
-        """Told the answer on ``index``'s embedding: a keyframe's IoU becomes the reference;
-        a carried frame whose answer is flagged or whose IoU fell ``iou_drop`` below the
-        keyframe's is encoded (and becomes the keyframe): its embedding, else None."""
+        """Told the answer on ``index``'s embedding: a keyframe's IoU joins the reference (the
+        best of the last ``reference_keys`` keyframes'); a carried frame whose answer is flagged
+        or whose IoU fell ``iou_drop`` below the reference is encoded (and becomes the
+        keyframe): its embedding, else None."""
         if self._last is None or self._last[0] != index:
             return None
         if not self._last[2]:
             if self._key is not None and self._key.index == index:
                 self._key.iou = iou
+                if np.isfinite(iou):
+                    self._key_ious.append(float(iou))
             return None
-        cfg, key_iou = self.config, self._key.iou if self._key is not None else float("nan")
-        if (cfg.recheck_flags and flags) or iou < key_iou - cfg.iou_drop:
+        cfg = self.config
+        reference = max(self._key_ious) if self._key_ious else float("nan")
+        if (cfg.recheck_flags and flags) or iou < reference - cfg.iou_drop:
             self.stats.rechecked += 1
             self.stats.log.append(
                 (index, "recheck " + (",".join(flags) or f"iou {iou:.2f}"), float("nan"), float("nan"))

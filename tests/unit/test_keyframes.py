@@ -133,6 +133,15 @@ def test_keyframes_are_encoded_by_interval_motion_and_recheck():
     assert gated.recheck(2, 0.8, ()) is None  # now a keyframe
     gated(3)
     assert gated.recheck(3, 0.85, ("area_jump",)) is emb and gated.stats.rechecked == 2
+    assert gated.recheck(3, 0.85, ()) is None  # keyframes 0, 2, 3 answered 0.9, 0.8, 0.85
+    gated(4)  # the bar stays at the best of them (0.9): a poor keyframe does not lower it
+    assert gated.recheck(4, 0.84, ()) is emb and encoded == [0, 2, 3, 4]
+    own = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=10, reference_keys=1))
+    own(0), own.recheck(0, 0.9, ())
+    own(1), own.recheck(1, 0.8, ())  # encoded: now the keyframe
+    own.recheck(1, 0.8, ())  # its answer on the new encoding: the only reference
+    own(2)
+    assert own.recheck(2, 0.78, ()) is None  # within 0.05 of the keyframe's own 0.8
 
 
 def test_keyframe_propagation_encodes_fewer_frames_and_stays_close_to_every_frame(litemedsam, clip):
