@@ -7,7 +7,7 @@ Run under a virtual X server (the real xcb platform, not offscreen):
 It drives the window through its public methods: a box on frame 0 (SAM's proposal), the
 ground truth confirmed on a few frames (the head learns in the background), a box on a new
 frame (the head's proposal, the learning dock with its curve), then a propagation (caught
-while running), and saves the screen with ImageMagick's ``import -window root``.
+while running, once its rate and time left show), and saves the screen with ImageMagick's ``import -window root``.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def main(out: Path) -> None:
     shot(app, out, "2-head-proposal-and-learning-dock.png")
     win.player.seek(LATER)
     win.propagate()
-    wait(lambda: sum(1 for (f, _), e in win.state.items() if f > LATER) >= 2)
+    # caught once the status bar shows the rate and the time left (a few frames in)
+    wait(lambda: "frames/s" in win.job_status.text.text() and sum(1 for (f, _), e in win.state.items() if f > LATER) >= 4)
     shot(app, out, "3-propagating.png")
     win.controller.cancel()
     wait(lambda: win.controller.idle())
