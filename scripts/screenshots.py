@@ -70,7 +70,9 @@ def main(out: Path) -> None:
     win.player.seek(LATER)
     win.propagate()
     # caught once the status bar shows the rate and the time left (a few frames in)
-    wait(lambda: "frames/s" in win.job_status.text.text() and sum(1 for (f, _), e in win.state.items() if f > LATER) >= 4)
+    wait(
+        lambda: "frames/s" in win.job_status.text.text() and sum(1 for (f, _), e in win.state.items() if f > LATER) >= 4
+    )
     shot(app, out, "3-propagating.png")
     win.controller.cancel()
     wait(lambda: win.controller.idle())
