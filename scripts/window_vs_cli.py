@@ -57,6 +57,8 @@ def window_rate(app: QApplication, model, mask, frames: int, follow: bool) -> fl
     win.set_video(open_source(VIDEO), VIDEO)
     win.resize(1400, 900)
     win.show()
+    win.activateWindow()  # the P shortcut reaches an active window only (xvfb has no window manager to activate it)
+    wait(win.isActiveWindow, 30)
     wait(lambda: win.controller.idle() and bool(win.controller.model_name), 300)
     win.controller.apply(0, win.label, FrameMask(mask, Status.CONFIRMED), "Confirm")
     win.controller.apply(frames + 1, win.label, FrameMask(mask, Status.CONFIRMED), "Anchor")  # stop there
