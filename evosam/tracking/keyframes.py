@@ -77,7 +77,6 @@ class _Key:
     embedding: Embedding
     gray: np.ndarray
     scale: float
-    iou: float = float("nan")  # the tracker's predicted IoU on it (``recheck``)
 
 
 @dataclass(frozen=True)
@@ -178,10 +177,8 @@ class KeyframeEmbedder:
         if self._last is None or self._last[0] != index:
             return None
         if not self._last[2]:
-            if self._key is not None and self._key.index == index:
-                self._key.iou = iou
-                if np.isfinite(iou):
-                    self._key_ious.append(float(iou))
+            if self._key is not None and self._key.index == index and np.isfinite(iou):
+                self._key_ious.append(float(iou))
             return None
         cfg = self.config
         reference = max(self._key_ious) if self._key_ious else float("nan")
