@@ -72,11 +72,11 @@ def probe_python() -> Report:
 
 def probe_torch() -> Report:
     """torch version, its CUDA build, whether a CUDA device is usable here, and whether the
-    CPU runs bfloat16 natively (then the CPU encoder runs in bf16: on OpenVINO with AMX, else
-    on PyTorch), else float32 on OpenVINO where it is installed)."""
+    CPU runs bfloat16 natively, and what runs the CPU encoder by default (``cpu_encoder``:
+    ``openvino`` or ``torch``, as ``--runtime auto`` decides)."""
     import torch
 
-    from evosam.models.backend import cpu_has_amx, cpu_has_bf16
+    from evosam.models.backend import cpu_has_bf16, wants_openvino
     from evosam.models.openvino_cpu import openvino_version
 
     info: Report = {
@@ -86,9 +86,10 @@ def probe_torch() -> Report:
         "threads": torch.get_num_threads(),
         "openblas_spin_log2": evosam.OPENBLAS_SPIN_LOG2,  # see evosam/__init__.py
         "cpu_bf16": cpu_has_bf16(),
-        "cpu_amx": cpu_has_amx(),
         "openvino": openvino_version(),
     }
+    auto_openvino = wants_openvino("auto", torch.device("cpu"), info["cpu_bf16"])
+    info["cpu_encoder"] = "openvino" if auto_openvino and info["openvino"] else "torch"
     if info["cuda_available"]:
         info["devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     try:

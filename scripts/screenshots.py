@@ -7,7 +7,8 @@ Run under a virtual X server (the real xcb platform, not offscreen):
 It drives the window through its public methods: a box on frame 0 (SAM's proposal), the
 ground truth confirmed on a few frames (the head learns in the background), a box on a new
 frame (the head's proposal, the learning dock with its curve), then a propagation (caught
-while running, once its rate and time left show), and saves the screen with ImageMagick's ``import -window root``.
+while running, once its rate and time left show), and saves the screen with ImageMagick's
+``import -window root``.
 """
 
 from __future__ import annotations

@@ -63,14 +63,12 @@ def format_report(report: Report) -> list[str]:
     )
     cuda = f"yes: {', '.join(tch.get('devices', []))}" if tch.get("cuda_available") else "no (runs on the CPU)"
     build = f"CUDA {tch.get('cuda_build')} build" if tch.get("cuda_build") else "CPU build"
-    if tch.get("cpu_bf16") and tch.get("cpu_amx") and tch.get("openvino"):
-        bf16 = f"native bfloat16: encoder in bf16 (OpenVINO {tch['openvino']}, AMX)"
-    elif tch.get("cpu_bf16"):
-        bf16 = "native bfloat16: encoder in bf16 (PyTorch)"
-    elif tch.get("openvino"):
-        bf16 = f"no native bfloat16: encoder in float32 (OpenVINO {tch['openvino']})"
+    precision = "native bfloat16: encoder in bf16" if tch.get("cpu_bf16") else "no native bfloat16: encoder in float32"
+    if tch.get("cpu_encoder") == "openvino":
+        runtime = f"OpenVINO {tch['openvino']}"
     else:
-        bf16 = "no native bfloat16: encoder in float32 (PyTorch; OpenVINO not installed)"
+        runtime = "PyTorch" if tch.get("openvino") or tch.get("cpu_bf16") else "PyTorch; OpenVINO not installed"
+    bf16 = f"{precision} ({runtime})"
     lines += _section(
         report,
         "torch",

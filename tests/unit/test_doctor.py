@@ -40,6 +40,7 @@ def test_doctor_json_has_every_section(tmp_path):
     assert report["python"]["version"].startswith("3.")
     assert report["torch"]["version"] and isinstance(report["torch"]["cuda_available"], bool)
     assert isinstance(report["torch"]["cpu_bf16"], bool)
+    assert report["torch"]["cpu_encoder"] in ("openvino", "torch")
     assert report["torch"]["openvino"] is None or report["torch"]["openvino"][0].isdigit()
     assert report["qt"]["starts"] is True and report["qt"]["platform"] == "offscreen"
     assert report["opencv"]["decodes_h264_mp4"] is True and report["opencv"]["writes_mp4v_mp4"] is True
