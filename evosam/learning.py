@@ -24,7 +24,7 @@ import torch
 
 from evosam.errors import InputError
 from evosam.head import EvoHead
-from evosam.head.evidence import NEIGHBOURS, Choice, FrameEvidence, LeaveOut, choose
+from evosam.head.evidence import NEIGHBOURS, SPECK, Choice, FrameEvidence, LeaveOut, choose, solid_label
 from evosam.head.head import ALL_PROFILES, AUTO_PROFILE, DEFAULT_PROFILE, HeadConfig
 from evosam.head.ridge import Stats
 from evosam.masks import dice, prompt_box
@@ -287,8 +287,9 @@ class Learner:
         if not head.profiles:
             self._choices.pop(label, None)
             return
+        solid = solid_label([self._taught[k].evidence.specks for k in keys])
         self._choices[label] = {
-            where: choose([scores[k] for k in keys if k in scores])
+            where: despeckled(choose([scores[k] for k in keys if k in scores]), solid)
             for where, scores in ((FAR, self._scores), (NEAR, self._near), (OTHER, self._other))
         }
 
@@ -440,6 +441,14 @@ class HeadRefiner:
         where = where_is(index, self.video, list(self.taught.get(self.video, ())))
         picked = {NEAR: self.near, OTHER: self.other}.get(where)
         return picked if picked is not None else self.choice
+
+
+def despeckled(choice: Choice, solid: bool) -> Choice:
+    """``choice`` removing the head's specks (pieces under ``SPECK`` of its mask) and
+    pinholes when the label is ``solid`` (``solid_label``) and the head proposes."""
+    if not (solid and choice.uses_head):
+        return choice
+    return replace(choice, despeckle=SPECK, reason=choice.reason + "; specks removed (solid masks)")
 
 
 def refiner(head: EvoHead, profile: str = ALL_PROFILES) -> Refiner | None:

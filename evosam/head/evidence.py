@@ -30,7 +30,8 @@ class FrameEvidence:
     """The sampled pixels of one taught frame: ``base`` float32 (N, n_base) base channels
     (SAM's logit first, standardised), ``target`` bool (N,) the confirmed mask there,
     ``weight`` float64 (N,) the stratified weights (sum N), ``sam_logit`` float32 (N,) SAM's
-    raw logit. ``video`` and ``frame`` place it in time (None: it has no neighbours)."""
+    raw logit. ``video`` and ``frame`` place it in time (None: it has no neighbours);
+    ``specks`` how much of the confirmed mask lies in specks (``evosam.masks.speck_share``)."""
 
     base: np.ndarray
     target: np.ndarray
@@ -38,6 +39,7 @@ class FrameEvidence:
     sam_logit: np.ndarray
     video: Hashable | None = None
     frame: int | None = None
+    specks: float = float("nan")  # ``speck_share`` of the confirmed mask in the ROI (NaN: unknown)
 
     @property
     def nbytes(self) -> int:
@@ -76,7 +78,8 @@ def blend_scores(head_score: np.ndarray, sam_logit: np.ndarray, alpha: float) ->
 @dataclass(frozen=True)
 class Choice:
     """What a label proposes with, and why: ``proposer`` SAM, HEAD or BLEND (``alpha``);
-    ``frames`` with leave-out evidence; the mean leave-out Dice of SAM and of the chosen."""
+    ``frames`` with leave-out evidence; the mean leave-out Dice of SAM and of the chosen;
+    ``despeckle`` (``without_specks``'s fraction) where the label's confirmed masks are solid."""
 
     proposer: str = SAM
     alpha: float = 1.0
@@ -84,10 +87,23 @@ class Choice:
     sam_dice: float | None = None
     chosen_dice: float | None = None
     reason: str = "no confirmed frame yet: SAM's proposal"
+    despeckle: float = 0.0  # the head's specks smaller than this share of its mask are removed (0: kept)
 
     @property
     def uses_head(self) -> bool:
         return self.proposer != SAM
+
+
+SPECK = 0.01  # a piece of a mask smaller than this share of it is a speck
+SOLID = 0.001  # a label whose confirmed masks have a median speck share below this is solid
+
+
+def solid_label(specks: Sequence[float]) -> bool:
+    """Whether a label's confirmed masks (their ``speck_share`` at ``SPECK``; NaN: unknown)
+    are solid objects, whose proposals should be too: the median known share is below
+    ``SOLID``. A vessel tree's annotations keep their small pieces, so its proposals do."""
+    known = [s for s in specks if np.isfinite(s)]
+    return bool(known) and float(np.median(known)) < SOLID
 
 
 MIN_FRAMES = 2  # leave-out scores needed before the head may replace SAM

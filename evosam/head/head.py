@@ -25,10 +25,19 @@ import numpy as np
 import torch
 
 from evosam.errors import InputError
-from evosam.head.evidence import BLEND, BLEND_ALPHAS, Choice, FrameEvidence, LeaveOut, blend_scores, weighted_dice
+from evosam.head.evidence import (
+    BLEND,
+    BLEND_ALPHAS,
+    SPECK,
+    Choice,
+    FrameEvidence,
+    LeaveOut,
+    blend_scores,
+    weighted_dice,
+)
 from evosam.head.features import FeatureConfig, FeatureExtractor, RoiFeatures
 from evosam.head.ridge import Stats, solve
-from evosam.masks import expand_box
+from evosam.masks import expand_box, speck_share, without_specks
 from evosam.models import Prediction, validate_box
 
 ALL_PROFILES = "all"
@@ -201,7 +210,7 @@ class EvoHead:
         idx, w = stratified_sample(crop, self.config.samples, self.config.near, np.random.default_rng(seed))
         base = np.ascontiguousarray(feats.channels[:, idx].T)
         logit = np.ascontiguousarray(pred.logits[y0 : y1 + 1, x0 : x1 + 1].ravel()[idx], np.float32)
-        return FrameEvidence(base, crop.ravel()[idx].copy(), w, logit, video, index)
+        return FrameEvidence(base, crop.ravel()[idx].copy(), w, logit, video, index, speck_share(crop, SPECK))
 
     def evidence_stats(self, evidence: FrameEvidence, profile: str = DEFAULT_PROFILE) -> FrameStats:
         """The ridge statistics of a frame's samples (exactly what teaching it adds)."""
@@ -355,7 +364,8 @@ class EvoHead:
         device: str | torch.device | None = None,
     ) -> np.ndarray:
         """The gated proposal bool (H, W): SAM's mask when ``choice`` keeps SAM, the head's
-        (``predict``) or the blend of both inside the ROI otherwise (SAM's outside)."""
+        (``predict``) or the blend of both inside the ROI otherwise (SAM's outside), without
+        its specks where ``choice.despeckle`` says."""
         if not choice.uses_head or not self._profiles:
             return pred.mask
         return self.gated(self.probability(frame, pred, box, profile, features, device), pred, choice)
@@ -365,8 +375,10 @@ class EvoHead:
         if not choice.uses_head or not self._profiles:
             return pred.mask
         if choice.proposer != BLEND:
-            return prob > self.config.threshold
-        return blend_scores(prob, pred.logits, choice.alpha) > self.blend_threshold(choice.alpha)
+            mask = prob > self.config.threshold
+        else:
+            mask = blend_scores(prob, pred.logits, choice.alpha) > self.blend_threshold(choice.alpha)
+        return without_specks(mask, choice.despeckle)
 
     def pick_profile(self, channels: np.ndarray) -> str | None:
         """The profile whose mean expanded feature is nearest this frame's (None: all);

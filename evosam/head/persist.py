@@ -126,6 +126,7 @@ def save_learner(learner, path: str | Path) -> None:
                 "profile": t.profile,
                 "video": _json_key(ev.video),
                 "frame": ev.frame,
+                "specks": ev.specks if np.isfinite(ev.specks) else None,
             }
         )
         arrays.update(
@@ -188,6 +189,7 @@ def load_learner(path: str | Path, model_name: str, features: FeatureConfig | No
                     sam.astype(np.float32),
                     _key_from_json(entry["video"]),
                     None if entry["frame"] is None else int(entry["frame"]),
+                    _specks(entry.get("specks")),  # absent from files written before it was kept
                 )
                 learner._taught[_key_from_json(entry["key"])] = Taught(str(entry["label"]), str(entry["profile"]), ev)
     except (KeyError, ValueError, TypeError) as exc:
@@ -195,6 +197,11 @@ def load_learner(path: str | Path, model_name: str, features: FeatureConfig | No
     for label in list(learner.heads):
         learner._rescore(label)
     return learner
+
+
+def _specks(raw: object) -> float:
+    """A taught frame's saved speck share (None or absent: unknown, NaN)."""
+    return float("nan") if raw is None else float(raw)
 
 
 def _checked_config(p: Path, meta: dict, model_name: str, features: FeatureConfig | None) -> HeadConfig:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from evosam.masks import box_iou, dice, expand_box, iou, mask_box, prompt_box
+from evosam.masks import box_iou, dice, expand_box, iou, mask_box, prompt_box, speck_share, without_specks
 
 
 def test_mask_box_uses_x_for_columns_and_y_for_rows():
@@ -31,3 +31,28 @@ def test_dice_and_iou():
     assert dice(a, b) == pytest.approx(0.5)
     assert iou(a, b) == pytest.approx(1 / 3)
     assert box_iou((0, 0, 2, 2), (1, 1, 3, 3)) == pytest.approx(1 / 7)
+
+
+def test_specks_and_pinholes_go_solid_objects_stay():
+    mask = np.zeros((60, 80), bool)
+    mask[10:40, 10:50] = True  # 1200 px
+    mask[20, 20] = False  # a pinhole
+    mask[50:52, 60:62] = True  # a 4 px speck
+    mask[0:2, 0:2] = True  # a speck at the border
+    share = speck_share(mask, 0.01)
+    assert share == pytest.approx(8 / mask.sum())
+    clean = without_specks(mask, 0.01)
+    expected = np.zeros_like(mask)
+    expected[10:40, 10:50] = True
+    np.testing.assert_array_equal(clean, expected)
+    np.testing.assert_array_equal(without_specks(mask, 0.0), mask)  # 0: unchanged
+    assert np.isnan(speck_share(np.zeros_like(mask), 0.01)) and not without_specks(np.zeros_like(mask), 0.01).any()
+    # a hole open to the image border is background, not a pinhole
+    edge = np.ones((20, 20), bool)
+    edge[0:2, 5:7] = False
+    np.testing.assert_array_equal(without_specks(edge, 0.05), edge)
+    # pieces as large as the fraction stay: a vessel tree's fragments at a smaller fraction
+    tree = np.zeros((60, 80), bool)
+    tree[30, 5:75] = True
+    tree[10:14, 40] = True  # a 4 px fragment, 5 % of the tree
+    assert without_specks(tree, 0.05)[10:14, 40].all() and not without_specks(tree, 0.06)[10:14, 40].any()
