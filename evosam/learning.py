@@ -8,7 +8,9 @@ taught (frame, label) it keeps the frame's sampled pixels (``FrameEvidence``, ~0
 which the frame's statistics are exact again (to un-teach it) and by which it is scored as
 unseen: the label's head minus that frame and its neighbours in time proposes on it, beside
 SAM alone. Those leave-out scores choose the label's proposer (``evidence.choose``): SAM's
-mask until the head has shown, on frames it did not see, that it does better.
+mask until the head has shown, on frames it did not see, that it does better. Where a
+label's confirmed masks are solid objects (``evidence.solid_label``: a gallbladder, an
+artery, not a vessel tree), the head's proposal is smoothed and loses its specks and pinholes.
 """
 
 from __future__ import annotations
