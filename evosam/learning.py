@@ -26,7 +26,7 @@ import torch
 
 from evosam.errors import InputError
 from evosam.head import EvoHead
-from evosam.head.evidence import NEIGHBOURS, SMOOTH, SPECK, Choice, FrameEvidence, LeaveOut, choose, solid_label
+from evosam.head.evidence import NEIGHBOURS, SPECK, Choice, FrameEvidence, LeaveOut, choose, solid_label
 from evosam.head.head import ALL_PROFILES, AUTO_PROFILE, DEFAULT_PROFILE, HeadConfig
 from evosam.head.ridge import Stats
 from evosam.masks import dice, prompt_box
@@ -446,14 +446,11 @@ class HeadRefiner:
 
 
 def despeckled(choice: Choice, solid: bool) -> Choice:
-    """``choice`` smoothing the head's probability (``SMOOTH``) and removing its specks
-    (pieces under ``SPECK`` of its mask) and pinholes when the label is ``solid``
-    (``solid_label``) and the head proposes."""
+    """``choice`` removing the head's specks (pieces under ``SPECK`` of its mask) and
+    pinholes when the label is ``solid`` (``solid_label``) and the head proposes."""
     if not (solid and choice.uses_head):
         return choice
-    return replace(
-        choice, despeckle=SPECK, smooth=SMOOTH, reason=choice.reason + "; smoothed, specks removed (solid masks)"
-    )
+    return replace(choice, despeckle=SPECK, reason=choice.reason + "; specks removed (solid masks)")
 
 
 def refiner(head: EvoHead, profile: str = ALL_PROFILES) -> Refiner | None:

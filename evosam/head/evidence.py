@@ -79,9 +79,7 @@ def blend_scores(head_score: np.ndarray, sam_logit: np.ndarray, alpha: float) ->
 class Choice:
     """What a label proposes with, and why: ``proposer`` SAM, HEAD or BLEND (``alpha``);
     ``frames`` with leave-out evidence; the mean leave-out Dice of SAM and of the chosen;
-    ``despeckle`` (``without_specks``'s fraction) and ``smooth`` (the Gaussian sigma, frame
-    pixels, applied to the head's probability before its threshold) where the label's
-    confirmed masks are solid."""
+    ``despeckle`` (``without_specks``'s fraction) where the label's confirmed masks are solid."""
 
     proposer: str = SAM
     alpha: float = 1.0
@@ -90,7 +88,6 @@ class Choice:
     chosen_dice: float | None = None
     reason: str = "no confirmed frame yet: SAM's proposal"
     despeckle: float = 0.0  # the head's specks smaller than this share of its mask are removed (0: kept)
-    smooth: float = 0.0  # sigma in frame pixels of the Gaussian on the head's probability (0: none)
 
     @property
     def uses_head(self) -> bool:
@@ -99,7 +96,6 @@ class Choice:
 
 SPECK = 0.01  # a piece of a mask smaller than this share of it is a speck
 SOLID = 0.001  # a label whose confirmed masks have a median speck share below this is solid
-SMOOTH = 1.5  # sigma (frame pixels) of the Gaussian on a solid label's head probability
 
 
 def solid_label(specks: Sequence[float]) -> bool:

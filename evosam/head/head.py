@@ -364,8 +364,8 @@ class EvoHead:
         device: str | torch.device | None = None,
     ) -> np.ndarray:
         """The gated proposal bool (H, W): SAM's mask when ``choice`` keeps SAM, the head's
-        (``predict``) or the blend of both inside the ROI otherwise (SAM's outside), smoothed
-        and without its specks where ``choice.smooth`` and ``choice.despeckle`` say."""
+        (``predict``) or the blend of both inside the ROI otherwise (SAM's outside), without
+        its specks where ``choice.despeckle`` says."""
         if not choice.uses_head or not self._profiles:
             return pred.mask
         return self.gated(self.probability(frame, pred, box, profile, features, device), pred, choice)
@@ -374,8 +374,6 @@ class EvoHead:
         """``propose`` given the head's ``probability`` float32 (H, W) for SAM's ``pred``."""
         if not choice.uses_head or not self._profiles:
             return pred.mask
-        if choice.smooth > 0:
-            prob = cv2.GaussianBlur(np.asarray(prob, np.float32), (0, 0), choice.smooth)
         if choice.proposer != BLEND:
             mask = prob > self.config.threshold
         else:
