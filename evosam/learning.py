@@ -10,7 +10,7 @@ unseen: the label's head minus that frame and its neighbours in time proposes on
 SAM alone. Those leave-out scores choose the label's proposer (``evidence.choose``): SAM's
 mask until the head has shown, on frames it did not see, that it does better. Where a
 label's confirmed masks are solid objects (``evidence.solid_label``: a gallbladder, an
-artery, not a vessel tree), the head's proposal is smoothed and loses its specks and pinholes.
+artery, not a vessel tree), the head's proposal loses its specks and pinholes.
 """
 
 from __future__ import annotations
