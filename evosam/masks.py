@@ -73,7 +73,7 @@ def speck_share(mask: np.ndarray, fraction: float) -> float:
     """The share of bool (H, W) ``mask``'s area in its specks: 8-connected pieces smaller than
     ``fraction`` of the whole mask (NaN for an empty mask). About 0 for a solid object's
     annotation (a gallbladder, an artery), a few thousandths for a retinal vessel tree."""
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     total = int(areas.sum())
     return float(areas[areas < fraction * total].sum() / total) if total else float("nan")
