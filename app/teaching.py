@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -92,8 +91,8 @@ class Teaching(QObject):
         everywhere. Next to the label's taught frames of this video it follows the head's
         evidence there (frames left out one by one), elsewhere the evidence at a distance."""
         refine = None if self.latest is None else self.latest.refiners.get(label)
-        if isinstance(refine, HeadRefiner) and refine.video != self.video:
-            refine = replace(refine, video=self.video)
+        if isinstance(refine, HeadRefiner):
+            refine = refine.on_video(self.video)
         return refine
 
     def report(self, label: str) -> LabelReport:
@@ -245,6 +244,7 @@ class Teaching(QObject):
         self._submit(TeachJob(self.label, item))
 
     def _submit(self, job: HeadJob, *then: Callable[[HeadUpdate], None]) -> None:
+        job.video = self.video or None
         job.result.connect(self._on_head_update)
         for slot in then:  # after the update is installed; all connected before the job can finish
             job.result.connect(slot)

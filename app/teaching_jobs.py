@@ -61,7 +61,7 @@ class TeachInputJob(ModelJob):
 @dataclass(frozen=True)
 class HeadUpdate:
     """The learner after a change, as new values the GUI thread may keep: ``refiners``
-    (label -> snapshot refiner, of no video yet: ``Teaching.refiner_for`` places it; a label
+    (label -> snapshot refiner, for the job's video: ``Teaching.refiner_for`` places it; a label
     absent proposes SAM's own mask), ``reports``
     (label -> ``LabelReport``: every label with a head, and ``label``, the label the job was
     for), where confirmations go, what proposals use, every taught key, ``learner`` (a copy
@@ -142,11 +142,13 @@ class NewLearnerJob(Job[HeadContext]):
 class HeadJob(Job[HeadContext]):
     """A change of the learner on the head worker, for the window's current ``label`` (the
     learner's label is set to it first); subclasses implement ``change``. ``ticket``: the
-    submitter's number, carried by the ``HeadUpdate``."""
+    submitter's number, carried by the ``HeadUpdate``. ``video``: the open video's key part
+    (set by the submitter before submitting), whose frames the update's refiners propose on."""
 
     def __init__(self, label: str, ticket: int = 0) -> None:
         super().__init__()
         self.label, self.ticket = label, ticket
+        self.video: str | None = None
 
     def run(self, ctx: HeadContext) -> HeadUpdate:
         lr = ctx.require_learner()
@@ -161,7 +163,7 @@ class HeadJob(Job[HeadContext]):
         taught = frozenset(lr.taught_keys)
         return HeadUpdate(
             snapshot(lr),
-            lr.refiners(),
+            lr.refiners(self.video),
             reports,
             lr.label,
             lr.profile,

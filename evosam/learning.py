@@ -201,7 +201,7 @@ class Learner:
         replaced = self.untaught(key, rescore=False)
         head = self.head_of(label)
         feats = head.roi_features(frame, pred, box)
-        proposal = head.propose(
+        proposal = head.for_video(self._video_stats(label, video)).propose(
             frame, pred, box, self.choice(label, self._where(label, video, index)), self._usable(head), features=feats
         )
         ev = head.frame_evidence(frame, pred, mask, box, feats, video, index)
@@ -270,7 +270,7 @@ class Learner:
                 groups.move_to_end(group)
             for scores in (self._scores, self._near, self._other):
                 scores.pop(key, None)
-        self._score_groups(head, blocks, SCORED_BLOCKS, None, self._scores)
+        self._score_groups(head, blocks, SCORED_BLOCKS, None, self._scores, weighted=True)
         same = {tuple(inside) for inside in list(blocks.values())[-SCORED_BLOCKS:]}
         rest: OrderedDict[Hashable, list[Hashable]] = OrderedDict()
         for video, inside in list(videos.items())[-SCORED_VIDEOS:]:
@@ -285,7 +285,8 @@ class Learner:
         for key in keys[-NEAR_FRAMES:]:
             if key not in self._near:
                 ev = self._taught[key].evidence
-                self._near[key] = head.leave_out(head.evidence_stats(ev).stats, [ev])[0]
+                alone = head.evidence_stats(ev).stats
+                self._near[key] = head.leave_out(alone, [ev], self._video_rest(label, ev.video, alone))[0]
         if not head.profiles:
             self._choices.pop(label, None)
             return
@@ -296,15 +297,38 @@ class Learner:
         }
 
     def _score_groups(
-        self, head: EvoHead, groups: OrderedDict, count: int, per_group: int | None, into: dict[Hashable, LeaveOut]
+        self,
+        head: EvoHead,
+        groups: OrderedDict,
+        count: int,
+        per_group: int | None,
+        into: dict[Hashable, LeaveOut],
+        weighted: bool = False,
     ) -> None:
         """Leave each of the ``count`` most recent groups out in turn and score (up to
-        ``per_group`` of) its most recent frames with the head that never saw it."""
+        ``per_group`` of) its most recent frames with the head that never saw it; ``weighted``:
+        as it proposes on their video (``EvoHead.for_video``: the video's other frames weighted)."""
         for group in list(groups)[-count:]:
             inside = groups[group]
             scored = inside if per_group is None else inside[-per_group:]
             evidence = [self._taught[k].evidence for k in scored]
-            into.update(zip(scored, head.leave_out(self._group_stats(group, inside), evidence), strict=True))
+            without = self._group_stats(group, inside)
+            rest = self._video_rest(head_label(group), evidence[0].video, without) if weighted else None
+            into.update(zip(scored, head.leave_out(without, evidence, rest), strict=True))
+
+    def _video_stats(self, label: str, video: Hashable | None) -> Stats | None:
+        """The summed statistics of ``label``'s taught frames of ``video`` (None: none, or no video)."""
+        if video is None:
+            return None
+        keys = [k for k, t in self._taught.items() if t.label == label and t.evidence.video == video]
+        return self._group_stats((label, "video", video), keys) if keys else None
+
+    def _video_rest(self, label: str, video: Hashable | None, without: Stats) -> Stats | None:
+        """``video``'s taught frames of ``label`` but those in ``without`` (None when none are left)."""
+        stats = self._video_stats(label, video)
+        if stats is None or stats.frames <= without.frames:
+            return None
+        return stats - without
 
     def _group_stats(self, group: Hashable, keys: list[Hashable]) -> Stats:
         """The summed statistics of a group of keys, cached (updated as its keys are taught and un-taught)."""
@@ -363,6 +387,9 @@ class Learner:
         head = self.head_of(label)
         if not any(c.uses_head for c in choices.values()) or not head.profiles:
             return None
+        video_head = head.for_video(self._video_stats(label, video))
+        if video_head is not head and self._usable(head) == ALL_PROFILES:
+            video_head.weights()  # solved here, on the learner's thread, not where it proposes
         taught = {}
         for t in self._taught.values():
             if t.label == label and t.evidence.frame is not None:
@@ -376,11 +403,12 @@ class Learner:
             other=choices[OTHER],
             taught=frames,
             video=video,
+            video_head=None if video_head is head else video_head,
         )
 
-    def refiners(self) -> dict[str, Refiner]:
-        """Every label's refiner that is not SAM's own answer."""
-        return {label: r for label in self.heads if (r := self.refiner(label)) is not None}
+    def refiners(self, video: Hashable | None = None) -> dict[str, Refiner]:
+        """Every label's refiner that is not SAM's own answer, for frames of ``video``."""
+        return {label: r for label in self.heads if (r := self.refiner(label, video)) is not None}
 
     # -- files -----------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -434,15 +462,28 @@ class HeadRefiner:
     other: Choice | None = None  # on a video without taught frames (None: ``choice``)
     taught: Mapping[Hashable, tuple[int, ...]] = field(default_factory=dict)  # video -> taught frames
     video: Hashable | None = None  # the video whose frames this refiner is called on (None: unknown)
+    video_head: EvoHead | None = None  # ``head.for_video`` of ``video``'s taught frames (None: ``head``)
 
     def __call__(self, frame: np.ndarray, pred: Prediction, box: Box, index: int | None = None) -> np.ndarray:
-        return self.head.propose(frame, pred, box, self.choice_at(index), self.profile, device=self.device)
+        head = self.head if self.video_head is None else self.video_head
+        return head.propose(frame, pred, box, self.choice_at(index), self.profile, device=self.device)
+
+    def on_video(self, video: Hashable | None) -> HeadRefiner:
+        """This refiner called on frames of ``video`` (another video's weighting is dropped)."""
+        if video == self.video:
+            return self
+        return replace(self, video=video, video_head=None)
 
     def choice_at(self, index: int | None) -> Choice:
         """The choice for frame ``index`` of ``video`` (None: unknown)."""
         where = where_is(index, self.video, list(self.taught.get(self.video, ())))
         picked = {NEAR: self.near, OTHER: self.other}.get(where)
         return picked if picked is not None else self.choice
+
+
+def head_label(group: Hashable) -> str:
+    """The label of a group made by ``groups_of``."""
+    return group[0]
 
 
 def despeckled(choice: Choice, solid: bool) -> Choice:

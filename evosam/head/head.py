@@ -58,6 +58,7 @@ class HeadConfig:
     threshold: float = 0.4  # on the regressed foreground probability (about half the Dice reached)
     gate: float | None = 0.15  # skip the expansion where the linear stage scores below this
     chunk: int = 4096  # pixels per chunk when predicting (bounds memory)
+    video_weight: float = 32.0  # on a video, its own taught frames count this many times (``for_video``)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class EvoHead:
         self.extractor = FeatureExtractor(self.config.features)
         self._profiles = MappingProxyType(dict(profiles or {}))
         self._weights: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+        self._video: Stats | None = None  # ``for_video``'s extra statistics, in ``all`` only
         dim, nb = self.config.features.dim, self.config.features.n_base
         self._linear_idx = np.r_[np.arange(nb), dim - 1]  # base channels and the constant
 
@@ -166,7 +168,27 @@ class EvoHead:
         head = EvoHead.__new__(EvoHead)
         head.model_name, head.config, head.extractor = self.model_name, self.config, self.extractor
         head._profiles, head._weights, head._linear_idx = MappingProxyType(profiles), {}, self._linear_idx
+        head._video = None
         return head
+
+    def for_video(self, video_stats: Stats | None) -> EvoHead:
+        """This head as it proposes on one video, whose own taught frames (their summed
+        ``video_stats``, a part of this head's) count ``video_weight`` times in ``all``: the
+        patient's own frames outweigh other patients'. With one video taught (or none) the
+        solution is this head's, since the ridge scales with G; named profiles are unchanged."""
+        extra = self.video_extra(video_stats)
+        if extra is None:
+            return self
+        head = self._with(dict(self._profiles))
+        head._video = extra
+        return head
+
+    def video_extra(self, video_stats: Stats | None) -> Stats | None:
+        """What ``for_video`` adds to ``all``: ``video_stats`` counted ``video_weight - 1`` more
+        times (None when there is nothing to add)."""
+        if video_stats is None or video_stats.frames <= 0 or self.config.video_weight == 1:
+            return None
+        return video_stats.scaled(self.config.video_weight - 1)
 
     # -- teaching --------------------------------------------------------------
     def roi_features(self, frame: np.ndarray, pred: Prediction, box: Box) -> RoiFeatures:
@@ -226,12 +248,18 @@ class EvoHead:
         ev = self.frame_evidence(frame, pred, mask, box, features)
         return self.extractor.expand(ev.base), ev.target.astype(np.float64), ev.weight
 
-    def leave_out(self, without: Stats, evidence: Sequence[FrameEvidence]) -> list[LeaveOut]:
+    def leave_out(
+        self, without: Stats, evidence: Sequence[FrameEvidence], video_rest: Stats | None = None
+    ) -> list[LeaveOut]:
         """Score frames as unseen: the head minus ``without`` (the statistics of those frames
         and their neighbours; the ridge is re-scaled as for a head that never saw them)
         proposes on each frame's samples, beside SAM and the blends, against its confirmed
-        mask (weighted Dice)."""
+        mask (weighted Dice). ``video_rest``: the other taught frames of the frames' video,
+        weighted as ``for_video`` weights them (None: all frames count once)."""
         rest = self.total() - without
+        extra = self.video_extra(video_rest)
+        if extra is not None:
+            rest = rest + extra
         solved = self._solve(rest) if rest.frames > 0 else None
         out = []
         for ev in evidence:
@@ -264,6 +292,8 @@ class EvoHead:
         key = profile or ALL_PROFILES
         if key not in self._weights:
             stats = self.total() if key == ALL_PROFILES else self._profiles.get(key)
+            if key == ALL_PROFILES and self._video is not None:
+                stats = stats + self._video
             if stats is None:
                 raise InputError(f"unknown profile {key!r}; known: {', '.join(self._profiles) or 'none'}")
             self._weights[key] = self._solve(stats) if stats.frames else None

@@ -61,6 +61,10 @@ class Stats:
             self.pixels + other.pixels,
         )
 
+    def scaled(self, factor: float) -> Stats:
+        """These frames counted ``factor`` times (G, c, mean_sum and pixels scaled; frames kept)."""
+        return Stats(self.G * factor, self.c * factor, self.mean_sum * factor, self.frames, self.pixels * factor)
+
     def __sub__(self, other: Stats) -> Stats:
         return Stats(
             self.G - other.G,

@@ -78,6 +78,26 @@ def test_sequential_teaching_equals_joint_training_in_any_order(frames):
     np.testing.assert_allclose(by_task.weights("all"), w_joint, rtol=1e-5, atol=1e-5)  # float32 weights
 
 
+def test_a_videos_own_frames_count_video_weight_times(frames):
+    head = EvoHead("litemedsam", SMALL)
+    parts = [head.frame_samples(f, p, m, FULL_BOX) for f, m, p in frames]
+    items = [FrameStats("default", Stats.from_samples(*q)) for q in parts]
+    taught = teach_all(head, items)
+    own = items[0].stats + items[1].stats  # frames 0 and 1 are of the video proposed on
+    weight = SMALL.video_weight
+    assert weight > 1
+    weighted = [(z, y, w * (weight if i < 2 else 1.0)) for i, (z, y, w) in enumerate(parts)]
+    on_video = taught.for_video(own)
+    np.testing.assert_allclose(on_video.weights("all"), joint_ridge(head, weighted), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(on_video.weights("all"), taught.weights("all"), atol=1e-4)
+    assert on_video.profiles == taught.profiles and on_video.total().frames == 5  # the head itself is unchanged
+    # every frame of one video (a clip): the ridge scales with G, so the solution is the head's
+    np.testing.assert_allclose(taught.for_video(taught.total()).weights("all"), taught.weights("all"), atol=1e-5)
+    assert taught.for_video(None) is taught
+    plain = teach_all(EvoHead("litemedsam", replace(SMALL, video_weight=1.0)), items)
+    assert plain.for_video(own) is plain
+
+
 def test_stats_from_stacked_samples_equal_sum_of_frames():
     rng = np.random.default_rng(0)
     zs = [rng.normal(size=(50, 7)) for _ in range(3)]

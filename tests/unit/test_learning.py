@@ -4,6 +4,7 @@ the head: ``test_head.py``."""
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 
@@ -84,6 +85,43 @@ def test_leave_out_scores_are_the_head_that_never_saw_the_frame(frames):
     score = head.roi_scores(np.ascontiguousarray(ev.base.T), w, w_lin)
     assert curve[1].head == pytest.approx(weighted_dice(score > head.config.threshold, ev.target, ev.weight))
     assert curve[1].sam == pytest.approx(weighted_dice(ev.sam_logit > 0, ev.target, ev.weight))
+
+
+def test_a_videos_own_frames_weigh_more_in_its_proposals_and_their_evidence(frames):
+    # frames 0-2 of video a, 3-4 of video b (whose annotator drew the lines 2 px thicker), far apart
+    thick = [(f, cv2.dilate(m.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0, p) for f, m, p in frames[3:5]]
+    items = frames[:3] + thick
+    learner = Learner("litemedsam", SMALL)
+    for i in range(5):
+        teach(learner, i, items[i], video="a" if i < 3 else "b", index=100 * i)
+    stats = {i: learner.head.evidence_stats(learner.evidence()[i].evidence).stats for i in range(5)}
+    # frame 1 scored as unseen: the head without it, with video a's other frames weighted
+    without = Learner("litemedsam", SMALL)
+    for i in (0, 2, 3, 4):
+        teach(without, i, items[i], video="a" if i < 3 else "b", index=100 * i)
+    ev = learner.evidence()[1].evidence
+
+    def unseen_dice(head: EvoHead) -> float:
+        score = head.roi_scores(np.ascontiguousarray(ev.base.T), *head._solved(None))
+        return weighted_dice(score > head.config.threshold, ev.target, ev.weight)
+
+    weighted = unseen_dice(without.head.for_video(stats[0] + stats[2]))
+    assert dict(learner.report().curve)[1].head == pytest.approx(weighted)
+    assert weighted > unseen_dice(without.head) + 0.1  # video a's own thin lines win over b's thick ones
+    # a refiner for video a proposes with a's frames weighted; placed on another video it drops them
+    refine = learner.refiner(video="a")
+    assert refine is not None and learner.choice().uses_head
+    assert refine.video_head is not None and refine.video_head.weights() is not None
+    np.testing.assert_allclose(
+        refine.video_head.weights(), learner.head.for_video(stats[0] + stats[1] + stats[2]).weights(), atol=1e-6
+    )
+    assert refine.on_video("a") is refine and refine.on_video("c").video_head is None
+    frame, mask, pred = frames[5]
+    box = teaching_box(mask)
+    expected_mask = refine.video_head.propose(frame, pred, box, refine.choice_at(None), refine.profile)
+    np.testing.assert_array_equal(refine(frame, pred, box), expected_mask)
+    other = learner.refiner(video="c")  # a video with no taught frame: the head as it is
+    assert other is not None and other.video_head is None
 
 
 def test_neighbours_are_left_out_together(frames):
