@@ -270,7 +270,7 @@ class Learner:
                 groups.move_to_end(group)
             for scores in (self._scores, self._near, self._other):
                 scores.pop(key, None)
-        self._score_groups(head, blocks, SCORED_BLOCKS, None, self._scores, weighted=True)
+        self._score_groups(head, blocks, SCORED_BLOCKS, None, self._scores, weighted_for=label)
         same = {tuple(inside) for inside in list(blocks.values())[-SCORED_BLOCKS:]}
         rest: OrderedDict[Hashable, list[Hashable]] = OrderedDict()
         for video, inside in list(videos.items())[-SCORED_VIDEOS:]:
@@ -303,17 +303,17 @@ class Learner:
         count: int,
         per_group: int | None,
         into: dict[Hashable, LeaveOut],
-        weighted: bool = False,
+        weighted_for: str | None = None,
     ) -> None:
         """Leave each of the ``count`` most recent groups out in turn and score (up to
-        ``per_group`` of) its most recent frames with the head that never saw it; ``weighted``:
-        as it proposes on their video (``EvoHead.for_video``: the video's other frames weighted)."""
+        ``per_group`` of) its most recent frames with the head that never saw it; ``weighted_for``
+        (their label): as it proposes on their video (``EvoHead.for_video``: the video's other frames weighted)."""
         for group in list(groups)[-count:]:
             inside = groups[group]
             scored = inside if per_group is None else inside[-per_group:]
             evidence = [self._taught[k].evidence for k in scored]
             without = self._group_stats(group, inside)
-            rest = self._video_rest(head_label(group), evidence[0].video, without) if weighted else None
+            rest = None if weighted_for is None else self._video_rest(weighted_for, evidence[0].video, without)
             into.update(zip(scored, head.leave_out(without, evidence, rest), strict=True))
 
     def _video_stats(self, label: str, video: Hashable | None) -> Stats | None:
@@ -479,11 +479,6 @@ class HeadRefiner:
         where = where_is(index, self.video, list(self.taught.get(self.video, ())))
         picked = {NEAR: self.near, OTHER: self.other}.get(where)
         return picked if picked is not None else self.choice
-
-
-def head_label(group: Hashable) -> str:
-    """The label of a group made by ``groups_of``."""
-    return group[0]
 
 
 def despeckled(choice: Choice, solid: bool) -> Choice:
