@@ -11,6 +11,12 @@ SAM alone. Those leave-out scores choose the label's proposer (``evidence.choose
 mask until the head has shown, on frames it did not see, that it does better. Where a
 label's confirmed masks are solid objects (``evidence.solid_label``: a gallbladder, an
 artery, not a vessel tree), the head's proposal loses its specks and pinholes.
+
+Each label's head has two views taught the same frames: BANK (every feature) and LITE (the
+same without the filter bank: SAM's channels, colour, the box's geometry). Its base channels
+are a subset of BANK's, so both learn from the one set of kept samples, and the evidence
+chooses the view with the proposer (the filter bank finds vessel trees; on solid structures
+it mostly adds noise).
 """
 
 from __future__ import annotations
@@ -26,7 +32,18 @@ import torch
 
 from evosam.errors import InputError
 from evosam.head import EvoHead
-from evosam.head.evidence import NEIGHBOURS, SPECK, Choice, FrameEvidence, LeaveOut, choose, solid_label
+from evosam.head.evidence import (
+    BANK,
+    LITE,
+    NEIGHBOURS,
+    SPECK,
+    Choice,
+    FrameEvidence,
+    LeaveOut,
+    choose,
+    solid_label,
+)
+from evosam.head.features import RoiFeatures
 from evosam.head.head import ALL_PROFILES, AUTO_PROFILE, DEFAULT_PROFILE, HeadConfig
 from evosam.head.ridge import Stats
 from evosam.masks import dice, prompt_box
@@ -46,7 +63,7 @@ NEAR, FAR, OTHER = (
     "far",
     "other",
 )  # where a proposal is: next to / far from taught frames of its video, another video
-CACHED_BLOCKS = 24  # block statistics kept in memory (each (D, D) float64, ~10 MB)
+CACHED_BLOCKS = 48  # block statistics kept in memory, 24 per view (each (D, D) float64, ~10 MB)
 
 
 @dataclass(frozen=True)
@@ -126,7 +143,10 @@ class Learner:
     def __init__(self, model_name: str, config: HeadConfig | None = None) -> None:
         self.model_name, self.config = model_name, config or HeadConfig()
         self._empty = EvoHead(model_name, self.config)
-        self.heads: dict[str, EvoHead] = {}
+        self._lite_empty = EvoHead(model_name, replace(self.config, features=self.config.features.lite()))
+        self._lite_columns = self.config.features.lite_columns()
+        self.heads: dict[str, EvoHead] = {}  # each label's BANK view
+        self.lite_heads: dict[str, EvoHead] = {}  # the same frames in the LITE view
         self.label = DEFAULT_LABEL  # the label ``head``, ``refiner`` and ``choice`` speak of by default
         self.profile = DEFAULT_PROFILE  # where new confirmations go (within their label)
         self.predict_with = ALL_PROFILES  # all profiles' sum, "auto", one profile, or "sam"
@@ -135,7 +155,12 @@ class Learner:
         self._near: dict[Hashable, LeaveOut] = {}  # each key left out alone: next to taught frames
         self._other: dict[Hashable, LeaveOut] = {}  # each key left out with its whole video
         self._choices: dict[str, dict[str, Choice]] = {}  # label -> NEAR/FAR/OTHER -> its proposer
-        self._blocks: OrderedDict[Hashable, Stats] = OrderedDict()
+        self._blocks: OrderedDict[tuple[str, Hashable], Stats] = OrderedDict()  # (view, group) -> stats
+
+    @property
+    def views(self) -> tuple[str, ...]:
+        """The views each label learns: BANK, and LITE unless the features have no bank."""
+        return (BANK, LITE) if len(self._lite_columns) < self.config.features.n_base else (BANK,)
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -143,8 +168,22 @@ class Learner:
         """The current label's head."""
         return self.head_of(self.label)
 
-    def head_of(self, label: str) -> EvoHead:
+    def head_of(self, label: str, view: str = BANK) -> EvoHead:
+        """``label``'s head in ``view`` (BANK or LITE; an untaught head when it has none)."""
+        if view == LITE:
+            return self.lite_heads.get(label, self._lite_empty)
         return self.heads.get(label, self._empty)
+
+    def _heads(self, view: str) -> dict[str, EvoHead]:
+        return self.lite_heads if view == LITE else self.heads
+
+    def view_evidence(self, ev: FrameEvidence, view: str) -> FrameEvidence:
+        """A taught frame's samples as ``view`` sees them (LITE: a subset of the base channels)."""
+        return ev if view == BANK else replace(ev, base=np.ascontiguousarray(ev.base[:, self._lite_columns]))
+
+    def view_features(self, feats: RoiFeatures, view: str) -> RoiFeatures:
+        """BANK ``roi_features`` of a frame as ``view``'s head takes them."""
+        return feats if view == BANK else feats.columns(self._lite_columns)
 
     @property
     def taught_keys(self) -> list[Hashable]:
@@ -201,8 +240,10 @@ class Learner:
         replaced = self.untaught(key, rescore=False)
         head = self.head_of(label)
         feats = head.roi_features(frame, pred, box)
-        proposal = head.for_video(self._video_stats(label, video)).propose(
-            frame, pred, box, self.choice(label, self._where(label, video, index)), self._usable(head), features=feats
+        choice = self.choice(label, self._where(label, video, index))
+        proposer = self.head_of(label, choice.view).for_video(self._video_stats(label, video, choice.view))
+        proposal = proposer.propose(
+            frame, pred, box, choice, self._usable(proposer), features=self.view_features(feats, choice.view)
         )
         ev = head.frame_evidence(frame, pred, mask, box, feats, video, index)
         self._add(key, Taught(label, self.profile, ev))
@@ -226,13 +267,14 @@ class Learner:
         return where_is(index, video, frames)
 
     def _add(self, key: Hashable, taught: Taught) -> None:
-        head = self.head_of(taught.label)
-        item = head.evidence_stats(taught.evidence, taught.profile)
-        self.heads[taught.label] = head.taught(item)
+        for view in self.views:
+            head = self.head_of(taught.label, view)
+            item = head.evidence_stats(self.view_evidence(taught.evidence, view), taught.profile)
+            self._heads(view)[taught.label] = head.taught(item)
+            for group in set(groups_of(key, taught.evidence, taught.label)):
+                if (view, group) in self._blocks:
+                    self._blocks[(view, group)] = self._blocks[(view, group)] + item.stats
         self._taught[key] = taught
-        for group in set(groups_of(key, taught.evidence, taught.label)):
-            if group in self._blocks:
-                self._blocks[group] = self._blocks[group] + item.stats
 
     def untaught(self, key: Hashable, rescore: bool = True) -> bool:
         """Remove ``key``'s statistics exactly; False when it was not taught."""
@@ -242,16 +284,19 @@ class Learner:
         self._scores.pop(key, None)
         self._near.pop(key, None)
         self._other.pop(key, None)
-        head = self.heads[taught.label]
-        item = head.evidence_stats(taught.evidence, taught.profile)
-        head = head.untaught(item)
-        if head.profiles:
-            self.heads[taught.label] = head
-        else:
-            del self.heads[taught.label]
-        for group in set(groups_of(key, taught.evidence, taught.label)):
-            if group in self._blocks:
-                self._blocks[group] = self._blocks[group] - item.stats
+        for view in self.views:
+            heads = self._heads(view)
+            if taught.label not in heads:  # a view a loaded bare head lacks
+                continue
+            item = heads[taught.label].evidence_stats(self.view_evidence(taught.evidence, view), taught.profile)
+            head = heads[taught.label].untaught(item)
+            if head.profiles:
+                heads[taught.label] = head
+            else:
+                del heads[taught.label]
+            for group in set(groups_of(key, taught.evidence, taught.label)):
+                if (view, group) in self._blocks:
+                    self._blocks[(view, group)] = self._blocks[(view, group)] - item.stats
         if rescore:
             self._rescore(taught.label)
         return True
@@ -259,7 +304,6 @@ class Learner:
     def _rescore(self, label: str) -> None:
         """Leave-out scores of the label's most recent blocks (FAR), frames (NEAR) and videos
         (OTHER), and its three proposers from them."""
-        head = self.head_of(label)
         keys = [k for k, t in self._taught.items() if t.label == label]
         blocks: OrderedDict[Hashable, list[Hashable]] = OrderedDict()
         videos: OrderedDict[Hashable, list[Hashable]] = OrderedDict()
@@ -270,7 +314,7 @@ class Learner:
                 groups.move_to_end(group)
             for scores in (self._scores, self._near, self._other):
                 scores.pop(key, None)
-        self._score_groups(head, blocks, SCORED_BLOCKS, None, self._scores, weighted_for=label)
+        self._score_groups(label, blocks, SCORED_BLOCKS, None, self._scores, weighted=True)
         same = {tuple(inside) for inside in list(blocks.values())[-SCORED_BLOCKS:]}
         rest: OrderedDict[Hashable, list[Hashable]] = OrderedDict()
         for video, inside in list(videos.items())[-SCORED_VIDEOS:]:
@@ -278,16 +322,14 @@ class Learner:
                 self._other.update((k, self._scores[k]) for k in inside[-VIDEO_FRAMES:])
             else:
                 rest[video] = inside
-        self._score_groups(head, rest, SCORED_VIDEOS, VIDEO_FRAMES, self._other)
+        self._score_groups(label, rest, SCORED_VIDEOS, VIDEO_FRAMES, self._other, weighted=False)
         for inside in blocks.values():
             if len(inside) == 1 and inside[0] in self._scores:
                 self._near[inside[0]] = self._scores[inside[0]]
         for key in keys[-NEAR_FRAMES:]:
             if key not in self._near:
-                ev = self._taught[key].evidence
-                alone = head.evidence_stats(ev).stats
-                self._near[key] = head.leave_out(alone, [ev], self._video_rest(label, ev.video, alone))[0]
-        if not head.profiles:
+                self._near[key] = self._left_out(label, [key], None, weighted=True)[0]
+        if not self.head_of(label).profiles:
             self._choices.pop(label, None)
             return
         solid = solid_label([self._taught[k].evidence.specks for k in keys])
@@ -298,50 +340,88 @@ class Learner:
 
     def _score_groups(
         self,
-        head: EvoHead,
+        label: str,
         groups: OrderedDict,
         count: int,
         per_group: int | None,
         into: dict[Hashable, LeaveOut],
-        weighted_for: str | None = None,
+        weighted: bool,
     ) -> None:
         """Leave each of the ``count`` most recent groups out in turn and score (up to
-        ``per_group`` of) its most recent frames with the head that never saw it; ``weighted_for``
-        (their label): as it proposes on their video (``EvoHead.for_video``: the video's other frames weighted)."""
+        ``per_group`` of) its most recent frames with the head that never saw it (``_left_out``)."""
         for group in list(groups)[-count:]:
             inside = groups[group]
             scored = inside if per_group is None else inside[-per_group:]
-            evidence = [self._taught[k].evidence for k in scored]
-            without = self._group_stats(group, inside)
-            rest = None if weighted_for is None else self._video_rest(weighted_for, evidence[0].video, without)
-            into.update(zip(scored, head.leave_out(without, evidence, rest), strict=True))
+            into.update(zip(scored, self._left_out(label, scored, (group, inside), weighted), strict=True))
 
-    def _video_stats(self, label: str, video: Hashable | None) -> Stats | None:
-        """The summed statistics of ``label``'s taught frames of ``video`` (None: none, or no video)."""
+    def _left_out(
+        self, label: str, scored: list[Hashable], group: tuple[Hashable, list[Hashable]] | None, weighted: bool
+    ) -> list[LeaveOut]:
+        """``scored`` keys of ``label`` scored in every view by the head without ``group``
+        (its name and keys; None: ``scored`` alone); ``weighted``: as the head proposes on their
+        video (``EvoHead.for_video``: the video's other frames weighted)."""
+        per_view = {}
+        for view in self.views:
+            head = self.head_of(label, view)
+            evidence = [self.view_evidence(self._taught[k].evidence, view) for k in scored]
+            if group is None:
+                without = sum(
+                    (head.evidence_stats(ev).stats for ev in evidence[1:]), head.evidence_stats(evidence[0]).stats
+                )
+            else:
+                without = self._group_stats(view, *group)
+            rest = self._video_rest(label, evidence[0].video, without, view) if weighted else None
+            per_view[view] = head.leave_out(without, evidence, rest)
+        if LITE not in per_view:
+            return per_view[BANK]
+        return [
+            replace(b, lite=s.head, lite_blend=s.blend) for b, s in zip(per_view[BANK], per_view[LITE], strict=True)
+        ]
+
+    def _video_stats(self, label: str, video: Hashable | None, view: str = BANK) -> Stats | None:
+        """The summed ``view`` statistics of ``label``'s taught frames of ``video`` (None: none, or no video)."""
         if video is None:
             return None
         keys = [k for k, t in self._taught.items() if t.label == label and t.evidence.video == video]
-        return self._group_stats((label, "video", video), keys) if keys else None
+        return (
+            self._group_stats(view, groups_of(keys[-1], self._taught[keys[-1]].evidence, label)[1], keys)
+            if keys
+            else None
+        )
 
-    def _video_rest(self, label: str, video: Hashable | None, without: Stats) -> Stats | None:
+    def _video_rest(self, label: str, video: Hashable | None, without: Stats, view: str = BANK) -> Stats | None:
         """``video``'s taught frames of ``label`` but those in ``without`` (None when none are left)."""
-        stats = self._video_stats(label, video)
+        stats = self._video_stats(label, video, view)
         if stats is None or stats.frames <= without.frames:
             return None
         return stats - without
 
-    def _group_stats(self, group: Hashable, keys: list[Hashable]) -> Stats:
-        """The summed statistics of a group of keys, cached (updated as its keys are taught and un-taught)."""
-        if group not in self._blocks:
-            head = self.head_of(self._taught[keys[0]].label)
-            total = Stats.zeros(self.config.features.dim)
+    def _group_stats(self, view: str, group: Hashable, keys: list[Hashable]) -> Stats:
+        """The summed ``view`` statistics of a group of keys, cached (updated as its keys are
+        taught and un-taught)."""
+        if (view, group) not in self._blocks:
+            head = self.head_of(self._taught[keys[0]].label, view)
+            total = Stats.zeros(head.config.features.dim)
             for k in keys:
-                total = total + head.evidence_stats(self._taught[k].evidence).stats
-            self._blocks[group] = total
-        self._blocks.move_to_end(group)
+                total = total + head.evidence_stats(self.view_evidence(self._taught[k].evidence, view)).stats
+            self._blocks[(view, group)] = total
+        self._blocks.move_to_end((view, group))
         while len(self._blocks) > CACHED_BLOCKS:
             self._blocks.popitem(last=False)
-        return self._blocks[group]
+        return self._blocks[(view, group)]
+
+    def rebuild_views(self, labels: set[str]) -> None:
+        """Teach the LITE view of ``labels`` again from their kept samples (a file written
+        before the LITE view was kept; a label of a bare head keeps none)."""
+        for label in labels:
+            self.lite_heads.pop(label, None)
+        if LITE not in self.views:
+            return
+        for t in self._taught.values():
+            if t.label in labels:
+                head = self.head_of(t.label, LITE)
+                item = head.evidence_stats(self.view_evidence(t.evidence, LITE), t.profile)
+                self.lite_heads[t.label] = head.taught(item)
 
     def reset(self, label: str | None = None) -> None:
         """Forget what ``label`` was taught (None: every label); proposals are SAM's again."""
@@ -351,8 +431,9 @@ class Learner:
                 scores.pop(key, None)
         for name in [n for n in self.heads if label is None or n == label]:
             del self.heads[name]
+            self.lite_heads.pop(name, None)
             self._choices.pop(name, None)
-        self._blocks = OrderedDict((b, s) for b, s in self._blocks.items() if label is not None and b[0] != label)
+        self._blocks = OrderedDict((b, s) for b, s in self._blocks.items() if label is not None and b[1][0] != label)
 
     # -- settings --------------------------------------------------------------------------
     def set_label(self, label: str) -> None:
@@ -387,9 +468,13 @@ class Learner:
         head = self.head_of(label)
         if not any(c.uses_head for c in choices.values()) or not head.profiles:
             return None
-        video_head = head.for_video(self._video_stats(label, video))
-        if video_head is not head and self._usable(head) == ALL_PROFILES:
-            video_head.weights()  # solved here, on the learner's thread, not where it proposes
+        views = {c.view for c in choices.values() if c.uses_head}
+        video_heads = {}
+        for view in views:
+            plain = self.head_of(label, view)
+            video_heads[view] = weighted = plain.for_video(self._video_stats(label, video, view))
+            if weighted is not plain and self._usable(plain) == ALL_PROFILES:
+                weighted.weights()  # solved here, on the learner's thread, not where it proposes
         taught = {}
         for t in self._taught.values():
             if t.label == label and t.evidence.frame is not None:
@@ -403,7 +488,11 @@ class Learner:
             other=choices[OTHER],
             taught=frames,
             video=video,
-            video_head=None if video_head is head else video_head,
+            video_head=None if video_heads.get(BANK, head) is head else video_heads[BANK],
+            lite=self.lite_heads.get(label) if LITE in views else None,
+            lite_video_head=None
+            if LITE not in views or video_heads[LITE] is self.lite_heads[label]
+            else video_heads[LITE],
         )
 
     def refiners(self, video: Hashable | None = None) -> dict[str, Refiner]:
@@ -437,8 +526,10 @@ class Learner:
             return
         if other.model_name != self.model_name:
             raise InputError(f"a head learned with {other.model_name} cannot refine {self.model_name}")
-        self.config, self._empty = other.config, other._empty
+        self.config, self._empty, self._lite_empty = other.config, other._empty, other._lite_empty
+        self._lite_columns = other._lite_columns
         self.heads, self._taught, self._scores = dict(other.heads), dict(other._taught), dict(other._scores)
+        self.lite_heads = dict(other.lite_heads)
         self._near, self._other = dict(other._near), dict(other._other)
         self._choices, self._blocks = dict(other._choices), OrderedDict()
         if self.profile not in {p for h in self.heads.values() for p in h.profiles} and self.heads:
@@ -463,16 +554,25 @@ class HeadRefiner:
     taught: Mapping[Hashable, tuple[int, ...]] = field(default_factory=dict)  # video -> taught frames
     video: Hashable | None = None  # the video whose frames this refiner is called on (None: unknown)
     video_head: EvoHead | None = None  # ``head.for_video`` of ``video``'s taught frames (None: ``head``)
+    lite: EvoHead | None = None  # the LITE view of ``head`` where a choice uses it
+    lite_video_head: EvoHead | None = None  # ``lite.for_video`` (None: ``lite``)
 
     def __call__(self, frame: np.ndarray, pred: Prediction, box: Box, index: int | None = None) -> np.ndarray:
-        head = self.head if self.video_head is None else self.video_head
-        return head.propose(frame, pred, box, self.choice_at(index), self.profile, device=self.device)
+        choice = self.choice_at(index)
+        head = self.proposer(choice.view)
+        return head.propose(frame, pred, box, choice, self.profile, device=self.device)
+
+    def proposer(self, view: str) -> EvoHead:
+        """The head proposing in ``view`` on ``video`` (BANK where no LITE view is held)."""
+        if view == LITE and self.lite is not None:
+            return self.lite if self.lite_video_head is None else self.lite_video_head
+        return self.head if self.video_head is None else self.video_head
 
     def on_video(self, video: Hashable | None) -> HeadRefiner:
         """This refiner called on frames of ``video`` (another video's weighting is dropped)."""
         if video == self.video:
             return self
-        return replace(self, video=video, video_head=None)
+        return replace(self, video=video, video_head=None, lite_video_head=None)
 
     def choice_at(self, index: int | None) -> Choice:
         """The choice for frame ``index`` of ``video`` (None: unknown)."""

@@ -29,7 +29,7 @@ import numpy as np
 from evosam.bench.retina import Sample, cached_prediction, load_sample, task_stems
 from evosam.commands.common import add_model_arguments, model_from_args, progress
 from evosam.errors import InputError
-from evosam.head.evidence import Choice
+from evosam.head.evidence import BANK, Choice
 from evosam.imageio import read_rgb
 from evosam.learning import FAR, OTHER, Learner
 from evosam.masks import dice, prompt_box
@@ -156,13 +156,16 @@ def score_split(
             learner.teach((it.video, it.index), s.image, s.sam, s.truth, s.box, "label", it.video, it.index)
         taught = k
         head, choice = learner.head_of("label"), learner.choice("label", where)
+        chosen = learner.head_of("label", choice.view)
         sam, gated, raw = [], [], []
         for it, f in zip(test, feats, strict=True):
             s = it.sample
             sam.append(dice(s.sam.mask, s.truth))
-            prob = head.probability(s.image, s.sam, s.box, features=f)  # once for both proposals
+            prob = head.probability(s.image, s.sam, s.box, features=f)  # the ungated head: the BANK view
             raw.append(dice(prob > head.config.threshold, s.truth))
-            gated.append(dice(head.gated(prob, s.sam, choice), s.truth))
+            if chosen is not head:
+                prob = chosen.probability(s.image, s.sam, s.box, features=learner.view_features(f, choice.view))
+            gated.append(dice(chosen.gated(prob, s.sam, choice), s.truth))
         out[k] = {"sam": sam, "gated": gated, "raw": raw, "choice": choice}
     return out
 
@@ -197,7 +200,9 @@ def run(args: argparse.Namespace) -> int:
                 "ungated_head_dice": round(float(raw.mean()), 4),
                 "frames": int(sam.size),
                 "worse_frames": int(np.sum(gated < sam - WORSE)),
-                "proposers": [c.proposer for c in choices],
+                "proposers": [
+                    c.proposer if not c.uses_head or c.view == BANK else f"{c.proposer}-{c.view}" for c in choices
+                ],
             }
         )
     result = {

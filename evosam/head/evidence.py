@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 SAM, HEAD, BLEND = "sam", "head", "blend"
+BANK, LITE = "bank", "lite"  # the head's two views: all features, or without the filter bank
 NEIGHBOURS = 10  # frames of one video closer than this are left out together
 
 
@@ -59,11 +60,14 @@ def weighted_dice(pred: np.ndarray, target: np.ndarray, weight: np.ndarray) -> f
 class LeaveOut:
     """One taught frame scored by proposers that never saw it (nor its neighbours):
     ``sam`` SAM alone, ``head`` the head's mask, ``blend`` the blend's (``Choice.alpha``
-    of ``BLEND_ALPHAS``). ``head`` is None when nothing else was taught (no such head)."""
+    of ``BLEND_ALPHAS``); ``lite`` and ``lite_blend`` the same for the head's LITE view
+    (None, (): not scored). ``head`` is None when nothing else was taught (no such head)."""
 
     sam: float
     head: float | None
     blend: tuple[float, ...] = ()
+    lite: float | None = None
+    lite_blend: tuple[float, ...] = ()
 
 
 BLEND_ALPHAS = (0.5,)  # the blends tried: alpha x head + (1 - alpha) x SAM's probability
@@ -77,9 +81,10 @@ def blend_scores(head_score: np.ndarray, sam_logit: np.ndarray, alpha: float) ->
 
 @dataclass(frozen=True)
 class Choice:
-    """What a label proposes with, and why: ``proposer`` SAM, HEAD or BLEND (``alpha``);
-    ``frames`` with leave-out evidence; the mean leave-out Dice of SAM and of the chosen;
-    ``despeckle`` (``without_specks``'s fraction) where the label's confirmed masks are solid."""
+    """What a label proposes with, and why: ``proposer`` SAM, HEAD or BLEND (``alpha``),
+    with the head's ``view`` (BANK or LITE); ``frames`` with leave-out evidence; the mean
+    leave-out Dice of SAM and of the chosen; ``despeckle`` (``without_specks``'s fraction)
+    where the label's confirmed masks are solid."""
 
     proposer: str = SAM
     alpha: float = 1.0
@@ -88,6 +93,7 @@ class Choice:
     chosen_dice: float | None = None
     reason: str = "no confirmed frame yet: SAM's proposal"
     despeckle: float = 0.0  # the head's specks smaller than this share of its mask are removed (0: kept)
+    view: str = BANK  # the head's features: BANK (with the filter bank) or LITE (without)
 
     @property
     def uses_head(self) -> bool:
@@ -124,11 +130,7 @@ def choose(scores: Sequence[LeaveOut]) -> Choice:
         why = "no confirmed frame yet" if not taught else "no frame scored as unseen yet (needs frames apart in time)"
         return Choice(reason=f"{why}: SAM's proposal")
     sam = float(np.mean([s.sam for s in scored]))
-    options = {(HEAD, 1.0): float(np.mean([s.head for s in scored]))}
-    for k, alpha in enumerate(BLEND_ALPHAS):
-        if all(len(s.blend) > k for s in scored):
-            options[(BLEND, alpha)] = float(np.mean([s.blend[k] for s in scored]))
-    (proposer, alpha), best = max(options.items(), key=lambda kv: kv[1])
+    (view, proposer, alpha), best = max(_options(scored).items(), key=lambda kv: kv[1])
     n = len(scored)
     if n < MIN_FRAMES:
         return Choice(
@@ -138,6 +140,21 @@ def choose(scores: Sequence[LeaveOut]) -> Choice:
         why = f"the head is no better on {_count(n, 'unseen frame')} (SAM {sam:.2f}, with the head {best:.2f})"
         return Choice(SAM, 1.0, n, sam, sam, why)
     what = "the head" if proposer == HEAD else f"a blend of head and SAM ({alpha:.1f})"
-    return Choice(
-        proposer, alpha, n, sam, best, f"{what} beats SAM on {_count(n, 'unseen frame')} ({best:.2f} vs {sam:.2f})"
-    )
+    if view == LITE:
+        what += " without the filter bank"
+    why = f"{what} beats SAM on {_count(n, 'unseen frame')} ({best:.2f} vs {sam:.2f})"
+    return Choice(proposer, alpha, n, sam, best, why, view=view)
+
+
+def _options(scored: Sequence[LeaveOut]) -> dict[tuple[str, str, float], float]:
+    """Mean leave-out Dice of every (view, proposer, alpha) scored on all of ``scored``; on a
+    tie the BANK view and the plain head come first (``max`` keeps the first best)."""
+    options = {}
+    for view, head, blend in ((BANK, "head", "blend"), (LITE, "lite", "lite_blend")):
+        if not all(getattr(s, head) is not None for s in scored):
+            continue
+        options[(view, HEAD, 1.0)] = float(np.mean([getattr(s, head) for s in scored]))
+        for k, alpha in enumerate(BLEND_ALPHAS):
+            if all(len(getattr(s, blend)) > k for s in scored):
+                options[(view, BLEND, alpha)] = float(np.mean([getattr(s, blend)[k] for s in scored]))
+    return options

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
@@ -68,6 +68,19 @@ class FeatureConfig:
     def dim(self) -> int:
         """Length of the final vector: base channels, expansion, and a constant 1."""
         return self.n_base + self.expansion + 1
+
+    def lite(self) -> FeatureConfig:
+        """This configuration without the filter bank: SAM's channels, the smoothed colour
+        and the box's geometry (the head's second view, chosen per label by its evidence)."""
+        return replace(self, scales=(), tophat_sizes=(), line_lengths=(), context=False)
+
+    def lite_columns(self) -> np.ndarray:
+        """Indices int64 (lite().n_base,) of ``lite()``'s base channels among this
+        configuration's: SAM's, the bank's first three (colour), the geometry. Each channel is
+        standardised on its own, so the two views' values are equal there."""
+        colour = np.arange(self.n_sam, self.n_sam + 3)
+        geometry = np.arange(self.n_base - N_GEOMETRY, self.n_base) if self.geometry else np.arange(0)
+        return np.concatenate([np.arange(self.n_sam), colour, geometry])
 
     def digest(self) -> str:
         payload = json.dumps({"version": FEATURE_VERSION, **asdict(self)}, sort_keys=True)
@@ -222,6 +235,10 @@ class RoiFeatures:
     channels: np.ndarray
     roi: tuple[int, int, int, int]
     shape: tuple[int, int]
+
+    def columns(self, idx: np.ndarray) -> RoiFeatures:
+        """These features restricted to base channels ``idx`` (another view's, ``lite_columns``)."""
+        return RoiFeatures(np.ascontiguousarray(self.channels[idx]), self.roi, self.shape)
 
 
 class FeatureExtractor:

@@ -113,9 +113,12 @@ def save_learner(learner, path: str | Path) -> None:
     config = learner.config
     heads, arrays = [], {}
     for i, (label, head) in enumerate(learner.heads.items()):
-        heads.append({"label": label, "profiles": list(head.profiles)})
+        lite = learner.lite_heads.get(label)
+        heads.append({"label": label, "profiles": list(head.profiles), "lite": list(lite.profiles) if lite else []})
         for j, s in enumerate(head.profiles.values()):
             arrays.update(_stats_arrays(f"h{i}_p{j}", s))
+        for j, s in enumerate(lite.profiles.values() if lite else ()):
+            arrays.update(_stats_arrays(f"h{i}_l{j}", s))
     taught = []
     for k, (key, t) in enumerate(learner.evidence().items()):
         ev = t.evidence
@@ -151,7 +154,7 @@ def load_learner(path: str | Path, model_name: str, features: FeatureConfig | No
     """Read ``save_learner``'s file (or ``save_head``'s: a bare ``EvoHead``, schema 1) for
     ``model_name``; InputError (one line naming the file) for another model, another feature
     set, a newer schema or a corrupt file."""
-    from evosam.head.evidence import FrameEvidence
+    from evosam.head.evidence import LITE, FrameEvidence
     from evosam.learning import Learner, Taught
 
     p = Path(path)
@@ -172,11 +175,15 @@ def load_learner(path: str | Path, model_name: str, features: FeatureConfig | No
     config = _checked_config(p, meta, model_name, features)
     dim, n_base = config.features.dim, config.features.n_base
     learner = Learner(model_name, config)
+    lite_config, lite_dim = learner.head_of("", LITE).config, config.features.lite().dim
     try:
         with np.load(p, allow_pickle=False) as data:
             for i, entry in enumerate(meta["heads"]):
                 profiles = {name: _stats(data, f"h{i}_p{j}", dim) for j, name in enumerate(entry["profiles"])}
                 learner.heads[str(entry["label"])] = EvoHead(model_name, config, profiles)
+                lite = {name: _stats(data, f"h{i}_l{j}", lite_dim) for j, name in enumerate(entry.get("lite", []))}
+                if lite:  # absent from files written before the LITE view: rebuilt below
+                    learner.lite_heads[str(entry["label"])] = EvoHead(model_name, lite_config, lite)
             for k, entry in enumerate(meta["taught"]):
                 base, target, weight, sam = (data[f"e{k}_{n}"] for n in ("base", "target", "weight", "sam"))
                 n = base.shape[0]
@@ -194,6 +201,7 @@ def load_learner(path: str | Path, model_name: str, features: FeatureConfig | No
                 learner._taught[_key_from_json(entry["key"])] = Taught(str(entry["label"]), str(entry["profile"]), ev)
     except (KeyError, ValueError, TypeError) as exc:
         raise InputError(f"{p}: head state is incomplete or mis-shaped ({exc})") from None
+    learner.rebuild_views(set(learner.heads) - set(learner.lite_heads))
     for label in list(learner.heads):
         learner._rescore(label)
     return learner

@@ -2,6 +2,7 @@
 filter bank channel by channel, and the refined masks of a head taught on a real frame with
 the real model. Runs on the CPU's torch here, and again on CUDA where there is one."""
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -17,10 +18,10 @@ from evosam.masks import dice, prompt_box
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA"))]
 
 
+@pytest.mark.parametrize("config", [FeatureConfig(), FeatureConfig().lite()], ids=["bank", "lite"])
 @pytest.mark.parametrize("device", DEVICES)
-def test_torch_bank_equals_the_opencv_bank(chole_frame, device):
+def test_torch_bank_equals_the_opencv_bank(chole_frame, device, config):
     frame, _ = chole_frame
-    config = FeatureConfig()
     # a gallbladder-sized crop, one too small to halve, and one smaller than the widest kernels
     # (textured: on a flat crop a channel's std is float noise and standardising amplifies it)
     for crop in (frame[180:300, 300:470], frame[200:210, 350:362], frame[240:257, 400:430]):
@@ -33,11 +34,14 @@ def test_torch_bank_equals_the_opencv_bank(chole_frame, device):
         assert np.median(np.abs(got - expected)) < 1e-5
 
 
+@pytest.mark.parametrize("view", ["bank", "lite"])
 @pytest.mark.parametrize("device", DEVICES)
-def test_head_on_torch_gives_the_opencv_masks(litemedsam, chole_frame, device):
+def test_head_on_torch_gives_the_opencv_masks(litemedsam, chole_frame, device, view):
     frame, labels = chole_frame
     emb = litemedsam.embed(frame)
     head = EvoHead(litemedsam.name)
+    if view == "lite":
+        head = EvoHead(litemedsam.name, replace(head.config, features=head.config.features.lite()))
     taught = labels == 22  # the gallbladder teaches; the grasper and the gallbladder are predicted
     box = prompt_box(taught)
     head = head.taught(head.frame_stats(frame, litemedsam.predict(emb, box=box), taught, box))

@@ -3,6 +3,7 @@ samples, leave-out evidence and the gate it feeds, profiles, reset, save/load. N
 the head: ``test_head.py``."""
 
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from evosam.errors import InputError
 from evosam.head import EvoHead
-from evosam.head.evidence import SAM, SOLID, SPECK, Choice, LeaveOut, choose, solid_label, weighted_dice
+from evosam.head.evidence import BANK, LITE, SAM, SOLID, SPECK, Choice, LeaveOut, choose, solid_label, weighted_dice
 from evosam.learning import SAM_ONLY, Learner, despeckled, teaching_box
 from evosam.masks import dice
 from tests.unit.test_head import SMALL, fake_frame
@@ -257,3 +258,53 @@ def test_the_gate_removes_the_heads_specks_where_the_choice_says(frames):
     choice = Choice("head", 1.0, 3, 0.5, 0.7, "the head beats SAM")
     assert head.gated(prob, pred, choice)[1:3, 1:3].all()
     np.testing.assert_array_equal(head.gated(prob, pred, despeckled(choice, True)), blob)
+
+
+def test_the_lite_view_learns_the_same_frames_without_the_bank(frames, tmp_path):
+    """Each label's LITE view equals a head of the bank-free features taught the same frames
+    (its channels are a subset of the kept samples'), un-teaches exactly and is saved; a file
+    without it (written before it was kept) rebuilds it from the samples."""
+    learner = Learner("litemedsam", SMALL)
+    lite_config = replace(SMALL, features=SMALL.features.lite())
+    alone = EvoHead("litemedsam", lite_config)
+    for i, item in enumerate(frames[:3]):
+        teach(learner, i, item, label="a", video="v", index=20 * i)
+        frame, mask, pred = item
+        alone = alone.taught(alone.frame_stats(frame, pred, mask, teaching_box(mask)))
+    lite = learner.head_of("a", LITE)
+    assert lite.config.features.n_base == SMALL.features.n_base - SMALL.features.n_bank * 2 + 3
+    np.testing.assert_allclose(lite.total().G, alone.total().G, rtol=1e-6, atol=1e-6)
+    assert all(s.lite is not None for _, s in learner.report("a").curve if s is not None and s.head is not None)
+    path = tmp_path / "views.npz"
+    learner.save(path)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files if "_l" not in k or k.startswith("e")}
+    meta = json.loads(bytes(arrays["meta"]).decode())
+    for entry in meta["heads"]:
+        entry["lite"] = []
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    older = tmp_path / "older.npz"
+    np.savez(older, **arrays)
+    for p in (path, older):
+        loaded = Learner("litemedsam", SMALL)
+        loaded.load(p)
+        np.testing.assert_allclose(loaded.head_of("a", LITE).total().G, lite.total().G, rtol=1e-9, atol=1e-9)
+        assert loaded.report("a") == learner.report("a")
+    learner.untaught(1)
+    learner.untaught(2)
+    first = EvoHead("litemedsam", lite_config)
+    frame, mask, pred = frames[0]
+    first = first.taught(first.frame_stats(frame, pred, mask, teaching_box(mask)))
+    np.testing.assert_allclose(learner.head_of("a", LITE).total().G, first.total().G, rtol=1e-6, atol=1e-6)
+    learner.untaught(0)
+    assert "a" not in learner.lite_heads
+
+
+def test_choose_picks_the_view_with_the_better_evidence():
+    bank_better = [LeaveOut(0.5, 0.8, (0.6,), 0.7, (0.6,)), LeaveOut(0.5, 0.8, (0.6,), 0.7, (0.6,))]
+    lite_better = [LeaveOut(0.5, 0.7, (0.6,), 0.8, (0.6,)), LeaveOut(0.5, 0.7, (0.6,), 0.8, (0.6,))]
+    assert choose(bank_better).view == BANK and "filter bank" not in choose(bank_better).reason
+    chosen = choose(lite_better)
+    assert chosen.view == LITE and chosen.proposer == "head" and chosen.chosen_dice == pytest.approx(0.8)
+    assert "without the filter bank" in chosen.reason
+    assert choose([LeaveOut(0.5, 0.7), LeaveOut(0.5, 0.7)]).view == BANK  # no LITE evidence: the BANK view
