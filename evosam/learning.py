@@ -14,9 +14,8 @@ artery, not a vessel tree), the head's proposal loses its specks and pinholes.
 
 Each label's head has two views taught the same frames: BANK (every feature) and LITE (the
 same without the filter bank: SAM's channels, colour, the box's geometry). Its base channels
-are a subset of BANK's, so both learn from the one set of kept samples, and the evidence
-chooses the view with the proposer (the filter bank finds vessel trees; on solid structures
-it mostly adds noise).
+are a subset of BANK's, so both learn from the one set of kept samples, and the leave-out
+evidence chooses the view with the proposer, per label.
 """
 
 from __future__ import annotations
@@ -143,7 +142,7 @@ class Learner:
     def __init__(self, model_name: str, config: HeadConfig | None = None) -> None:
         self.model_name, self.config = model_name, config or HeadConfig()
         self._empty = EvoHead(model_name, self.config)
-        self._lite_empty = EvoHead(model_name, replace(self.config, features=self.config.features.lite()))
+        self._lite_empty = EvoHead(model_name, self.config.lite())
         self._lite_columns = self.config.features.lite_columns()
         self.heads: dict[str, EvoHead] = {}  # each label's BANK view
         self.lite_heads: dict[str, EvoHead] = {}  # the same frames in the LITE view
@@ -170,9 +169,7 @@ class Learner:
 
     def head_of(self, label: str, view: str = BANK) -> EvoHead:
         """``label``'s head in ``view`` (BANK or LITE; an untaught head when it has none)."""
-        if view == LITE:
-            return self.lite_heads.get(label, self._lite_empty)
-        return self.heads.get(label, self._empty)
+        return self._heads(view).get(label, self._lite_empty if view == LITE else self._empty)
 
     def _heads(self, view: str) -> dict[str, EvoHead]:
         return self.lite_heads if view == LITE else self.heads
@@ -358,18 +355,13 @@ class Learner:
         self, label: str, scored: list[Hashable], group: tuple[Hashable, list[Hashable]] | None, weighted: bool
     ) -> list[LeaveOut]:
         """``scored`` keys of ``label`` scored in every view by the head without ``group``
-        (its name and keys; None: ``scored`` alone); ``weighted``: as the head proposes on their
-        video (``EvoHead.for_video``: the video's other frames weighted)."""
+        (its name and keys; None: ``scored`` is one key, left out alone); ``weighted``: as the
+        head proposes on their video (``EvoHead.for_video``: the video's other frames weighted)."""
         per_view = {}
         for view in self.views:
             head = self.head_of(label, view)
             evidence = [self.view_evidence(self._taught[k].evidence, view) for k in scored]
-            if group is None:
-                without = sum(
-                    (head.evidence_stats(ev).stats for ev in evidence[1:]), head.evidence_stats(evidence[0]).stats
-                )
-            else:
-                without = self._group_stats(view, *group)
+            without = head.evidence_stats(evidence[0]).stats if group is None else self._group_stats(view, *group)
             rest = self._video_rest(label, evidence[0].video, without, view) if weighted else None
             per_view[view] = head.leave_out(without, evidence, rest)
         if LITE not in per_view:
@@ -383,11 +375,10 @@ class Learner:
         if video is None:
             return None
         keys = [k for k, t in self._taught.items() if t.label == label and t.evidence.video == video]
-        return (
-            self._group_stats(view, groups_of(keys[-1], self._taught[keys[-1]].evidence, label)[1], keys)
-            if keys
-            else None
-        )
+        if not keys:
+            return None
+        _, group = groups_of(keys[-1], self._taught[keys[-1]].evidence, label)
+        return self._group_stats(view, group, keys)
 
     def _video_rest(self, label: str, video: Hashable | None, without: Stats, view: str = BANK) -> Stats | None:
         """``video``'s taught frames of ``label`` but those in ``without`` (None when none are left)."""
@@ -469,12 +460,14 @@ class Learner:
         if not any(c.uses_head for c in choices.values()) or not head.profiles:
             return None
         views = {c.view for c in choices.values() if c.uses_head}
-        video_heads = {}
+        weighted = {}  # per view used: the head as it proposes on ``video``, where that differs
         for view in views:
             plain = self.head_of(label, view)
-            video_heads[view] = weighted = plain.for_video(self._video_stats(label, video, view))
-            if weighted is not plain and self._usable(plain) == ALL_PROFILES:
-                weighted.weights()  # solved here, on the learner's thread, not where it proposes
+            on_video = plain.for_video(self._video_stats(label, video, view))
+            if on_video is not plain:
+                weighted[view] = on_video
+                if self._usable(plain) == ALL_PROFILES:
+                    on_video.weights()  # solved here, on the learner's thread, not where it proposes
         taught = {}
         for t in self._taught.values():
             if t.label == label and t.evidence.frame is not None:
@@ -488,11 +481,9 @@ class Learner:
             other=choices[OTHER],
             taught=frames,
             video=video,
-            video_head=None if video_heads.get(BANK, head) is head else video_heads[BANK],
+            video_head=weighted.get(BANK),
             lite=self.lite_heads.get(label) if LITE in views else None,
-            lite_video_head=None
-            if LITE not in views or video_heads[LITE] is self.lite_heads[label]
-            else video_heads[LITE],
+            lite_video_head=weighted.get(LITE),
         )
 
     def refiners(self, video: Hashable | None = None) -> dict[str, Refiner]:

@@ -69,6 +69,10 @@ class LeaveOut:
     lite: float | None = None
     lite_blend: tuple[float, ...] = ()
 
+    def of(self, view: str) -> tuple[float | None, tuple[float, ...]]:
+        """(head, blends) of ``view`` (BANK or LITE)."""
+        return (self.lite, self.lite_blend) if view == LITE else (self.head, self.blend)
+
 
 BLEND_ALPHAS = (0.5,)  # the blends tried: alpha x head + (1 - alpha) x SAM's probability
 
@@ -150,11 +154,12 @@ def _options(scored: Sequence[LeaveOut]) -> dict[tuple[str, str, float], float]:
     """Mean leave-out Dice of every (view, proposer, alpha) scored on all of ``scored``; on a
     tie the BANK view and the plain head come first (``max`` keeps the first best)."""
     options = {}
-    for view, head, blend in ((BANK, "head", "blend"), (LITE, "lite", "lite_blend")):
-        if not all(getattr(s, head) is not None for s in scored):
+    for view in (BANK, LITE):
+        heads, blends = zip(*(s.of(view) for s in scored), strict=True)
+        if any(h is None for h in heads):
             continue
-        options[(view, HEAD, 1.0)] = float(np.mean([getattr(s, head) for s in scored]))
+        options[(view, HEAD, 1.0)] = float(np.mean(heads))
         for k, alpha in enumerate(BLEND_ALPHAS):
-            if all(len(getattr(s, blend)) > k for s in scored):
-                options[(view, BLEND, alpha)] = float(np.mean([getattr(s, blend)[k] for s in scored]))
+            if all(len(b) > k for b in blends):
+                options[(view, BLEND, alpha)] = float(np.mean([b[k] for b in blends]))
     return options

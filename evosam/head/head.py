@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -59,6 +59,10 @@ class HeadConfig:
     gate: float | None = 0.15  # skip the expansion where the linear stage scores below this
     chunk: int = 4096  # pixels per chunk when predicting (bounds memory)
     video_weight: float = 32.0  # on a video, its own taught frames count this many times (``for_video``)
+
+    def lite(self) -> HeadConfig:
+        """These settings for the head's view without the filter bank (``FeatureConfig.lite``)."""
+        return replace(self, features=self.features.lite())
 
 
 @dataclass(frozen=True)

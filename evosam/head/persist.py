@@ -154,7 +154,7 @@ def load_learner(path: str | Path, model_name: str, features: FeatureConfig | No
     """Read ``save_learner``'s file (or ``save_head``'s: a bare ``EvoHead``, schema 1) for
     ``model_name``; InputError (one line naming the file) for another model, another feature
     set, a newer schema or a corrupt file."""
-    from evosam.head.evidence import LITE, FrameEvidence
+    from evosam.head.evidence import FrameEvidence
     from evosam.learning import Learner, Taught
 
     p = Path(path)
@@ -175,13 +175,16 @@ def load_learner(path: str | Path, model_name: str, features: FeatureConfig | No
     config = _checked_config(p, meta, model_name, features)
     dim, n_base = config.features.dim, config.features.n_base
     learner = Learner(model_name, config)
-    lite_config, lite_dim = learner.head_of("", LITE).config, config.features.lite().dim
+    lite_config = config.lite()
     try:
         with np.load(p, allow_pickle=False) as data:
             for i, entry in enumerate(meta["heads"]):
                 profiles = {name: _stats(data, f"h{i}_p{j}", dim) for j, name in enumerate(entry["profiles"])}
                 learner.heads[str(entry["label"])] = EvoHead(model_name, config, profiles)
-                lite = {name: _stats(data, f"h{i}_l{j}", lite_dim) for j, name in enumerate(entry.get("lite", []))}
+                lite = {
+                    name: _stats(data, f"h{i}_l{j}", lite_config.features.dim)
+                    for j, name in enumerate(entry.get("lite", []))
+                }
                 if lite:  # absent from files written before the LITE view: rebuilt below
                     learner.lite_heads[str(entry["label"])] = EvoHead(model_name, lite_config, lite)
             for k, entry in enumerate(meta["taught"]):

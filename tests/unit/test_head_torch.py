@@ -2,7 +2,6 @@
 filter bank channel by channel, and the refined masks of a head taught on a real frame with
 the real model. Runs on the CPU's torch here, and again on CUDA where there is one."""
 
-from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -41,7 +40,7 @@ def test_head_on_torch_gives_the_opencv_masks(litemedsam, chole_frame, device, v
     emb = litemedsam.embed(frame)
     head = EvoHead(litemedsam.name)
     if view == "lite":
-        head = EvoHead(litemedsam.name, replace(head.config, features=head.config.features.lite()))
+        head = EvoHead(litemedsam.name, head.config.lite())
     taught = labels == 22  # the gallbladder teaches; the grasper and the gallbladder are predicted
     box = prompt_box(taught)
     head = head.taught(head.frame_stats(frame, litemedsam.predict(emb, box=box), taught, box))

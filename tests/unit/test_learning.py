@@ -3,7 +3,6 @@ samples, leave-out evidence and the gate it feeds, profiles, reset, save/load. N
 the head: ``test_head.py``."""
 
 import json
-from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -265,7 +264,7 @@ def test_the_lite_view_learns_the_same_frames_without_the_bank(frames, tmp_path)
     (its channels are a subset of the kept samples'), un-teaches exactly and is saved; a file
     without it (written before it was kept) rebuilds it from the samples."""
     learner = Learner("litemedsam", SMALL)
-    lite_config = replace(SMALL, features=SMALL.features.lite())
+    lite_config = SMALL.lite()
     alone = EvoHead("litemedsam", lite_config)
     for i, item in enumerate(frames[:3]):
         teach(learner, i, item, label="a", video="v", index=20 * i)
