@@ -229,18 +229,27 @@ class KeyframeEmbedder:
 
 
 def carry_box(box: Sequence[float], flow: np.ndarray, frame_size: tuple[int, int]) -> tuple[float, ...]:
-    """A box (x0, y0, x1, y1) of the frame moved to the keyframe: the extent of its pixels
-    moved along the backward ``flow`` (grid covering the frame, frame pixels), clipped to it."""
+    """A box (x0, y0, x1, y1) of the frame moved to the keyframe: each edge moved by the
+    median backward ``flow`` (grid covering the frame, frame pixels) over a band of the box
+    along that edge (``EDGE_BAND`` of the box's size), clipped to the frame.
+
+    The median of a band, not the extent of every moved pixel: an extent takes the flow's
+    outliers at the box's edges, so a box carried frame after frame grew into the
+    neighbours of a large structure (the liver walk in docs/benchmarks.md)."""
     (fh, fw), (gh, gw) = frame_size, flow.shape[:2]
     sx, sy = gw / fw, gh / fh
     c0, c1 = int(np.clip(np.floor(box[0] * sx), 0, gw - 1)), int(np.clip(np.ceil(box[2] * sx), 0, gw - 1))
     r0, r1 = int(np.clip(np.floor(box[1] * sy), 0, gh - 1)), int(np.clip(np.ceil(box[3] * sy), 0, gh - 1))
     part = flow[r0 : r1 + 1, c0 : c1 + 1]
-    xs = np.clip(np.arange(c0, c1 + 1) / sx, box[0], box[2])[None, :] + part[..., 0]
-    ys = np.clip(np.arange(r0, r1 + 1) / sy, box[1], box[3])[:, None] + part[..., 1]
-    x0, x1 = float(np.clip(xs.min(), 0, fw - 1)), float(np.clip(xs.max(), 0, fw - 1))
-    y0, y1 = float(np.clip(ys.min(), 0, fh - 1)), float(np.clip(ys.max(), 0, fh - 1))
+    band = max(1, int(round(EDGE_BAND * min(part.shape[:2]))))
+    x0 = float(np.clip(box[0] + np.median(part[:, :band, 0]), 0, fw - 1))
+    x1 = float(np.clip(box[2] + np.median(part[:, -band:, 0]), 0, fw - 1))
+    y0 = float(np.clip(box[1] + np.median(part[:band, :, 1]), 0, fh - 1))
+    y1 = float(np.clip(box[3] + np.median(part[-band:, :, 1]), 0, fh - 1))
     return (x0, y0, max(x1, x0 + 2.0), max(y1, y0 + 2.0))
+
+
+EDGE_BAND = 0.1  # ``carry_box``: the band along each edge whose median flow moves it (x the box's size)
 
 
 def frame_maps(flow: np.ndarray, frame_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
