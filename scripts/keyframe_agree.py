@@ -123,7 +123,9 @@ def main() -> int:
             why: dict[str, int] = {}
             decoded = 0
             for start, ref in zip(starts, every, strict=True):
-                session, kf = keyframe_session(backend, video.frame, embs.__getitem__, make_tracker(args.tracker), cfg)
+                session, kf = keyframe_session(
+                    backend, video.frame, embs.__getitem__, make_tracker(args.tracker), cfg, range(1, count)
+                )
                 masks = walk(session, start, count)
                 agree.append(float(np.mean([dice(a, b) for a, b in zip(masks, ref, strict=True)])))
                 encoded += len(kf.stats.encoded)

@@ -91,7 +91,8 @@ def main() -> int:
         keyframes_module.warp_embedding = timed("keyframe warp", keyframes_module.warp_embedding)
         started = time.perf_counter()
         if args.keyframes == "on":
-            session, kf = keyframe_session(backend, read, encode_fn, make_tracker(args.tracker), KEYFRAMES)
+            walk = range(1, count)
+            session, kf = keyframe_session(backend, read, encode_fn, make_tracker(args.tracker), KEYFRAMES, walk)
         else:
             session, kf = TrackSession(backend, read, encode_fn, make_tracker(args.tracker)), None
         session.add_mask(0, "object", truth[0])

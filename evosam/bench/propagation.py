@@ -116,12 +116,13 @@ def score_label(
         return emb
 
     started = time.perf_counter()
+    frames = range(1, len(gts))
     if keyframes is None:
         session = TrackSession(backend, video.frame, encode, make_tracker(tracker))
     else:
-        session, _ = keyframe_session(backend, video.frame, encode, make_tracker(tracker), keyframes)
+        session, _ = keyframe_session(backend, video.frame, encode, make_tracker(tracker), keyframes, frames)
     session.add_mask(0, str(label), truth[0])
-    walk = progress(session.track(str(label), range(1, len(gts))), len(gts) - 1, f"label {label} ({tracker})")
+    walk = progress(session.track(str(label), frames), len(frames), f"label {label} ({tracker})")
     results = list(walk)
     seconds = (time.perf_counter() - started) / max(1, len(results))
     scored = [r for r in results if truth[r.index].any()]

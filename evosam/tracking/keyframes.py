@@ -8,6 +8,11 @@ frames since the keyframe, too much motion, a flow that does not explain the fra
 error), or, told by the tracker after decoding (``recheck``), an answer whose predicted IoU
 fell below the keyframe's or that the quality gate flags.
 
+When the embedder knows the walk (a recorded video: every frame it will visit), it also
+encodes the keyframe ``max_interval`` frames *ahead* and carries each frame between from
+the nearer of the two keyframes (the other when the nearer's flow is stale): the same
+number of encodings, half the distance carried.
+
 What is carried: ``Embedding.features`` (C, h, w) and each of ``Embedding.extra``'s maps
 (SAM 2's high-resolution features) at its own grid size, all over the same padded model
 input; the padding cells keep the keyframe's values. Carried embeddings never go into an
@@ -57,6 +62,9 @@ class KeyframeConfig:
     # with ``decode_on_key``: a box this close (x its longest side) to one already decoded on
     # the keyframe reuses that answer
     reuse_box: float = 0.03
+    # with the walk known: encode the keyframe ``max_interval`` frames ahead too, and carry each
+    # frame from the nearer keyframe (False: from the one behind only)
+    look_ahead: bool = True
 
 
 @dataclass
@@ -142,13 +150,25 @@ class KeyframeEmbedder:
     ``read_frame(index)``: RGB uint8 (H, W, 3); ``encode(index)``: the frame's real encoding
     (a cache lookup or the encoder). ``recheck(index, iou, flags)``: after the tracker decoded
     the embedding of ``index``, a fresh encoding when the answer on a carried embedding looks
-    stale (decode again with it), else None. One owner thread, like the model."""
+    stale (decode again with it), else None. One owner thread, like the model.
 
-    def __init__(self, read_frame: FrameReader, encode: Encoder, config: KeyframeConfig | None = None) -> None:
+    ``walk``: the indices the walk will visit, in order (with ``config.look_ahead``, the
+    keyframe ahead is taken among them); None: only the keyframe behind."""
+
+    def __init__(
+        self,
+        read_frame: FrameReader,
+        encode: Encoder,
+        config: KeyframeConfig | None = None,
+        walk: Sequence[int] | None = None,
+    ) -> None:
         self.read_frame, self.encode = read_frame, encode
         self.config = config or KeyframeConfig()
         self.stats = KeyframeStats()
-        self._key: _Key | None = None
+        self._key: _Key | None = None  # the keyframe behind (the latest one reached)
+        self._ahead: _Key | None = None  # the keyframe ahead, encoded before the walk reaches it
+        walk = list(walk) if walk is not None and self.config.look_ahead else []
+        self._walk, self._position = walk, {index: p for p, index in enumerate(walk)}
         self._last: tuple[int, Embedding, bool] | None = None  # index, embedding, carried
         self._key_ious: deque[float] = deque(maxlen=max(1, self.config.reference_keys))
 
@@ -159,6 +179,8 @@ class KeyframeEmbedder:
     def __call__(self, index: int) -> Embedding:
         if self._last is not None and self._last[0] == index:
             return self._last[1]
+        if self._ahead is not None and self._ahead.index == index:  # reached: it is the one behind now
+            self._key, self._ahead = self._ahead, None
         if self._key is not None and self._key.index == index:
             self._last = (index, self._key.embedding, False)
             return self._key.embedding
@@ -191,11 +213,44 @@ class KeyframeEmbedder:
         return None
 
     def _carry(self, index: int) -> Embedding | None:
-        """The keyframe's embedding carried to ``index``, or None when it would be stale."""
+        """A keyframe's embedding carried to ``index`` (the nearer keyframe's, else the
+        other's), or None when both would be stale."""
         key, cfg = self._key, self.config
-        if key is None or abs(index - key.index) >= cfg.max_interval:
-            self.stats.log.append((index, "first" if key is None else "interval", float("nan"), float("nan")))
+        if key is None:
+            self.stats.log.append((index, "first", float("nan"), float("nan")))
             return None
+        keys = [k for k in (key, self._ahead_of(index)) if k is not None and abs(index - k.index) < cfg.max_interval]
+        if not keys:
+            self.stats.log.append((index, "interval", float("nan"), float("nan")))
+            return None
+        for k in sorted(keys, key=lambda k: abs(index - k.index)):
+            carried = self._carry_from(k, index)
+            if carried is not None:
+                return carried
+        return None
+
+    def _ahead_of(self, index: int) -> _Key | None:
+        """The keyframe ahead of ``index`` on the walk: ``max_interval`` walk positions after
+        the keyframe behind, encoded now if it is not yet (None: no walk, or past its end)."""
+        here = self._position.get(index)
+        if here is None or self._key is None:
+            return None
+        if self._ahead is not None and self._position[self._ahead.index] > here:
+            return self._ahead
+        behind = self._position.get(self._key.index, here - 1)  # the prompt's frame lies just before the walk
+        target = max(behind + self.config.max_interval, here + 1)
+        if target >= len(self._walk):
+            return None
+        ahead = self._walk[target]
+        emb = self._encode_timed(ahead)
+        self.stats.log.append((ahead, "ahead", float("nan"), float("nan")))
+        gray, scale = small_gray(self.read_frame(ahead), self.config.flow_side)
+        self._ahead = _Key(ahead, emb, gray, scale)
+        return self._ahead
+
+    def _carry_from(self, key: _Key, index: int) -> Embedding | None:
+        """``key``'s embedding carried to ``index``, or None when its flow says it is stale."""
+        cfg = self.config
         started = time.perf_counter()
         gray, scale = small_gray(self.read_frame(index), cfg.flow_side)
         if gray.shape != key.gray.shape:
@@ -215,11 +270,15 @@ class KeyframeEmbedder:
         return carried
 
     def _encode(self, index: int) -> Embedding:
+        emb = self._encode_timed(index)
+        self._set_key(index, emb)
+        return emb
+
+    def _encode_timed(self, index: int) -> Embedding:
         started = time.perf_counter()
         emb = self.encode(index)
         self.stats.seconds["encode"] += time.perf_counter() - started
         self.stats.encoded.append(index)
-        self._set_key(index, emb)
         return emb
 
     def _set_key(self, index: int, emb: Embedding) -> None:
@@ -287,7 +346,8 @@ class KeyframeModel:
     def __init__(self, model: PromptableModel, decode_on_key: bool = True, reuse_box: float = 0.0) -> None:
         self.model, self.decode_on_key, self.reuse_box = model, decode_on_key, reuse_box
         self.carry_features: Callable[[], bool] = lambda: True
-        self._answers: tuple[Embedding | None, list[tuple[tuple[float, ...], Prediction]]] = (None, [])
+        # the answers decoded on the last two keyframes (behind and ahead), oldest first
+        self._answers: list[tuple[Embedding, list[tuple[tuple[float, ...], Prediction]]]] = []
         self.decoded = self.reused = 0  # boxes decoded on keyframes, and answered from an earlier decoding
 
     @property
@@ -326,9 +386,10 @@ class KeyframeModel:
         to a box within ``reuse_box`` of one, the rest decoded in one call."""
         from evosam.propagate import predict_boxes
 
-        if self._answers[0] is not key:
-            self._answers = (key, [])
-        known = self._answers[1]
+        known = next((answers for k, answers in self._answers if k is key), None)
+        if known is None:
+            known = []
+            self._answers = [*self._answers[-1:], (key, known)]
         found = [self._known(b, known) for b in boxes]
         todo = [b for b, f in zip(boxes, found, strict=True) if f is None]
         new = iter(predict_boxes(self.model, key, todo))
@@ -354,11 +415,17 @@ class KeyframeModel:
 
 
 def keyframe_session(
-    model: PromptableModel, read_frame: FrameReader, encode: Encoder, tracker: Tracker, config: KeyframeConfig
+    model: PromptableModel,
+    read_frame: FrameReader,
+    encode: Encoder,
+    tracker: Tracker,
+    config: KeyframeConfig,
+    walk: Sequence[int] | None = None,
 ) -> tuple[TrackSession, KeyframeEmbedder]:
     """A ``TrackSession`` whose frames are encoded only where ``config`` says (its embedder,
-    which counts what it did, is returned too)."""
-    embedder = KeyframeEmbedder(read_frame, encode, config)
+    which counts what it did, is returned too); ``walk``: the frames it will track, in order
+    (lets it encode the keyframe ahead, ``KeyframeEmbedder``)."""
+    embedder = KeyframeEmbedder(read_frame, encode, config, walk)
     wrapped = KeyframeModel(model, config.decode_on_key, config.reuse_box)
     session = TrackSession(wrapped, read_frame, embedder, tracker, recheck=embedder.recheck)
     wrapped.carry_features = lambda: any(r is not None for r in session.refiners.values())

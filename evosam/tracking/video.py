@@ -87,13 +87,15 @@ def propagate_video(
         yield first
         tracker = make_tracker(tracker) if isinstance(tracker, str) else tracker
         batch = batch or default_batch(model)
+        if keyframes is not None:  # frames read a keyframe interval ahead: the keyframe ahead is in the next batch
+            batch = max(batch, keyframes.max_interval)
         ahead = stack.enter_context(
             EmbeddingsAhead(model, source.frame, frames, batch, cache, cache_key, encode_ahead=keyframes is None)
         )
         if keyframes is None:
             session = TrackSession(model, ahead.frame, ahead.embedding, tracker)
         else:
-            session, embedder = keyframe_session(model, ahead.frame, ahead.embedding, tracker, keyframes)
+            session, embedder = keyframe_session(model, ahead.frame, ahead.embedding, tracker, keyframes, frames)
             if start_embedding is not None:  # a box prompt: its frame was encoded for SAM's answer
                 embedder.seed(prompt.frame, start_embedding)
         session.add_mask(prompt.frame, prompt.label, first.mask)
