@@ -30,8 +30,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--runtime",
         default="auto",
         choices=RUNTIMES,
-        help="what runs the image encoder on the CPU (default: %(default)s: OpenVINO where the encoder runs "
-        "float32 or bf16 on AMX, else PyTorch)",
+        help="what runs the image encoder on the CPU (default: %(default)s: OpenVINO, in bf16 where the CPU "
+        "has native bf16)",
     )
 
 

@@ -73,22 +73,16 @@ def cpu_has_bf16(flags: set[str] | None = None) -> bool:
     return bool({"avx512_bf16", "amx_bf16"} & flags) and cpu_can_bf16()
 
 
-def cpu_has_amx(flags: set[str] | None = None) -> bool:
-    """Whether this CPU has AMX tiles for bfloat16 (Intel Sapphire Rapids and later), where
-    OpenVINO runs the bf16 encoder about 2x faster than PyTorch (docs/benchmarks.md)."""
-    flags = cpu_flags() if flags is None else flags
-    return "amx_bf16" in flags and cpu_has_bf16(flags)
-
-
 def wants_openvino(runtime: str, device: torch.device, half: bool, flags: set[str] | None = None) -> bool:
     """Whether ``runtime`` asks OpenVINO to run the image encoder: only on the CPU; ``auto``
-    where the encoder runs float32 (no native bf16) or bf16 on AMX (measured faster there;
-    on AVX512-BF16 without AMX PyTorch stays), ``openvino`` always."""
+    where the encoder runs float32 (no native bf16) or bf16 natively (AVX512-BF16 or AMX:
+    about 2x PyTorch's bf16 on both, docs/benchmarks.md), not where bf16 is forced on a CPU
+    that only emulates it; ``openvino`` always."""
     if runtime not in RUNTIMES:
         raise InputError(f"runtime {runtime!r}: use {', '.join(RUNTIMES)}")
     if device.type != "cpu":
         return False
-    return runtime == "openvino" or (runtime == "auto" and (not half or cpu_has_amx(flags)))
+    return runtime == "openvino" or (runtime == "auto" and (not half or cpu_has_bf16(flags)))
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -127,7 +121,7 @@ class SamBackend:
             self.half = bool(half) and (self.device.type == "cuda" or cpu_can_bf16())
         self.net = net.to(self.device).eval()
         # OpenVINO runs the float32 encoder 1.6-2x faster than PyTorch on a CPU, and the bf16
-        # one 2x faster on AMX (``auto``: those two cases; ``openvino`` also bf16 without AMX).
+        # one 2x faster with native bf16 (AMX or AVX512-BF16; ``auto``: those cases).
         self.runtime = "torch"
         self._openvino = self._compile_openvino(runtime, cache_encoder)
         if self._openvino is not None:

@@ -194,13 +194,14 @@ def test_cpu_half_precision_keeps_the_float32_masks(chole_frame):
         assert dice(got.mask, ref.mask) >= 0.99, label
 
 
-def test_openvino_bf16_on_amx_keeps_the_float32_masks(chole_frame):
-    """Where ``auto`` runs the encoder in bf16 on OpenVINO (AMX), masks stay those of float32."""
-    from evosam.models.backend import cpu_has_amx
+def test_openvino_bf16_keeps_the_float32_masks(chole_frame):
+    """Where ``auto`` runs the encoder in bf16 on OpenVINO (native bf16: AMX or AVX512-BF16),
+    masks stay those of float32."""
+    from evosam.models.backend import cpu_has_bf16
     from evosam.models.openvino_cpu import openvino_version
 
-    if not cpu_has_amx() or openvino_version() is None:
-        pytest.skip("no AMX bf16 on this CPU (or no OpenVINO): auto does not run OpenVINO bf16 here")
+    if not cpu_has_bf16() or openvino_version() is None:
+        pytest.skip("no native bf16 on this CPU (or no OpenVINO): auto does not run OpenVINO bf16 here")
     frame, labels = chole_frame
     fast = load_model("litemedsam", device="cpu")
     assert fast.describe() == "LiteMedSAM · CPU OpenVINO bf16"
@@ -226,10 +227,12 @@ def test_bf16_is_the_cpu_default_only_where_it_is_native(monkeypatch):
     assert not backend.cpu_has_bf16({"avx512_bf16"})
     monkeypatch.setattr(backend, "cpu_can_bf16", lambda: True)
     cpu = torch.device("cpu")
-    # auto: OpenVINO for float32, and for bf16 only with AMX (where it measured 2x PyTorch's)
+    # auto: OpenVINO for float32, and for native bf16 (where it measured 2x PyTorch's), not
+    # for bf16 forced on a CPU that emulates it
     assert backend.wants_openvino("auto", cpu, half=False, flags=set())
-    assert not backend.wants_openvino("auto", cpu, half=True, flags={"avx512_bf16"})
+    assert backend.wants_openvino("auto", cpu, half=True, flags={"avx512_bf16"})
     assert backend.wants_openvino("auto", cpu, half=True, flags={"avx512_bf16", "amx_bf16", "amx_tile"})
+    assert not backend.wants_openvino("auto", cpu, half=True, flags={"avx512f", "avx512bw"})
     assert not backend.wants_openvino("torch", cpu, half=False, flags=set())
     assert backend.wants_openvino("openvino", cpu, half=True, flags={"avx512_bf16"})
     assert not backend.wants_openvino("auto", torch.device("cuda"), half=True, flags={"amx_bf16"})
