@@ -38,7 +38,7 @@ from evosam.video import open_video  # noqa: E402
 def stored_embeddings(backend, video, count: int, store: Path) -> dict[int, Embedding]:
     """Every frame's real encoding, computed once and kept in ``store`` (a torch file)."""
     if store.is_file():
-        saved = torch.load(store)
+        saved = torch.load(store, weights_only=True)
         if saved["model"] == backend.name and saved["count"] == count:
             return {
                 i: Embedding(f, tuple(saved["frame_size"]), tuple(saved["input_size"]), backend.name)
