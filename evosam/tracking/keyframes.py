@@ -231,15 +231,17 @@ class KeyframeEmbedder:
 
     def _ahead_of(self, index: int) -> _Key | None:
         """The keyframe ahead of ``index`` on the walk: ``max_interval`` walk positions after
-        the keyframe behind, encoded now if it is not yet (None: no walk, or past its end)."""
+        the keyframe behind, or the walk's last frame if that comes first (so the frames
+        after the last whole interval have a keyframe on both sides too), encoded now if it
+        is not yet; None without a walk, or on its last frame."""
         here = self._position.get(index)
         if here is None or self._key is None:
             return None
         if self._ahead is not None and self._position[self._ahead.index] > here:
             return self._ahead
         behind = self._position.get(self._key.index, here - 1)  # the prompt's frame lies just before the walk
-        target = max(behind + self.config.max_interval, here + 1)
-        if target >= len(self._walk):
+        target = min(max(behind + self.config.max_interval, here + 1), len(self._walk) - 1)
+        if target <= here:
             return None
         ahead = self._walk[target]
         emb = self._encode_timed(ahead)

@@ -163,8 +163,9 @@ def test_keyframes_are_encoded_by_interval_motion_and_recheck():
 
 def test_with_the_walk_known_the_keyframe_ahead_is_encoded_and_the_nearer_one_carried():
     """Interval 4 on a walk 1..10 from a prompt on frame 0: keyframes 0 (seeded), 4, 8 are
-    encoded as before, but each before the walk reaches it; frames 3 and 7 are carried from
-    the keyframe after them (one frame away) instead of the one before (three)."""
+    encoded as before, but each before the walk reaches it, and the walk's last frame 10
+    too; frames 3 and 7 are carried from the keyframe after them (one frame away) instead
+    of the one before (three)."""
     embs = {i: Embedding(torch.full((1, 4, 64, 64), float(i)), (200, 200), (256, 256), "litemedsam") for i in range(11)}
     encoded: list[int] = []
 
@@ -182,8 +183,8 @@ def test_with_the_walk_known_the_keyframe_ahead_is_encoded_and_the_nearer_one_ca
         sources[i] = int(key.features[0, 0, 0, 0])
         if i == 1:
             assert encoded == [4]  # the keyframe ahead, encoded at the first carried frame
-    assert encoded == [4, 8]
-    assert sources == {1: 0, 2: 0, 3: 4, 4: 4, 5: 4, 6: 4, 7: 8, 8: 8, 9: 8, 10: 8}
+    assert encoded == [4, 8, 10]
+    assert sources == {1: 0, 2: 0, 3: 4, 4: 4, 5: 4, 6: 4, 7: 8, 8: 8, 9: 8, 10: 10}
     behind = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=4, look_ahead=False), walk)
     encoded.clear()
     behind.seed(0, embs[0])
