@@ -45,6 +45,13 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "reject": ("Re&ject mask", ("Delete",), "Reject this frame's mask", False),
     "propagate_forward": ("Propagate &forward", ("P",), "Carry it on, to a confirmed frame or the end", False),
     "propagate_backward": ("Propagate &backward", ("Shift+P",), "Carry it back, to a confirmed frame or start", False),
+    "fast_propagation": (
+        "Fa&st propagation (keyframes)",
+        (),
+        "Encode keyframes only and carry them to the frames between by optical flow: 3-5x faster on a CPU,"
+        " masks slightly less exact",
+        True,
+    ),
     "next_review": ("&Next to review", ("N",), "Show this label's least sure proposal (N again: the next one)", False),
     "accept_run": (
         "&Accept proposals…",
@@ -163,6 +170,7 @@ MENUS = {
         None,
         "propagate_forward",
         "propagate_backward",
+        "fast_propagation",
         "cancel",
     ),
     "&Help": ("shortcuts",),

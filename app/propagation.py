@@ -15,6 +15,8 @@ from app.workers import PropagatedFrame, PropagateJob, PropagationSummary
 from evosam.errors import EvoSamError
 from evosam.learning import Refiner
 from evosam.propagate import frame_order
+from evosam.tracking.keyframes import KeyframeConfig
+from evosam.tracking.video import KEYFRAMES
 
 
 class PropagationHost(Protocol):
@@ -50,7 +52,12 @@ class Propagation(QObject):
         super().__init__(parent)
         self.host = host
         self.job: PropagateJob | None = None  # the run under way, if any
+        self.keyframes: KeyframeConfig | None = None  # the next runs' keyframe mode (None: encode every frame)
         self._runs = itertools.count(1)
+
+    def set_fast(self, on: bool) -> None:
+        """Later runs encode keyframes only (``KEYFRAMES``, as ``--keyframes on``) or every frame."""
+        self.keyframes = KEYFRAMES if on else None
 
     @property
     def running(self) -> bool:
@@ -75,7 +82,9 @@ class Propagation(QObject):
         frames = self._frames(backward)
         if frames is None:
             return None
-        job = PropagateJob(h.label, frames, old.mask, refine=h.refiner_for(h.label), run=next(self._runs))
+        job = PropagateJob(
+            h.label, frames, old.mask, refine=h.refiner_for(h.label), run=next(self._runs), keyframes=self.keyframes
+        )
         job.frame_done.connect(self._on_frame)
         job.result.connect(self._on_done)
         self.job = job

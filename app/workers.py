@@ -24,6 +24,7 @@ from evosam.models.cache import EmbeddingCache
 from evosam.points import refine_with_points
 from evosam.propagate import PropagationConfig
 from evosam.tracking import Prompt, propagate_video
+from evosam.tracking.keyframes import KeyframeConfig
 from evosam.tracking.sam_flow import SamFlowTracker
 
 Box = tuple[float, float, float, float]
@@ -277,7 +278,8 @@ class PropagatedFrame:
 class PropagateJob(ModelJob):
     """Propagates ``init_mask`` (bool (H, W), on the frame before ``frames[0]``) through
     ``frames``; emits ``frame_done(PropagatedFrame)`` per frame and ``PropagationSummary`` last.
-    ``run``: the submitter's number for this run (its results say it)."""
+    ``run``: the submitter's number for this run (its results say it); ``keyframes``: encode
+    keyframes only (``evosam.tracking.keyframes``), None: every frame."""
 
     frame_done = Signal(object)
     text = "Propagating"
@@ -291,9 +293,11 @@ class PropagateJob(ModelJob):
         config: PropagationConfig | None = None,
         refine: Refiner | None = None,
         run: int = 0,
+        keyframes: KeyframeConfig | None = None,
     ) -> None:
         super().__init__()
         self.label, self.frames, self.refine, self.run_id = label, frames, refine, run
+        self.keyframes = keyframes
         self.init_mask = np.array(init_mask, dtype=bool)
         self.config = config or PropagationConfig()
         self.batch: int | None = None  # frames per encoder call (None: ``default_batch``, 8 on CUDA, 1 on a CPU)
@@ -318,6 +322,7 @@ class PropagateJob(ModelJob):
             should_stop=lambda: self.cancelled,
             cache=ctx.cache,
             cache_key=ctx.embedding_key,
+            keyframes=self.keyframes,
         )
         for res in results:
             if res.index == start:  # the start mask, the user's own

@@ -67,11 +67,12 @@ def window(qtbot, litemedsam, clip, embeddings, request):
 
 @pytest.fixture
 def window_on(qtbot, litemedsam, embeddings):
-    """``window_on(clip)``: a main window like ``window``'s on another clip (closed at the end)."""
+    """``window_on(clip, cache=None)``: a main window like ``window``'s on another clip (closed at
+    the end); ``cache``: its own embedding cache instead of the session's."""
     opened = []
 
-    def make(clip: Path):
-        opened.append(open_window(qtbot, litemedsam, clip, embeddings))
+    def make(clip: Path, cache=None):
+        opened.append(open_window(qtbot, litemedsam, clip, embeddings if cache is None else cache))
         return opened[-1]
 
     yield make

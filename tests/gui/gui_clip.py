@@ -19,14 +19,18 @@ def blob_mask(frame: int) -> np.ndarray:
     return m.astype(bool)
 
 
-def write_clip(folder: Path, frames: int = FRAMES) -> Path:
-    """A folder of ``frames`` PNG frames, HEIGHT x WIDTH: dark red tissue with the moving blob."""
+def write_clip(folder: Path, frames: int = FRAMES, still_tissue: bool = False) -> Path:
+    """A folder of ``frames`` PNG frames, HEIGHT x WIDTH: dark red tissue with the moving blob.
+    The tissue's noise is new in every frame, or with ``still_tissue`` the same in all (then
+    optical flow explains each frame from another: keyframe mode carries them)."""
     folder.mkdir()
     rng = np.random.default_rng(0)
+    noise = rng.normal(0, 6, (HEIGHT, WIDTH, 3))
     for i in range(frames):
         rgb = np.empty((HEIGHT, WIDTH, 3), np.uint8)
         rgb[:] = (90, 25, 30)
-        rgb = np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
+        noise = noise if still_tissue or i == 0 else rng.normal(0, 6, (HEIGHT, WIDTH, 3))
+        rgb = np.clip(rgb + noise, 0, 255).astype(np.uint8)
         rgb[blob_mask(i)] = (235, 225, 200)
         cv2.imwrite(str(folder / f"{i:05d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     return folder

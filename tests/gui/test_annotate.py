@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gui_clip import FRAMES, blob_box, blob_mask
+from gui_clip import FRAMES, blob_box, blob_mask, write_clip
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
@@ -158,6 +158,34 @@ def test_propagation_stops_at_confirmed_and_keeps_painted_masks(qtbot, window):
     assert np.array_equal(window.state.get(3, "vessel").mask, blob_mask(3))
     window.player.seek(1)
     assert window.propagate(backward=True) is None  # the confirmed frame 0 is next: nothing to do
+
+
+def test_fast_propagation_encodes_keyframes_only(qtbot, window_on, tmp_path):
+    """Tools ▸ Fast propagation (keyframes): a run through 11 frames encodes its keyframes only
+    (the app's cache holds encodings only) and proposes every frame close to the blob;
+    unchecked again, the next run encodes every frame."""
+    from evosam.models.cache import EmbeddingCache
+
+    win = window_on(write_clip(tmp_path / "long", 12, still_tissue=True), EmbeddingCache(64 * 2**20))
+    c, video = win.controller, win.source.fingerprint()
+    draw_box(qtbot, win, 0)
+    win.confirm()
+    win.act.fast_propagation.trigger()
+    assert win.act.fast_propagation.isChecked()
+    with qtbot.waitSignal(win.propagation_finished, timeout=TIMEOUT_MS) as done:
+        job = win.propagate()
+    assert job.keyframes is not None and done.args[0].frames_done == 11
+    encoded = [i for i in range(1, 12) if (c.model_name, video, i) in c.cache]
+    assert 2 <= len(encoded) <= 5, encoded  # keyframes (every 8 frames, the last, rechecks), not all 11
+    for f in range(1, 12):
+        assert dice(win.state.get(f, "vessel").mask, blob_mask(f)) > 0.8, f
+    win.undo()
+    win.player.seek(0)  # the view followed the run to its end
+    win.act.fast_propagation.trigger()  # off: every frame is encoded again
+    with qtbot.waitSignal(win.propagation_finished, timeout=TIMEOUT_MS):
+        job = win.propagate()
+    assert job.keyframes is None
+    assert all((c.model_name, video, i) in c.cache for i in range(1, 12))
 
 
 @pytest.mark.fresh_embeddings  # frames must take real model time for the race to be one-sided
