@@ -2,11 +2,13 @@
 
 Both start from the same mask (SAM's answer to a box on frame 0 of the 81-frame video) with
 the model already loaded and nothing cached: the CLI path is ``propagate_video`` as
-``evosam propagate`` calls it; the window path is a real ``MainWindow`` (Qt's offscreen
-platform unless a display is set) propagating with P, timed from the key to
-``propagation_finished``. Prints a table of each round and the medians.
+``evosam propagate --head`` calls it, with the head the window proposes with (it learned the
+start mask and the anchor that ends the run: the window confirms both); the window path is
+a real ``MainWindow`` (Qt's offscreen platform unless a display is set) propagating with P,
+timed from the key to ``propagation_finished``. Prints a table of each round and the medians. ``--keyframes``: both
+in keyframe mode (``--keyframes on``; the window's Tools ▸ Fast propagation).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/window_vs_cli.py [--frames 40] [--rounds 2]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/window_vs_cli.py [--frames 40] [--rounds 2] [--keyframes]
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from app.main_window import MainWindow, open_source
 from app.state import FrameMask, Status
 from evosam.models import load_model
 from evosam.tracking import Prompt, propagate_video
+from evosam.tracking.video import KEYFRAMES
 from evosam.video import open_video
 
 DATA = Path(os.environ.get("EVOSAM_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -43,17 +46,22 @@ def start_mask(model) -> object:
         return model.predict(model.embed(video.frame(0)), box=BOX).mask
 
 
-def cli_rate(model, mask, frames: int) -> float:
+def cli_rate(model, mask, frames: int, fast: bool = False, head=None) -> float:
+    """Frames/s of ``propagate_video`` from ``mask`` on frame 0, refined by ``head`` (a refiner) if given."""
     started = time.perf_counter()
     with open_video(VIDEO) as video:
-        results = propagate_video(video, Prompt(0, mask=mask), model, frames=range(1, frames + 1))
+        keyframes = KEYFRAMES if fast else None
+        walk = range(1, frames + 1)
+        results = propagate_video(video, Prompt(0, mask=mask), model, head, frames=walk, keyframes=keyframes)
         count = sum(1 for _ in results) - 1  # the prompt frame comes first
     return count / (time.perf_counter() - started)
 
 
-def window_rate(app: QApplication, model, mask, frames: int, follow: bool) -> float:
+def window_rate(app: QApplication, model, mask, frames: int, follow: bool, fast: bool = False) -> tuple[float, object]:
+    """Frames/s of the window's propagation (P) from ``mask``, and the head's refiner it used."""
     win = MainWindow(lambda: model, prefetch_ms=0)
     win.act.follow.setChecked(follow)
+    win.act.fast_propagation.setChecked(fast)
     win.set_video(open_source(VIDEO), VIDEO)
     win.resize(1400, 900)
     win.show()
@@ -63,6 +71,7 @@ def window_rate(app: QApplication, model, mask, frames: int, follow: bool) -> fl
     win.controller.apply(0, win.label, FrameMask(mask, Status.CONFIRMED), "Confirm")
     win.controller.apply(frames + 1, win.label, FrameMask(mask, Status.CONFIRMED), "Anchor")  # stop there
     wait(lambda: win.controller.idle(), 300)
+    refiner = win.controller.refiner_for(win.label)
     win.player.seek(0)
     done = []
     win.propagation_finished.connect(done.append)
@@ -73,7 +82,7 @@ def window_rate(app: QApplication, model, mask, frames: int, follow: bool) -> fl
     rate = done[0].frames_done / seconds
     win.close()
     app.processEvents()
-    return rate
+    return rate, refiner
 
 
 def main() -> int:
@@ -81,20 +90,26 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=40)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--no-follow", action="store_true", help="the window's view stays on frame 0")
+    p.add_argument("--keyframes", action="store_true", help="both paths encode keyframes only")
+    p.add_argument("--runtime", default="auto", help="what runs the encoder on the CPU (evosam's --runtime)")
     args = p.parse_args()
     if not VIDEO.is_file():
         print(f"shared data not found at {VIDEO}", file=sys.stderr)
         return 2
     app = QApplication(sys.argv[:1])
-    model = load_model("litemedsam", device="cpu")
+    model = load_model("litemedsam", device="cpu", runtime=args.runtime)
     mask = start_mask(model)
     cli_rate(model, mask, 2)  # warm-up: the first encoder calls are slower
+    _, head = window_rate(app, model, mask, args.frames, False)  # the head the window learns from the two masks
+    print(f"the window proposes with {'the head' if head is not None else 'SAM alone'}", file=sys.stderr)
     rows = []
     for r in range(args.rounds):
-        rows.append(("cli", r + 1, cli_rate(model, mask, args.frames)))
-        rows.append(("window", r + 1, window_rate(app, model, mask, args.frames, not args.no_follow)))
+        rows.append(("cli", r + 1, cli_rate(model, mask, args.frames, args.keyframes, head)))
+        rate, _ = window_rate(app, model, mask, args.frames, not args.no_follow, args.keyframes)
+        rows.append(("window", r + 1, rate))
         print(f"round {r + 1}: cli {rows[-2][2]:.2f}, window {rows[-1][2]:.2f} frames/s", file=sys.stderr)
-    print(f"propagation of {args.frames} frames of {VIDEO.name} ({model.describe()}), frames/s")
+    mode = "keyframes" if args.keyframes else "every frame encoded"
+    print(f"propagation of {args.frames} frames of {VIDEO.name} ({model.describe()}, {mode}), frames/s")
     print(f"{'path':>7} {'round':>5} {'frames/s':>9}")
     for path, r, rate in rows:
         print(f"{path:>7} {r:>5} {rate:>9.2f}")
