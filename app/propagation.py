@@ -123,6 +123,8 @@ class Propagation(QObject):
         self.reached.emit(res.index)
 
     def _on_done(self, summary: PropagationSummary) -> None:
+        if self.job is not None and self.job.run_id == summary.run:
+            self.job = None  # over before anyone hears it is: a P right after ``finished`` starts a new run
         verb = "cancelled after" if summary.cancelled else "done:"
         flagged = f", {summary.flagged} flagged for review" if summary.flagged else ""
         self.message.emit(f"Propagation {verb} {plural(summary.frames_done, 'frame')}{flagged}.", 8000)
