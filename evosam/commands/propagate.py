@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("on", "off"),
         default="off",
         help="on: run the image encoder on keyframes only and carry them to the frames between by optical flow "
-        "(3-5x faster on a CPU, masks less exact); off (default): encode every frame",
+        "(2-5x faster on a CPU, masks less exact); off (default): encode every frame",
     )
     add_model_arguments(p)
     add_batch_argument(p)
