@@ -19,6 +19,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
+def collect_closed_windows(qapp):
+    """After each GUI test (its windows closed), collect the Python garbage here, on the main
+    thread. Left to a later collection that happens to run on a worker thread (the next
+    test's), a closed window's QObject is destroyed there; its destructor takes a Qt mutex and
+    then waits for the GIL, while the main thread, holding the GIL, destroys widgets and waits
+    for that mutex: a deadlock (one full run hung so, for 10 minutes, in the window fixture)."""
+    yield
+    import gc
+
+    qapp.processEvents()
+    gc.collect()
+
+
+@pytest.fixture(autouse=True)
 def own_user_folders(tmp_path_factory, monkeypatch) -> Path:
     """Each GUI test its own settings and data folders (``EVOSAM_HOME``): the recent list and
     the untitled autosaves, which a window resumes when it opens a clip of the same content,
