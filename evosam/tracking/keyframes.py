@@ -223,8 +223,11 @@ class KeyframeEmbedder:
         if not keys:
             self.stats.log.append((index, "interval", float("nan"), float("nan")))
             return None
+        started = time.perf_counter()
+        gray, scale = small_gray(self.read_frame(index), cfg.flow_side)  # once, for either keyframe
+        self.stats.seconds["flow"] += time.perf_counter() - started
         for k in sorted(keys, key=lambda k: abs(index - k.index)):
-            carried = self._carry_from(k, index)
+            carried = self._carry_from(k, index, gray, scale)
             if carried is not None:
                 return carried
         return None
@@ -244,17 +247,15 @@ class KeyframeEmbedder:
         if target <= here:
             return None
         ahead = self._walk[target]
-        emb = self._encode_timed(ahead)
         self.stats.log.append((ahead, "ahead", float("nan"), float("nan")))
-        gray, scale = small_gray(self.read_frame(ahead), self.config.flow_side)
-        self._ahead = _Key(ahead, emb, gray, scale)
+        self._ahead = self._make_key(ahead, self._encode_timed(ahead))
         return self._ahead
 
-    def _carry_from(self, key: _Key, index: int) -> Embedding | None:
-        """``key``'s embedding carried to ``index``, or None when its flow says it is stale."""
+    def _carry_from(self, key: _Key, index: int, gray: np.ndarray, scale: float) -> Embedding | None:
+        """``key``'s embedding carried to ``index`` (its ``small_gray`` ``gray`` at ``scale``),
+        or None when the flow says it is stale."""
         cfg = self.config
         started = time.perf_counter()
-        gray, scale = small_gray(self.read_frame(index), cfg.flow_side)
         if gray.shape != key.gray.shape:
             return None
         flow = gray_flow(key.gray, gray)
@@ -284,9 +285,12 @@ class KeyframeEmbedder:
         return emb
 
     def _set_key(self, index: int, emb: Embedding) -> None:
-        gray, scale = small_gray(self.read_frame(index), self.config.flow_side)
-        self._key = _Key(index, emb, gray, scale)
+        self._key = self._make_key(index, emb)
         self._last = (index, emb, False)
+
+    def _make_key(self, index: int, emb: Embedding) -> _Key:
+        gray, scale = small_gray(self.read_frame(index), self.config.flow_side)
+        return _Key(index, emb, gray, scale)
 
 
 def carry_box(box: Sequence[float], flow: np.ndarray, frame_size: tuple[int, int]) -> tuple[float, ...]:
