@@ -130,12 +130,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from app.collector import MainThreadCollector
     from app.heap import map_large_buffers
     from app.main_window import MainWindow
 
     map_large_buffers()
     app = QApplication(sys.argv[:1])
     app.setApplicationName("EvoSAM Annotator")
+    MainThreadCollector(app)  # a child of the app: no collection on a worker thread while it runs
     factory = partial(load_model, args.model, checkpoint=args.checkpoint, device=args.device, runtime=args.runtime)
     window = MainWindow(factory, load_text=load_status(load_note(args.model, args.device, args.runtime)))
     window.set_video(source, args.video, project=project, project_path=project_path)
