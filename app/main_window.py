@@ -34,6 +34,7 @@ from app.labels import LabelPanel
 from app.learning import LearningPanel, add_dock
 from app.learning_controls import LearningControls
 from app.playback import PlaybackFrames
+from app.preferences import keep_options
 from app.projects import read_recent
 from app.prompts import DRAFT_MESSAGE
 from app.readahead import ReadAhead
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         self.dialogs = Dialogs(self, c)
         self._build_ui()
         self._connect()
+        keep_options(self.act.all)  # after ``_connect``: a kept option reaches its handlers
         self._on_state_changed([])
         c.load_model(model_factory, load_text)
 

@@ -162,3 +162,23 @@ def test_idle_window_embeds_the_current_frame_and_the_next_ones(qtbot, litemedsa
     key = win.source.fingerprint()
     qtbot.waitUntil(lambda: all(("litemedsam", key, i) in cache for i in (1, 2, 3)), timeout=90000)
     win.close()
+
+
+def test_menu_options_are_kept_for_the_next_session(qtbot, window_on, clip):
+    """Fast propagation, Follow propagation and Show masks come back as the user left them
+    (``<config>/preferences.json``); a damaged file reads as the defaults."""
+    from app.preferences import preferences_file
+
+    first = window_on(clip)
+    assert first.controller.propagation.keyframes is None and first.act.follow.isChecked()
+    first.act.fast_propagation.trigger()
+    first.act.follow.trigger()
+    first.close()
+    second = window_on(clip)
+    assert second.act.fast_propagation.isChecked() and second.controller.propagation.keyframes is not None
+    assert not second.act.follow.isChecked() and second.act.show_masks.isChecked()
+    second.close()
+    preferences_file().write_text("{not json", encoding="utf-8")
+    third = window_on(clip)
+    assert not third.act.fast_propagation.isChecked() and third.controller.propagation.keyframes is None
+    assert third.act.follow.isChecked()
