@@ -6,6 +6,7 @@ captures the project (immutable values, no copies) and hands it over as a new va
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,13 +94,23 @@ class AutosaveJob(ProjectJob):
 
 class SaveJob(ProjectJob):
     """Save ``project`` now if anything changed; with ``path``, into that folder from now on
-    (Save as). ``request``: "save", "save_as" (the user asked) or "quiet" (a clip switch, closing)."""
+    (Save as). ``request``: "save", "save_as" (the user asked) or "quiet" (a clip switch, closing).
+    ``discard``: a folder whose work the save now holds (the untitled autosave a Save as
+    replaces), deleted once the save is written (kept if it fails)."""
 
     text = "Saving the project"
 
-    def __init__(self, project: Project, path: Path | None = None, request: str = "save", message: str = "") -> None:
+    def __init__(
+        self,
+        project: Project,
+        path: Path | None = None,
+        request: str = "save",
+        message: str = "",
+        discard: Path | None = None,
+    ) -> None:
         super().__init__()
         self.project, self.path, self.request, self.message = project, path, request, message
+        self.discard = discard
 
     def run(self, ctx: ProjectContext) -> Saved:
         if self.path is not None:
@@ -108,6 +119,8 @@ class SaveJob(ProjectJob):
             raise EvoSamError("no project folder to save into")
         ctx.latest = self.project
         wrote = ctx.autosaver.flush()
+        if self.discard is not None and self.discard.resolve() != ctx.autosaver.path.resolve():
+            shutil.rmtree(self.discard, ignore_errors=True)
         return Saved(ctx.autosaver.path, "save" if wrote else None, self.request, self.message)
 
 

@@ -223,14 +223,15 @@ class ProjectIO(QObject):
             path = path.with_name(path.name + SUFFIX)
         if self.path is None:
             return None
+        discard = self.path if self.untitled else None  # the untitled autosave: its work moves to ``path``
         self.path, self.untitled = path, False
-        return self._save(path, f"Saved project {path}")
+        return self._save(path, f"Saved project {path}", discard)
 
-    def _save(self, path: Path | None, message: str) -> SaveJob | None:
+    def _save(self, path: Path | None, message: str, discard: Path | None = None) -> SaveJob | None:
         project = self.capture()
         if project is None:
             return None
-        job = SaveJob(project, path, "save" if path is None else "save_as", message)
+        job = SaveJob(project, path, "save" if path is None else "save_as", message, discard)
         job.result.connect(self._on_saved)
         job.error.connect(self.failed)
         return self.worker.submit(job)

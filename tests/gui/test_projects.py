@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from gui_clip import blob_mask
 
-from app.projects import read_recent, untitled_path
+from app.projects import read_recent, saved_projects, untitled_path
 from app.state import FrameMask, Status
 from evosam.project import SCHEMA_VERSION, load_project
 
@@ -41,6 +41,21 @@ def test_untitled_work_autosaves(qtbot, window):
         window.projects.tick()
     saved = load_project(window.projects.path)
     assert np.array_equal(saved.masks[(1, "vessel")].unpack().mask, blob_mask(1))
+
+
+def test_save_as_moves_the_untitled_work_out_of_the_autosave(qtbot, window, tmp_path):
+    """After Save as, the untitled autosave is gone (its work is in the saved project), so
+    reopening the video offers the saved project alone."""
+    untitled = window.projects.path
+    window.controller.apply(1, "vessel", FrameMask(blob_mask(1)), "Brush")
+    with qtbot.waitSignal(window.projects.saved, timeout=TIMEOUT_MS):
+        window.projects.tick()
+    assert (untitled / "project.json").is_file()
+    save_as(qtbot, window, tmp_path / "case7")
+    assert not untitled.exists()
+    saved = load_project(tmp_path / "case7.evosam")
+    assert np.array_equal(saved.masks[(1, "vessel")].unpack().mask, blob_mask(1))
+    assert [p.path for p in saved_projects(window.projects.ref)] == [tmp_path / "case7.evosam"]
 
 
 def test_save_as_then_reopen_restores_masks_learner_and_place(qtbot, window, tmp_path, clip):
