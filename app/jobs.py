@@ -129,6 +129,12 @@ class Worker(QThread, Generic[C]):
             self.start()
         return job
 
+    def queued(self, kind: type) -> int:
+        """Jobs of ``kind`` submitted and not finished nor cancelled (the running one included);
+        any thread."""
+        with self._lock:
+            return sum(isinstance(job, kind) and not job.cancelled for job in self._pending)
+
     def cancel_all(self) -> None:
         with self._lock:
             for job in self._pending:

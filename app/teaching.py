@@ -57,7 +57,7 @@ def confirmed(entry: object) -> bool:
 
 
 class Teaching(QObject):
-    """``taught(TeachRecord)`` after each teaching; ``head_updated(HeadUpdate)`` after every
+    """``taught(TeachRecord)`` after each teaching (a burst's all at its end); ``head_updated(HeadUpdate)`` after every
     change; ``adopted(str)`` once a project's head state is taken over (or refused and being
     re-taught from its masks), with the status message (empty when there is none);
     ``shown()`` when what the dock shows changed; ``message(text, ms)`` for the status bar."""
@@ -250,15 +250,17 @@ class Teaching(QObject):
             job.result.connect(slot)
         self.host.submit(job, self.worker)
 
-    def _on_head_update(self, update: HeadUpdate) -> None:
+    def _on_head_update(self, update: HeadUpdate | None) -> None:
+        if update is None:
+            return  # a teaching within a burst: the burst's last job reports it
         self.latest = update
         if update.record is not None:
             self._teach_ms[update.record.label] = update.record.teach_ms
             if self._pending_head is not None and self._adopting is None:
                 self._pending_head = None  # re-teaching a refused head: the learner is what to save now
         self._show()
-        if update.record is not None:
-            self.taught.emit(update.record)
+        for record in update.records or ((update.record,) if update.record is not None else ()):
+            self.taught.emit(record)
         if update.message:
             self.message.emit(update.message, 6000)
         self.head_updated.emit(update)

@@ -4,13 +4,15 @@
 mask's box). Every other job runs on the head worker, the one thread that owns the
 ``Learner`` (one head per label, in its ``HeadContext``); each returns a ``HeadUpdate``: new
 values (per-label refiners for proposals, per-label reports for the dock, a learner copy
-for saving) that the GUI thread installs.
+for saving) that the GUI thread installs. A teaching with another one queued behind it (a
+burst: Accept proposals, a project re-taught) returns None instead; the burst's last job
+scores the evidence once and reports every record of the burst.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +82,7 @@ class HeadUpdate:
     message: str = ""
     refused: str | None = None
     ticket: int = 0
+    records: tuple[TeachRecord, ...] = ()  # every teaching since the last update, ``record`` last
 
     @property
     def report(self) -> LabelReport:
@@ -107,9 +110,13 @@ def snapshot(learner: Learner) -> Learner:
 
 @dataclass
 class HeadContext:
-    """The head worker's: the learner, made there when a model is loaded (its one owner)."""
+    """The head worker's: the learner, made there when a model is loaded (its one owner);
+    ``more_teaching()``: whether another teaching is queued behind the running job; the
+    records of teachings not yet reported (a burst reports once, at its end)."""
 
     learner: Learner | None = None
+    more_teaching: Callable[[], bool] = lambda: False
+    unreported: list[TeachRecord] = field(default_factory=list)
 
     def require_learner(self) -> Learner:
         if self.learner is None:
@@ -122,7 +129,10 @@ class HeadContext:
 
 def head_worker(parent: QObject | None = None) -> Worker[HeadContext]:
     """The one thread that owns the learner."""
-    return Worker(HeadContext(), parent, "HeadWorker")
+    context = HeadContext()
+    worker = Worker(context, parent, "HeadWorker")
+    context.more_teaching = lambda: worker.queued(TeachJob) > 1  # the running one counts
+    return worker
 
 
 class NewLearnerJob(Job[HeadContext]):
@@ -150,15 +160,36 @@ class HeadJob(Job[HeadContext]):
         self.label, self.ticket = label, ticket
         self.video: str | None = None
 
-    def run(self, ctx: HeadContext) -> HeadUpdate:
+    def run(self, ctx: HeadContext) -> HeadUpdate | None:
+        """The learner changed, as a new ``HeadUpdate``; None for a teaching with another
+        queued behind it (its record goes with the burst's update: scoring the leave-out
+        evidence after every frame of a burst would cost most of its time)."""
         lr = ctx.require_learner()
         lr.set_label(self.label)
+        self.burst = self.in_burst(ctx)
         record, message = self.change(lr)
-        return self.update(lr, record, message)
+        if record is not None:
+            ctx.unreported.append(record)
+        if self.burst:
+            return None
+        records, ctx.unreported = tuple(ctx.unreported), []
+        return self.update(lr, record, message, records=records)
+
+    burst = False  # set by ``run``: this change is not the last of a burst (``TeachJob``)
+
+    def in_burst(self, ctx: HeadContext) -> bool:
+        """Whether this change may leave scoring and reporting to the next job."""
+        return False
 
     def update(
-        self, lr: Learner, record: TeachRecord | None = None, message: str = "", refused: str | None = None
+        self,
+        lr: Learner,
+        record: TeachRecord | None = None,
+        message: str = "",
+        refused: str | None = None,
+        records: tuple[TeachRecord, ...] = (),
     ) -> HeadUpdate:
+        lr.refresh()  # a burst's teachings are scored now, before the snapshot
         reports = {label: lr.report(label) for label in [*lr.heads, lr.label]}
         taught = frozenset(lr.taught_keys)
         return HeadUpdate(
@@ -173,6 +204,7 @@ class HeadJob(Job[HeadContext]):
             message,
             refused,
             self.ticket,
+            records,
         )
 
     def change(self, lr: Learner) -> tuple[TeachRecord | None, str]:  # pragma: no cover - abstract
@@ -188,10 +220,13 @@ class TeachJob(HeadJob):
         super().__init__(label)
         self.item = item
 
+    def in_burst(self, ctx: HeadContext) -> bool:
+        return ctx.more_teaching()
+
     def change(self, lr: Learner) -> tuple[TeachRecord, str]:
         it = self.item
         video, index, label = it.key if isinstance(it.key, tuple) and len(it.key) == 3 else (None, None, None)
-        record = lr.teach(it.key, it.frame, it.prediction, it.mask, it.box, label, video, index)
+        record = lr.teach(it.key, it.frame, it.prediction, it.mask, it.box, label, video, index, not self.burst)
         return record, ""
 
 

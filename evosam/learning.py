@@ -155,6 +155,7 @@ class Learner:
         self._other: dict[Hashable, LeaveOut] = {}  # each key left out with its whole video
         self._choices: dict[str, dict[str, Choice]] = {}  # label -> NEAR/FAR/OTHER -> its proposer
         self._blocks: OrderedDict[tuple[str, Hashable], Stats] = OrderedDict()  # (view, group) -> stats
+        self._stale: set[str] = set()  # labels taught without rescoring since (``teach(rescore=False)``)
 
     @property
     def views(self) -> tuple[str, ...]:
@@ -196,12 +197,24 @@ class Learner:
         frames left out together), NEAR one (within ``NEIGHBOURS`` frames; frames left out
         one by one), or in an OTHER video than those taught (whole videos left out)."""
         label = self.label if label is None else label
+        self.refresh(label)
+        return self._current_choice(label, where)
+
+    def _current_choice(self, label: str, where: str) -> Choice:
+        """``choice`` as the last rescoring left it (a burst of teachings may have moved on)."""
         if self.predict_with == SAM_ONLY:
             return Choice(reason="'Propose with: SAM only' is set")
         return self._choices.get(label, {}).get(where, Choice())
 
+    def refresh(self, label: str | None = None) -> None:
+        """Score ``label`` (None: every label) again where teachings left it unscored
+        (``teach(rescore=False)``); every public reading of the scores calls it."""
+        for name in [n for n in self._stale if label is None or n == label]:
+            self._rescore(name)
+
     def report(self, label: str | None = None) -> LabelReport:
         label = self.label if label is None else label
+        self.refresh(label)
         head = self.head_of(label)
         curve = [(k, self._scores.get(k)) for k, t in self._taught.items() if t.label == label]
         profiles = {n: s.frames for n, s in head.profiles.items()}
@@ -224,11 +237,17 @@ class Learner:
         label: str | None = None,
         video: Hashable | None = None,
         index: int | None = None,
+        rescore: bool = True,
     ) -> TeachRecord:
         """Teach ``label``'s head a confirmed bool (H, W) ``mask`` of an RGB uint8 (H, W, 3)
         ``frame``, given SAM's prediction for ``box`` (x0, y0, x1, y1 frame pixels); ``video``
         and ``index`` place the frame in time (its neighbours are left out with it when it is
-        scored). A key taught before is replaced (its old statistics are subtracted first)."""
+        scored). A key taught before is replaced (its old statistics are subtracted first).
+
+        ``rescore=False`` (a burst of teachings: more follow at once) leaves the leave-out
+        scores for the next reading (``refresh``): the heads are taught the same, and the
+        scores, a function of the taught frames alone, come out the same once read; the
+        record's proposal is the one the last scoring chose."""
         started = time.perf_counter()
         label = self.label if label is None else label
         mask = np.asarray(mask, dtype=bool)
@@ -237,7 +256,7 @@ class Learner:
         replaced = self.untaught(key, rescore=False)
         head = self.head_of(label)
         feats = head.roi_features(frame, pred, box)
-        choice = self.choice(label, self._where(label, video, index))
+        choice = self._current_choice(label, self._where(label, video, index))
         proposer = self.head_of(label, choice.view).for_video(self._video_stats(label, video, choice.view))
         proposal = proposer.propose(
             frame, pred, box, choice, self._usable(proposer), features=self.view_features(feats, choice.view)
@@ -245,7 +264,10 @@ class Learner:
         ev = head.frame_evidence(frame, pred, mask, box, feats, video, index)
         self._add(key, Taught(label, self.profile, ev))
         taught = time.perf_counter()
-        self._rescore(label)
+        if rescore:
+            self._rescore(label)
+        else:
+            self._stale.add(label)
         return TeachRecord(
             key,
             self.profile,
@@ -301,6 +323,7 @@ class Learner:
     def _rescore(self, label: str) -> None:
         """Leave-out scores of the label's most recent blocks (FAR), frames (NEAR) and videos
         (OTHER), and its three proposers from them."""
+        self._stale.discard(label)
         keys = [k for k, t in self._taught.items() if t.label == label]
         blocks: OrderedDict[Hashable, list[Hashable]] = OrderedDict()
         videos: OrderedDict[Hashable, list[Hashable]] = OrderedDict()
@@ -424,6 +447,7 @@ class Learner:
             del self.heads[name]
             self.lite_heads.pop(name, None)
             self._choices.pop(name, None)
+        self._stale = {n for n in self._stale if label is not None and n != label}
         self._blocks = OrderedDict((b, s) for b, s in self._blocks.items() if label is not None and b[1][0] != label)
 
     # -- settings --------------------------------------------------------------------------
@@ -523,6 +547,7 @@ class Learner:
         self.lite_heads = dict(other.lite_heads)
         self._near, self._other = dict(other._near), dict(other._other)
         self._choices, self._blocks = dict(other._choices), OrderedDict()
+        self._stale = set(other._stale)
         if self.profile not in {p for h in self.heads.values() for p in h.profiles} and self.heads:
             self.profile = next(iter(self.head_of(self.label).profiles or next(iter(self.heads.values())).profiles))
         if self.predict_with not in (ALL_PROFILES, AUTO_PROFILE, SAM_ONLY):

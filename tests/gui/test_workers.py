@@ -88,3 +88,42 @@ def test_saves_run_on_the_save_worker(qtbot, window, tmp_path, clip, monkeypatch
     window.set_video(open_source(clip), clip)  # a clip switch saves the previous clip's work
     qtbot.waitUntil(lambda: len(on_gui_thread) >= 3, timeout=TIMEOUT_MS)
     assert not any(on_gui_thread)
+
+
+def test_a_burst_of_teachings_is_scored_and_reported_once(qtbot):
+    """Teachings queued behind one another on the head worker: each but the last returns
+    no update (its leave-out scoring is left to the next), the last reports every record of
+    the burst, and its report equals that of teaching the frames one by one, each scored."""
+    from app.teaching_jobs import TeachInput, TeachJob, head_worker
+    from evosam.learning import Learner, teaching_box
+    from tests.unit.test_head import SMALL, fake_frame
+
+    items = []
+    for i in range(4):
+        frame, mask, pred = fake_frame(i)
+        items.append(TeachInput(("clip", 4 * i, "vessel"), 0, frame, mask, teaching_box(mask), pred))
+    release = threading.Event()
+
+    class Hold(Job):
+        def run(self, ctx):
+            ctx.learner = Learner("litemedsam", SMALL)
+            ctx.learner.set_label("vessel")
+            release.wait(30)
+
+    worker = head_worker()
+    jobs = [Hold(), *(TeachJob("vessel", item) for item in items)]  # kept: a job's signals need it alive
+    results = []
+    for job in jobs:
+        job.result.connect(results.append)
+        worker.submit(job)
+    release.set()
+    qtbot.waitUntil(lambda: len(results) == len(jobs), timeout=60000)
+    worker.stop()
+    results = results[1:]  # the hold's
+    assert results[:-1] == [None] * (len(items) - 1)
+    update = results[-1]
+    assert [r.key for r in update.records] == [it.key for it in items] and update.record == update.records[-1]
+    each = Learner("litemedsam", SMALL)
+    for it in items:
+        each.teach(it.key, it.frame, it.prediction, it.mask, it.box, "vessel", "clip", it.key[1])
+    assert update.report == each.report("vessel") and update.taught == frozenset(each.taught_keys)

@@ -41,6 +41,26 @@ def test_teach_then_untaught_is_exact_and_keys_replace(frames):
     assert record.replaced and learner.head.taught_frames == 2
 
 
+def test_a_burst_taught_without_rescoring_reads_as_one_rescored_each_time(frames):
+    """``teach(rescore=False)`` defers the leave-out scoring to the next reading: the
+    report, the choices and the refiner then equal those of teaching every frame with it."""
+    each, burst = Learner("litemedsam", SMALL), Learner("litemedsam", SMALL)
+    for i, item in enumerate(frames):
+        frame, mask, pred = item
+        teach(each, ("clip", i, "vessel"), item, video="clip", index=4 * i)
+        burst.teach(("clip", i, "vessel"), frame, pred, mask, teaching_box(mask), None, "clip", 4 * i, rescore=False)
+    assert burst._stale == {burst.label}  # nothing scored yet
+    assert burst.report() == each.report() and not burst._stale
+    for where in ("near", "far", "other"):
+        assert burst.choice(where=where) == each.choice(where=where)
+    assert (burst.refiner("default", "clip") is None) == (each.refiner("default", "clip") is None)
+    frame, mask, pred = frames[0]
+    burst.teach(("clip", 40, "vessel"), frame, pred, mask, teaching_box(mask), None, "clip", 40, rescore=False)
+    copy = Learner("litemedsam", SMALL)
+    copy.adopt(burst)  # a snapshot taken mid-burst scores itself when read
+    assert copy.report().curve == burst.report().curve
+
+
 def test_labels_learn_apart(frames):
     learner = Learner("litemedsam", SMALL)
     teach(learner, 0, frames[0], label="artery")
