@@ -56,7 +56,7 @@ class TeachInputJob(ModelJob):
 
     def run(self, ctx: ModelContext) -> TeachInput:
         box = teaching_box(self.mask)
-        pred = ctx.require_backend().predict(ctx.embedding(self.frame), box=box)
+        pred = ctx.require_backend().predict(ctx.embedding(self.frame, keep=False), box=box)
         return TeachInput(self.key, self.generation, ctx.frame(self.frame), self.mask, box, pred)
 
 

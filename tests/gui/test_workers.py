@@ -127,3 +127,23 @@ def test_a_burst_of_teachings_is_scored_and_reported_once(qtbot):
     for it in items:
         each.teach(it.key, it.frame, it.prediction, it.mask, it.box, "vessel", "clip", it.key[1])
     assert update.report == each.report("vessel") and update.taught == frozenset(each.taught_keys)
+
+
+def test_teaching_an_old_frame_does_not_evict_the_cached_ones(litemedsam, clip):
+    """``TeachInputJob`` encodes a frame the cache let go without caching it: a run of
+    confirmations walked in order would otherwise evict each next frame it needs."""
+    from app.teaching_jobs import TeachInputJob
+    from app.workers import ModelContext
+    from evosam.models.cache import EmbeddingCache
+
+    source = open_source(clip)
+    one = litemedsam.embed(source.frame(0)).nbytes
+    ctx = ModelContext(litemedsam, cache=EmbeddingCache(2 * one), reader=source, video_key="clip")
+    for i in (1, 2):
+        ctx.embedding(i)
+    item = TeachInputJob(("clip", 0, "vessel"), 0, 0, blob_mask(0)).run(ctx)
+    assert item.prediction.mask.any()
+    assert [ctx.embedding_key(i) in ctx.cache for i in (0, 1, 2)] == [False, True, True]
+    TeachInputJob(("clip", 1, "vessel"), 0, 1, blob_mask(1)).run(ctx)  # a cached frame is read from the cache
+    assert [ctx.embedding_key(i) in ctx.cache for i in (0, 1, 2)] == [False, True, True]
+    source.close()
