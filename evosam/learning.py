@@ -401,7 +401,24 @@ class Learner:
         if not keys:
             return None
         _, group = groups_of(keys[-1], self._taught[keys[-1]].evidence, label)
+        if (view, group) not in self._blocks:
+            self._video_from_blocks(view, group, keys, label)
         return self._group_stats(view, group, keys)
+
+    def _video_from_blocks(self, view: str, group: Hashable, keys: list[Hashable], label: str) -> None:
+        """Cache a video's statistics as the sum of its blocks' when it has few enough that
+        each is scored (and cached) anyway: every frame's samples are then expanded once, not
+        once for its block and again for its video (opening a project: half the time)."""
+        blocks: dict[Hashable, list[Hashable]] = {}
+        for k in keys:
+            blocks.setdefault(groups_of(k, self._taught[k].evidence, label)[0], []).append(k)
+        if len(blocks) > SCORED_BLOCKS:
+            return  # ``_group_stats`` sums the frames themselves
+        parts = [self._group_stats(view, block, inside) for block, inside in blocks.items()]
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        self._blocks[(view, group)] = total
 
     def _video_rest(self, label: str, video: Hashable | None, without: Stats, view: str = BANK) -> Stats | None:
         """``video``'s taught frames of ``label`` but those in ``without`` (None when none are left)."""

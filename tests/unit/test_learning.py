@@ -61,6 +61,21 @@ def test_a_burst_taught_without_rescoring_reads_as_one_rescored_each_time(frames
     assert copy.report().curve == burst.report().curve
 
 
+def test_a_videos_statistics_summed_from_its_blocks_equal_its_frames(frames):
+    """Scored afresh (a project opened), a video's statistics are its blocks' sum: the same
+    as its frames' within rounding."""
+    learner = Learner("litemedsam", SMALL)
+    for i, item in enumerate(frames):
+        teach(learner, ("clip", 8 * i, "vessel"), item, video="clip", index=8 * i)  # blocks of 10 frames
+    fresh = Learner("litemedsam", SMALL)
+    fresh.adopt(learner)  # no cached groups
+    video = fresh._video_stats("default", "clip")
+    head = fresh.head_of("default")
+    frames_sum = head.total()
+    np.testing.assert_allclose(video.G, frames_sum.G, rtol=1e-12, atol=1e-9)
+    assert video.frames == len(frames) and fresh.report() == learner.report()
+
+
 def test_labels_learn_apart(frames):
     learner = Learner("litemedsam", SMALL)
     teach(learner, 0, frames[0], label="artery")
