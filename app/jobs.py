@@ -109,6 +109,10 @@ class Worker(QThread, Generic[C]):
         self._lock = threading.Lock()
         self._stopped = False  # once stopped, it takes no more jobs (a late timer must not restart it)
         self.setObjectName(name)
+        # A queued ``job_finished`` holds its job until the GUI thread takes it, after the job's
+        # own queued signals (``result``...): a job nobody else keeps is not destroyed while
+        # those are still on their way (its sender gone, delivering them crashed the process).
+        self.job_finished.connect(self._delivered)
 
     def submit(self, job: Job[C], urgent: bool = False) -> Job[C]:
         """Queue ``job`` (GUI thread); starts the thread on first use. Returns the job.
@@ -134,6 +138,9 @@ class Worker(QThread, Generic[C]):
         any thread."""
         with self._lock:
             return sum(isinstance(job, kind) and not job.cancelled for job in self._pending)
+
+    def _delivered(self, job: Job) -> None:  # GUI thread: the job's signals have all arrived
+        pass
 
     def cancel_all(self) -> None:
         with self._lock:
