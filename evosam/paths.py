@@ -57,3 +57,18 @@ def user_cache_dir() -> Path:
     if home is not None:
         return home / "cache"
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+def fresh_home(folder: Path) -> Path:
+    """Make ``folder`` an empty ``EVOSAM_HOME`` (no settings, recent list or autosaves) whose
+    cache and checkpoints are the current ones, linked (the converted model and the user's
+    checkpoints are not made again); returns it. Where links cannot be made, the cache starts
+    empty. For scripts and tests that must not see the user's state."""
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    for shared, mine in ((user_cache_dir(), folder / "cache"), (checkpoints_dir(), folder / "data" / "checkpoints")):
+        shared.mkdir(parents=True, exist_ok=True)
+        try:
+            mine.symlink_to(shared, target_is_directory=True)
+        except OSError:
+            pass
+    return folder

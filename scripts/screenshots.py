@@ -8,13 +8,16 @@ It drives the window through its public methods: a box on frame 0 (SAM's proposa
 ground truth confirmed on a few frames (the head learns in the background), a box on a new
 frame (the head's proposal, the learning dock with its curve), then a propagation (caught
 while running, once its rate and time left show), and saves the screen with ImageMagick's
-``import -window root``.
+``import -window root``. Without ``EVOSAM_HOME`` it runs as a fresh user (a temporary home
+whose model cache is the user's).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import evosam  # noqa: F401  - first, as in main.py (limits OpenBLAS's idle spinning)
@@ -29,6 +32,7 @@ from app.state import FrameMask, Status
 from evosam.imageio import read_mask
 from evosam.masks import prompt_box
 from evosam.models import load_model
+from evosam.paths import HOME_ENV, fresh_home
 from evosam.sample import default_sample_path
 
 TAUGHT = (0, 3, 6, 9, 12)
@@ -44,6 +48,8 @@ def shot(app: QApplication, out: Path, name: str) -> None:
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get(HOME_ENV):  # a fresh user: no autosave of the sample resumed, no kept options
+        os.environ[HOME_ENV] = str(fresh_home(Path(tempfile.mkdtemp(prefix="evosam-shots-"))))
     app = QApplication(sys.argv[:1])
     sample = default_sample_path()
     truth = {i: read_mask(sample.parent / "masks" / f"{i:06d}.png") > 0 for i in (*TAUGHT, LATER)}

@@ -38,16 +38,9 @@ def own_user_folders(tmp_path_factory, monkeypatch) -> Path:
     the untitled autosaves, which a window resumes when it opens a clip of the same content,
     are the test's own. The cache (the model converted for OpenVINO) and the checkpoints
     stay the session's."""
-    from evosam.paths import checkpoints_dir, user_cache_dir
+    from evosam.paths import fresh_home
 
-    home = tmp_path_factory.mktemp("home")
-    (home / "data").mkdir()
-    for shared, mine in ((user_cache_dir(), home / "cache"), (checkpoints_dir(), home / "data" / "checkpoints")):
-        shared.mkdir(parents=True, exist_ok=True)
-        try:
-            mine.symlink_to(shared, target_is_directory=True)
-        except OSError:
-            pass  # no symlinks here: the test converts the model again (slower, the same)
+    home = fresh_home(tmp_path_factory.mktemp("home"))  # without symlinks, a test converts the model again
     monkeypatch.setenv("EVOSAM_HOME", str(home))
     return home
 

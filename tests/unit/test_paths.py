@@ -88,3 +88,16 @@ def test_models_command_lists_readiness(tmp_path):
     assert out["checkpoints"] == str(tmp_path / "data" / "checkpoints")
     ready = {m["name"]: m["ready"] for m in out["models"]}
     assert ready == {name: name == "litemedsam" for name in REGISTRY}
+
+
+def test_fresh_home_links_the_cache_and_checkpoints_and_nothing_else(tmp_path, monkeypatch):
+    from evosam.paths import HOME_ENV, checkpoints_dir, fresh_home, user_cache_dir, user_config_dir
+
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "user"))
+    (user_cache_dir() / "openvino").mkdir(parents=True)
+    user_config_dir().mkdir(parents=True)
+    (user_config_dir() / "recent.json").write_text("[]")
+    home = fresh_home(tmp_path / "fresh")
+    monkeypatch.setenv(HOME_ENV, str(home))
+    assert (user_cache_dir() / "openvino").is_dir() and checkpoints_dir().is_dir()
+    assert not user_config_dir().exists()
