@@ -57,10 +57,11 @@ def confirmed(entry: object) -> bool:
 
 
 class Teaching(QObject):
-    """``taught(TeachRecord)`` after each teaching (a burst's all at its end); ``head_updated(HeadUpdate)`` after every
-    change; ``adopted(str)`` once a project's head state is taken over (or refused and being
-    re-taught from its masks), with the status message (empty when there is none);
-    ``shown()`` when what the dock shows changed; ``message(text, ms)`` for the status bar."""
+    """``taught(TeachRecord)`` after each teaching (a burst's, all at its end);
+    ``head_updated(HeadUpdate)`` after every change; ``adopted(str)`` once a project's head
+    state is taken over (or refused and being re-taught from its masks), with the status
+    message (empty when there is none); ``shown()`` when what the dock shows changed;
+    ``message(text, ms)`` for the status bar."""
 
     taught = Signal(object)
     head_updated = Signal(object)
@@ -259,7 +260,7 @@ class Teaching(QObject):
             if self._pending_head is not None and self._adopting is None:
                 self._pending_head = None  # re-teaching a refused head: the learner is what to save now
         self._show()
-        for record in update.records or ((update.record,) if update.record is not None else ()):
+        for record in update.records:
             self.taught.emit(record)
         if update.message:
             self.message.emit(update.message, 6000)

@@ -67,7 +67,8 @@ class HeadUpdate:
     absent proposes SAM's own mask), ``reports``
     (label -> ``LabelReport``: every label with a head, and ``label``, the label the job was
     for), where confirmations go, what proposals use, every taught key, ``learner`` (a copy
-    for saving that nobody changes), and the teaching record when the change was a teaching.
+    for saving that nobody changes), and the records of the teachings it reports (one, or a
+    burst's, oldest first; none when the change was no teaching).
     ``refused``: why a project's head state was not taken over (its masks re-teach it);
     ``ticket``: the submitter's number of the request it answers."""
 
@@ -78,11 +79,15 @@ class HeadUpdate:
     profile: str
     predict_with: str
     taught: frozenset[Hashable]
-    record: TeachRecord | None = None
+    records: tuple[TeachRecord, ...] = ()
     message: str = ""
     refused: str | None = None
     ticket: int = 0
-    records: tuple[TeachRecord, ...] = ()  # every teaching since the last update, ``record`` last
+
+    @property
+    def record(self) -> TeachRecord | None:
+        """The latest teaching reported (None: none)."""
+        return self.records[-1] if self.records else None
 
     @property
     def report(self) -> LabelReport:
@@ -173,7 +178,7 @@ class HeadJob(Job[HeadContext]):
         if self.burst:
             return None
         records, ctx.unreported = tuple(ctx.unreported), []
-        return self.update(lr, record, message, records=records)
+        return self.update(lr, records, message)
 
     burst = False  # set by ``run``: this change is not the last of a burst (``TeachJob``)
 
@@ -182,12 +187,7 @@ class HeadJob(Job[HeadContext]):
         return False
 
     def update(
-        self,
-        lr: Learner,
-        record: TeachRecord | None = None,
-        message: str = "",
-        refused: str | None = None,
-        records: tuple[TeachRecord, ...] = (),
+        self, lr: Learner, records: tuple[TeachRecord, ...] = (), message: str = "", refused: str | None = None
     ) -> HeadUpdate:
         lr.refresh()  # a burst's teachings are scored now, before the snapshot
         reports = {label: lr.report(label) for label in [*lr.heads, lr.label]}
@@ -200,11 +200,10 @@ class HeadJob(Job[HeadContext]):
             lr.profile,
             lr.predict_with,
             taught,
-            record,
+            records,
             message,
             refused,
             self.ticket,
-            records,
         )
 
     def change(self, lr: Learner) -> tuple[TeachRecord | None, str]:  # pragma: no cover - abstract
