@@ -76,18 +76,12 @@ class ModelContext:
         return (self.require_backend().name, self.video_key, index)
 
     def embedding(self, index: int, keep: bool = True) -> Embedding:
-        """Frame ``index``'s embedding, from the cache or encoded (and cached). ``keep=False``:
-        one encoded now is not cached; a caller walking back over frames the cache let go
-        (teaching a run of confirmations) would otherwise evict the next ones it needs, and
-        the frames the user works on."""
+        """Frame ``index``'s embedding, from the cache or encoded (and cached unless ``keep``
+        is False: teaching a run of confirmations, see ``EmbeddingCache.get_or_compute``)."""
         backend = self.require_backend()
         if self.reader is None:
             raise EvoSamError("no video is open")
-        key = self.embedding_key(index)
-        if keep:
-            return self.cache.get_or_compute(key, lambda: backend.embed(self.frame(index)))
-        cached = self.cache.get(key)
-        return cached if cached is not None else backend.embed(self.frame(index))
+        return self.cache.get_or_compute(self.embedding_key(index), lambda: backend.embed(self.frame(index)), keep)
 
     def close(self) -> None:
         """The worker ends: close its reader."""

@@ -51,9 +51,13 @@ class EmbeddingCache:
                 _, evicted = self._items.popitem(last=False)
                 self._bytes -= evicted.nbytes
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], Embedding]) -> Embedding:
+    def get_or_compute(self, key: Hashable, compute: Callable[[], Embedding], keep: bool = True) -> Embedding:
+        """The cached embedding of ``key``, else ``compute()``'s, cached unless ``keep`` is
+        False (a caller walking over frames the cache let go, in order, would otherwise evict
+        each next one it needs: an LRU under a scan)."""
         emb = self.get(key)
         if emb is None:
             emb = compute()
-            self.put(key, emb)
+            if keep:
+                self.put(key, emb)
         return emb

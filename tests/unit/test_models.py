@@ -157,6 +157,9 @@ def test_embedding_cache_is_bounded_in_bytes(litemedsam):
     cache.get_or_compute(9, partial(lambda e: calls.append(1) or e, emb))
     cache.get_or_compute(9, partial(lambda e: calls.append(1) or e, emb))
     assert calls == [1]
+    before = list(cache._items)
+    assert cache.get_or_compute(7, lambda: emb, keep=False) is emb  # computed, not cached: nothing evicted
+    assert list(cache._items) == before and 7 not in cache
 
 
 def test_sixteen_bit_and_gray_frames_are_converted(litemedsam):
