@@ -415,10 +415,7 @@ class Learner:
         if len(blocks) > SCORED_BLOCKS:
             return  # ``_group_stats`` sums the frames themselves
         parts = [self._group_stats(view, block, inside) for block, inside in blocks.items()]
-        total = parts[0]
-        for part in parts[1:]:
-            total = total + part
-        self._blocks[(view, group)] = total
+        self._blocks[(view, group)] = sum(parts[1:], parts[0])
 
     def _video_rest(self, label: str, video: Hashable | None, without: Stats, view: str = BANK) -> Stats | None:
         """``video``'s taught frames of ``label`` but those in ``without`` (None when none are left)."""
