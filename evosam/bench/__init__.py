@@ -1,1 +1,3 @@
-"""Benchmarks that print tables; each module has ``add_arguments`` and ``run``."""
+"""Benchmarks that print tables; each module has ``run(args)``.
+
+Their arguments are in ``evosam.commands.bench_arguments``."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from evosam.bench.propagation import read_label_masks
 from evosam.bench.retina import Sample, load_sample, task_stems
-from evosam.commands.common import add_model_arguments, model_from_args, progress
+from evosam.commands.common import model_from_args, progress
 from evosam.errors import InputError
 from evosam.learning import Learner, beside
 from evosam.masks import dice, prompt_box
@@ -37,28 +37,6 @@ class WalkResult:
     corrections: int
     mean_dice: float  # of the proposals, before correction
     seconds_per_frame: float
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--frames", metavar="DIR", help="folder of frames (or a video file) to propagate through")
-    p.add_argument("--masks", metavar="DIR", help="ground-truth masks with the frames' stems")
-    p.add_argument(
-        "--videos",
-        metavar="DIR",
-        help="instead: a task folder of frames far apart (stems vNNN_FRAME, e.g. Endoscapes), walked video "
-        "after video, each frame prompted with its ground-truth box",
-    )
-    p.add_argument(
-        "--label",
-        type=int,
-        nargs="+",
-        action="extend",
-        metavar="ID",
-        help="class id(s): each is walked on its own, then totalled (default: any non-zero pixel)",
-    )
-    p.add_argument("--accept", type=float, default=0.9, help="Dice at which a proposal is accepted (default 0.9)")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N frames")
-    add_model_arguments(p)
 
 
 def walk(

@@ -23,7 +23,7 @@ import numpy as np
 
 from evosam.bench.retina import Sample, load_sample, task_stems
 from evosam.bench.sgd import ReplayBuffer, sgd_epochs
-from evosam.commands.common import add_model_arguments, model_from_args, progress
+from evosam.commands.common import model_from_args, progress
 from evosam.errors import InputError
 from evosam.head import AUTO_PROFILE, EvoHead, FrameStats, HeadConfig, RoiFeatures, Stats
 from evosam.masks import dice
@@ -42,42 +42,6 @@ class Task:
     stats: Stats | None = None
     teach_ms: list[float] = field(default_factory=list)  # per training image: features + sampling + statistics
     features_ms: list[float] = field(default_factory=list)  # the part spent computing the ROI features
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--task",
-        action="append",
-        required=True,
-        metavar="NAME=TRAIN_DIR[:TEST_DIR]",
-        help="a task, in learning order; without TEST_DIR, sorted stems alternate train/test",
-    )
-    p.add_argument(
-        "--by-video",
-        action="store_true",
-        help="split a TRAIN_DIR without TEST_DIR by video (stems vNNN_FRAME): alternate videos train and test",
-    )
-    p.add_argument("--swap", action="store_true", help="with --by-video: the other half of the videos trains")
-    p.add_argument(
-        "--video-groups",
-        type=int,
-        default=1,
-        metavar="N",
-        help="with --by-video: each task becomes N tasks of consecutive groups of videos (BWT across patients)",
-    )
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N train and N test images per task")
-    p.add_argument("--epochs", type=int, default=30, help="SGD epochs per task for finetune/replay")
-    p.add_argument("--replay-budget", type=int, default=8000, metavar="PIXELS", help="replay buffer size")
-    p.add_argument("--expansion", type=int, default=None, help="width of the head's random expansion")
-    p.add_argument(
-        "--samples",
-        type=int,
-        nargs=3,
-        default=None,
-        metavar=("FG", "NEAR", "FAR"),
-        help="pixels sampled per training image: foreground, near background, far background",
-    )
-    add_model_arguments(p)
 
 
 def parse_task(spec: str) -> tuple[str, Path, Path | None]:

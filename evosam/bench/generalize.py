@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from evosam.bench.retina import Sample, cached_prediction, load_sample, task_stems
-from evosam.commands.common import add_model_arguments, model_from_args, progress
+from evosam.commands.common import model_from_args, progress
 from evosam.errors import InputError
 from evosam.head.evidence import BANK, Choice
 from evosam.imageio import read_rgb
@@ -47,26 +47,6 @@ class Item:
     sample: Sample
     video: str
     index: int
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", metavar="SOURCE", help="task folder (images/, masks/) or clip (frames/, masks/)")
-    p.add_argument("--label", type=int, default=None, metavar="ID", help="class id in a clip's masks")
-    p.add_argument(
-        "--teach",
-        nargs="+",
-        default=["1", "2", "5", "10", "20"],
-        metavar="K",
-        help="numbers of taught frames (default 1 2 5 10 20; 'all': every teaching frame)",
-    )
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="a task folder's first N videos only")
-    p.add_argument(
-        "--order",
-        choices=("spread", "video"),
-        default="spread",
-        help="a task folder's teaching order: one frame of each video in turn (spread), or video after video",
-    )
-    add_model_arguments(p)
 
 
 def folder_items(folder: Path, backend: SamBackend, limit: int | None = None) -> list[Item]:

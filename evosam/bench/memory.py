@@ -22,14 +22,6 @@ from evosam.errors import InputError
 from evosam.video import open_video
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--video", default=None, metavar="PATH", help="a long video (default: make one)")
-    p.add_argument("--minutes", type=float, default=60.0, help="length of the made video (default 60)")
-    p.add_argument("--size", type=int, nargs=2, default=(1920, 1080), metavar=("W", "H"), help="made video size")
-    p.add_argument("--fps", type=float, default=30.0, help="made video frame rate (default 30)")
-    p.add_argument("--visits", type=int, default=600, metavar="N", help="frames visited per round (default 600)")
-
-
 def rss_mb() -> float:
     """Current resident set size (Linux /proc), MB."""
     with open("/proc/self/statm") as fh:

@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from evosam.commands.common import add_model_arguments, model_from_args, progress
+from evosam.commands.common import model_from_args, progress
 from evosam.errors import InputError
 from evosam.masks import dice, prompt_box
 from evosam.models import SamBackend
@@ -50,28 +50,6 @@ class PropagationScore:
     frames_per_s: float
     encoded_frames: int  # frames the walk encoded (keyframes; all of them without)
     keyframes: bool
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--frames", required=True, metavar="DIR", help="folder of frames (or a video file)")
-    p.add_argument("--masks", required=True, metavar="DIR", help="folder of class-id masks with the frames' stems")
-    p.add_argument("--label", required=True, type=int, nargs="+", metavar="ID", help="class id(s) to follow")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N frames")
-    p.add_argument(
-        "--tracker",
-        nargs="+",
-        default=[DEFAULT_TRACKER],
-        metavar="NAME",
-        help="tracker(s) to compare, each on every label (default: %(default)s)",
-    )
-    p.add_argument(
-        "--keyframes",
-        choices=("on", "off"),
-        default="off",
-        help="on: encode keyframes only and carry them to the frames between by optical flow; off (default): "
-        "encode every frame",
-    )
-    add_model_arguments(p)
 
 
 def read_label_masks(mask_dir: Path, video: VideoSource, count: int) -> list[np.ndarray]:

@@ -26,12 +26,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from evosam.bench.propagation import CachedEmbeddings, clip_truth
-from evosam.commands.common import add_model_arguments, model_from_args, progress
+from evosam.commands.common import model_from_args, progress
 from evosam.errors import InputError
 from evosam.masks import dice
 from evosam.models.cache import EmbeddingCache
 from evosam.review import next_to_review, review_confidence, review_order
-from evosam.tracking import DEFAULT_TRACKER, TrackSession, make_tracker
+from evosam.tracking import TrackSession, make_tracker
 from evosam.video import open_video
 
 
@@ -52,16 +52,6 @@ class ReviewScore:
 class _Proposal:
     mask: np.ndarray
     confidence: float
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--frames", required=True, metavar="DIR", help="folder of frames (or a video file)")
-    p.add_argument("--masks", required=True, metavar="DIR", help="folder of class-id masks with the frames' stems")
-    p.add_argument("--label", required=True, type=int, nargs="+", metavar="ID", help="class id(s) to follow")
-    p.add_argument("--bad", type=float, default=0.8, help="a proposal below this Dice is bad (default 0.8)")
-    p.add_argument("--tracker", default=DEFAULT_TRACKER, metavar="NAME", help="tracker (default: %(default)s)")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N frames")
-    add_model_arguments(p)
 
 
 class _Walk:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from evosam.commands.common import add_batch_argument, add_model_arguments, batch_from_args, model_from_args, progress
+from evosam.commands.common import batch_from_args, model_from_args, progress
 from evosam.errors import InputError
 from evosam.imageio import read_mask
 from evosam.learning import Box, HeadRefiner, Learner, Refiner, beside, teaching_box
@@ -37,25 +37,6 @@ from evosam.tracking import Prompt, propagate_video
 from evosam.video import open_video
 
 KEYS = ("embed_ms", "predict_ms", "teach_ms", "head_predict_ms", "box_ms", "propagate_fps", "peak_rss_mb")
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--frames", default=None, metavar="SOURCE", help="video or frame folder (default: bundled sample)")
-    p.add_argument(
-        "--masks",
-        default=None,
-        metavar="DIR",
-        help="masks named like the frames or by index (default: the sample's ground truth)",
-    )
-    p.add_argument("--count", type=int, default=8, metavar="N", help="frames to time per stage (default 8)")
-    add_model_arguments(p)
-    add_batch_argument(p)
-    p.add_argument(
-        "--random-weights",
-        action="store_true",
-        help="time the architecture with random weights (no checkpoint needed; speed does not depend "
-        "on the weights, the masks are meaningless)",
-    )
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:

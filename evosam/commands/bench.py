@@ -1,15 +1,17 @@
 """``evosam bench NAME``: benchmarks that print a table (and JSON with ``--json``).
 
-Each benchmark is a module ``evosam.bench.<name>`` with ``add_arguments(parser)`` and
-``run(args) -> int``. Those modules import torch and the models, so a benchmark's module is
-imported only when that benchmark is named on the command line (``_BenchParser``):
-``evosam --help`` and ``evosam bench --help`` answer at once.
+Each benchmark is a module ``evosam.bench.<name>`` with ``run(args) -> int``; its arguments
+are ``evosam.commands.bench_arguments.<name>``. The modules import torch and the models, so a
+benchmark's module is imported only when it runs (``run_benchmark``): ``evosam --help``,
+``evosam bench --help``, ``evosam bench NAME --help`` and a mistyped argument answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+
+from evosam.commands.bench_arguments import ADD_ARGUMENTS
 
 BENCHMARKS = {
     "propagation": "propagation through a clip against per-frame ground truth",
@@ -22,32 +24,17 @@ BENCHMARKS = {
 }
 
 
-class _BenchParser(argparse.ArgumentParser):
-    """One benchmark's parser; its arguments are added from ``evosam.bench.<benchmark>`` the
-    first time it parses (argparse calls ``parse_known_args`` only on the chosen sub-parser)."""
-
-    def __init__(self, *args, benchmark: str | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._benchmark = benchmark
-
-    def load(self) -> None:
-        """Add the benchmark's arguments, ``--json`` and its ``func`` (once)."""
-        if self._benchmark is None:
-            return
-        module = importlib.import_module(f"evosam.bench.{self._benchmark}")
-        self._benchmark = None
-        module.add_arguments(self)
-        self.add_argument("--json", action="store_true", help="print one JSON object on the last line")
-        self.set_defaults(func=module.run)
-
-    def parse_known_args(self, args=None, namespace=None):
-        self.load()
-        return super().parse_known_args(args, namespace)
+def run_benchmark(args: argparse.Namespace) -> int:
+    """Import the chosen benchmark's module (torch, the models) and run it."""
+    return importlib.import_module(args.benchmark_module).run(args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="run a benchmark and print a table")
-    inner = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK", parser_class=_BenchParser)
+    inner = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK")
     inner.required = True
     for name, help_text in BENCHMARKS.items():
-        inner.add_parser(name, help=help_text, description=help_text, benchmark=name)
+        p = inner.add_parser(name, help=help_text, description=help_text)
+        ADD_ARGUMENTS[name](p)
+        p.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+        p.set_defaults(func=run_benchmark, benchmark_module=f"evosam.bench.{name}")

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 
+from evosam.commands.bench import BENCHMARKS
 from tests.conftest import REPO
 
 # Each takes from a tenth of a second (numpy) to seconds (torch) to import on a 2-vCPU VM.
@@ -58,7 +59,8 @@ def test_building_the_parser_imports_nothing_heavy():
 
 
 def test_help_and_argument_errors_import_nothing_heavy():
-    for argv in (["--help"], ["propagate", "--help"], ["bench", "--help"], ["propagate", "--nonsense"]):
+    benchmarks = [["bench", name, "--help"] for name in BENCHMARKS] + [["bench", "generalize", "--nonsense"]]
+    for argv in (["--help"], ["propagate", "--help"], ["bench", "--help"], ["propagate", "--nonsense"], *benchmarks):
         proc = python(
             "import json, sys\n"
             "import evosam.cli\n"
@@ -113,9 +115,11 @@ def test_the_light_names_match_the_registries():
     assert names.STATUSES == tuple(s.value for s in Status)
 
 
-def test_a_benchmark_gets_its_arguments_when_named():
+def test_a_benchmark_runs_its_module_when_named(monkeypatch):
     from evosam.bench import memory
     from evosam.cli import build_parser
 
-    args = build_parser().parse_args(["bench", "memory", "--json"])
-    assert args.func is memory.run and args.json is True and args.benchmark == "memory"
+    args = build_parser().parse_args(["bench", "memory", "--json", "--minutes", "0.5"])
+    assert args.json is True and args.benchmark == "memory" and args.minutes == 0.5
+    monkeypatch.setattr(memory, "run", lambda a: 7 if a is args else 0)
+    assert args.func(args) == 7
