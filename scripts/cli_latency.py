@@ -28,6 +28,8 @@ CASES = (
     ("--version",),
     ("propagate", "--help"),
     ("propagate", "--nonsense"),
+    ("bench", "propagation", "--help"),
+    ("bench", "generalize", "--nonsense"),
 )
 
 
