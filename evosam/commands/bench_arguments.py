@@ -6,7 +6,6 @@ only argparse, so ``evosam bench NAME --help`` and a mistyped argument answer at
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
 from evosam.commands.common import add_batch_argument, add_model_arguments
 from evosam.names import DEFAULT_TRACKER
@@ -147,14 +146,3 @@ def memory(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, nargs=2, default=(1920, 1080), metavar=("W", "H"), help="made video size")
     p.add_argument("--fps", type=float, default=30.0, help="made video frame rate (default 30)")
     p.add_argument("--visits", type=int, default=600, metavar="N", help="frames visited per round (default 600)")
-
-
-ADD_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
-    "propagation": propagation,
-    "continual": continual,
-    "generalize": generalize,
-    "annotate": annotate,
-    "review": review,
-    "speed": speed,
-    "memory": memory,
-}
