@@ -48,8 +48,8 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "fast_propagation": (
         "Fa&st propagation (keyframes)",
         (),
-        "Encode keyframes only and carry them to the frames between by optical flow: 2-5x faster on a CPU,"
-        " masks slightly less exact",
+        "Encode keyframes only and carry them to the frames between by optical flow: 3-5x faster on a CPU"
+        " (uncheck to encode every frame)",
         True,
     ),
     "next_review": ("&Next to review", ("N",), "Show this label's least sure proposal (N again: the next one)", False),
@@ -116,6 +116,7 @@ def build_actions(parent: QWidget) -> Actions:
     actions["box"].setChecked(True)
     actions["show_masks"].setChecked(True)
     actions["follow"].setChecked(True)
+    actions["fast_propagation"].setChecked(True)
     return Actions(actions, tools)
 
 

@@ -44,6 +44,9 @@ class PropagationConfig:
     max_area_ratio: float = 2.0  # flag when area grows or shrinks by more than this factor
     max_shift: float = 0.5  # flag when the centroid moves more than this x the box diagonal
     stop_on_flag: bool = False  # stop at the first flagged frame instead of continuing
+    # SAM's answer shrunk below 1 / ``max_area_ratio`` of the carried mask (an instrument
+    # answered instead of the organ it crosses): propose the carried mask (still flagged)
+    keep_carried_on_collapse: bool = True
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,11 @@ def quality_flags(mask: np.ndarray, iou: float, prev: np.ndarray, config: Propag
         if np.hypot(c1[0] - c0[0], c1[1] - c0[1]) > config.max_shift * diag:
             flags.append("shift_jump")
     return tuple(flags)
+
+
+def collapsed(mask: np.ndarray, carried: np.ndarray, ratio: float) -> bool:
+    """Whether bool (H, W) ``mask`` holds under 1 / ``ratio`` of the ``carried`` mask's area."""
+    return int(mask.sum()) * ratio < int(carried.sum())
 
 
 def large_components(mask: np.ndarray, fraction: float) -> list[np.ndarray]:
@@ -269,12 +277,7 @@ def propagate(
             if fresh is not None:
                 pred, box = _limited_answer(backend, fresh, prev_mask, memory, allowed, config)
                 recheck(index, pred.iou, ())  # the new embedding's answer: nothing to redo
-        mask = pred.mask
-        if refine is not None and box is not None:
-            mask = np.asarray(refine(rgb, pred, box, index), dtype=bool)
-            if allowed is not None:  # the refined proposal is held to the same growth limit
-                mask = mask & allowed  # a new array: the refiner's own is left as it returned it
-        flags = quality_flags(mask, pred.iou, prev_mask, config)
+        mask, flags = _proposal(rgb, index, pred, box, prev_mask, allowed, refine, config)
         yield FrameResult(index, mask, pred.iou, box, flags, pred)
         if "empty" not in flags:
             prev_mask = mask
@@ -282,6 +285,29 @@ def propagate(
             memory = mask
         if flags and config.stop_on_flag:
             return
+
+
+def _proposal(
+    rgb: np.ndarray,
+    index: int,
+    pred: Prediction,
+    box: Box | None,
+    carried: np.ndarray,
+    allowed: np.ndarray | None,
+    refine: Callable[[np.ndarray, Prediction, Box, int], np.ndarray] | None,
+    config: PropagationConfig,
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The frame's proposal bool (H, W) and its quality flags: the ``carried`` mask (flagged
+    as SAM's answer is) where SAM's answer collapsed and ``keep_carried_on_collapse`` says
+    so, else SAM's answer refined by ``refine`` (held to the ``allowed`` growth region)."""
+    if config.keep_carried_on_collapse and collapsed(pred.mask, carried, config.max_area_ratio):
+        return carried, quality_flags(pred.mask, pred.iou, carried, config)
+    mask = pred.mask
+    if refine is not None and box is not None:
+        mask = np.asarray(refine(rgb, pred, box, index), dtype=bool)
+        if allowed is not None:  # the refined proposal is held to the same growth limit
+            mask = mask & allowed  # a new array: the refiner's own is left as it returned it
+    return mask, quality_flags(mask, pred.iou, carried, config)
 
 
 def _limited_answer(

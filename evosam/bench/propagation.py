@@ -5,8 +5,8 @@ frame with its own ground-truth box.
 Dice is averaged over the frames whose ground truth holds the label (a structure hidden
 behind a tool has nothing to compare with); ``last10_dice`` averages the last ten of them.
 
-Each walk (tracker x label) encodes the frames it uses itself (``--keyframes off``, the
-default: every frame; ``on``: keyframes only), so its frames/s is end to end; what it
+Each walk (tracker x label) encodes the frames it uses itself (``--keyframes on``, the
+default: keyframes only; ``off``: every frame), so its frames/s is end to end; what it
 encodes also serves the oracle, which encodes the rest after the walk, untimed. Frames
 decoded by an earlier walk of the same run come from the video's frame cache: for decoding
 in the figure too, run one label per process.

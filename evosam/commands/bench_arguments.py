@@ -26,8 +26,8 @@ def propagation(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--keyframes",
         choices=("on", "off"),
-        default="off",
-        help="on: encode keyframes only and carry them to the frames between by optical flow; off (default): "
+        default="on",
+        help="on (default): encode keyframes only and carry them to the frames between by optical flow; off: "
         "encode every frame",
     )
     add_model_arguments(p)

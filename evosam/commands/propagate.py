@@ -40,9 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--keyframes",
         choices=("on", "off"),
-        default="off",
-        help="on: run the image encoder on keyframes only and carry them to the frames between by optical flow "
-        "(2-5x faster on a CPU, masks less exact); off (default): encode every frame",
+        default="on",
+        help="on (default): run the image encoder on keyframes only and carry them to the frames between by "
+        "optical flow (3-5x faster on a CPU); off: encode every frame",
     )
     add_model_arguments(p)
     add_batch_argument(p)

@@ -55,6 +55,11 @@ class KeyframeConfig:
     # keyframe's own; more keeps a poor keyframe answer from lowering the bar for its frames)
     reference_keys: int = 3
     recheck_flags: bool = True  # a carried answer the quality gate flags: encode, answer again
+    # an IoU drop on a frame carried nearly exactly (from a keyframe at most ``recheck_gap``
+    # frames away, its warp error at most ``settled_error`` x ``max_warp_error``) is the
+    # object's, not the carry's: no recheck for it (flags still recheck; 0: recheck any)
+    recheck_gap: int = 2
+    settled_error: float = 0.5
     flow_side: int = 320  # the keyframe-to-frame flow is computed at this longest side (pixels)
     # box prompts on a carried frame are decoded on the keyframe's encoding (moved there along
     # the flow) and the answer carried back; False: decoded on the carried embedding
@@ -170,6 +175,7 @@ class KeyframeEmbedder:
         walk = list(walk) if walk is not None and self.config.look_ahead else []
         self._walk, self._position = walk, {index: p for p, index in enumerate(walk)}
         self._last: tuple[int, Embedding, bool] | None = None  # index, embedding, carried
+        self._carried = (0, float("inf"))  # the last carried embedding's distance (frames), warp error
         self._key_ious: deque[float] = deque(maxlen=max(1, self.config.reference_keys))
 
     def seed(self, index: int, embedding: Embedding) -> None:
@@ -204,7 +210,10 @@ class KeyframeEmbedder:
             return None
         cfg = self.config
         reference = max(self._key_ious) if self._key_ious else float("nan")
-        if (cfg.recheck_flags and flags) or iou < reference - cfg.iou_drop:
+        distance, error = self._carried
+        settled = distance <= cfg.recheck_gap and error <= cfg.settled_error * cfg.max_warp_error
+        dropped = iou < reference - cfg.iou_drop and not settled
+        if (cfg.recheck_flags and flags) or dropped:
             self.stats.rechecked += 1
             self.stats.log.append(
                 (index, "recheck " + (",".join(flags) or f"iou {iou:.2f}"), float("nan"), float("nan"))
@@ -229,6 +238,7 @@ class KeyframeEmbedder:
         for k in sorted(keys, key=lambda k: abs(index - k.index)):
             carried = self._carry_from(k, index, gray, scale)
             if carried is not None:
+                self._carried = (abs(index - k.index), self.stats.log[-1][2])
                 return carried
         return None
 

@@ -19,7 +19,7 @@ from evosam.propagate import Box, FrameResult, frame_order
 from evosam.tracking.keyframes import KeyframeConfig, keyframe_session
 from evosam.tracking.session import DEFAULT_TRACKER, Refiner, StopCheck, Tracker, TrackSession, make_tracker
 
-KEYFRAMES = KeyframeConfig()  # keyframe mode's settings (``--keyframes on``); not the default: see docs/benchmarks.md
+KEYFRAMES = KeyframeConfig()  # keyframe mode's settings (``--keyframes on``, the default; docs/benchmarks.md)
 
 
 class FrameSource(Protocol):

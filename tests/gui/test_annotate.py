@@ -161,7 +161,7 @@ def test_propagation_stops_at_confirmed_and_keeps_painted_masks(qtbot, window):
 
 
 def test_fast_propagation_encodes_keyframes_only(qtbot, window_on, tmp_path):
-    """Tools ▸ Fast propagation (keyframes): a run through 11 frames encodes its keyframes only
+    """Tools ▸ Fast propagation (keyframes), on by default: a run through 11 frames encodes its keyframes only
     (the app's cache holds encodings only) and proposes every frame close to the blob;
     unchecked again, the next run encodes every frame."""
     from evosam.models.cache import EmbeddingCache
@@ -170,7 +170,6 @@ def test_fast_propagation_encodes_keyframes_only(qtbot, window_on, tmp_path):
     c, video = win.controller, win.source.fingerprint()
     draw_box(qtbot, win, 0)
     win.confirm()
-    win.act.fast_propagation.trigger()
     assert win.act.fast_propagation.isChecked()
     with qtbot.waitSignal(win.propagation_finished, timeout=TIMEOUT_MS) as done:
         job = win.propagate()

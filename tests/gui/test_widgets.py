@@ -170,15 +170,16 @@ def test_menu_options_are_kept_for_the_next_session(qtbot, window_on, clip):
     from app.preferences import preferences_file
 
     first = window_on(clip)
-    assert first.controller.propagation.keyframes is None and first.act.follow.isChecked()
+    assert first.act.fast_propagation.isChecked() and first.act.follow.isChecked()  # the defaults
+    assert first.controller.propagation.keyframes is not None
     first.act.fast_propagation.trigger()
     first.act.follow.trigger()
     first.close()
     second = window_on(clip)
-    assert second.act.fast_propagation.isChecked() and second.controller.propagation.keyframes is not None
+    assert not second.act.fast_propagation.isChecked() and second.controller.propagation.keyframes is None
     assert not second.act.follow.isChecked() and second.act.show_masks.isChecked()
     second.close()
     preferences_file().write_text("{not json", encoding="utf-8")
     third = window_on(clip)
-    assert not third.act.fast_propagation.isChecked() and third.controller.propagation.keyframes is None
+    assert third.act.fast_propagation.isChecked() and third.controller.propagation.keyframes is not None
     assert third.act.follow.isChecked()

@@ -140,7 +140,7 @@ def test_keyframes_are_encoded_by_interval_motion_and_recheck():
         fast(i)
     assert encoded == [0, 1, 2, 3]
     encoded.clear()
-    gated = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=10, iou_drop=0.05))
+    gated = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=10, iou_drop=0.05, recheck_gap=0))
     gated(0)
     assert gated.recheck(0, 0.9, ()) is None  # a keyframe: its IoU is the reference
     gated(1)
@@ -153,12 +153,38 @@ def test_keyframes_are_encoded_by_interval_motion_and_recheck():
     assert gated.recheck(3, 0.85, ()) is None  # keyframes 0, 2, 3 answered 0.9, 0.8, 0.85
     gated(4)  # the bar stays at the best of them (0.9): a poor keyframe does not lower it
     assert gated.recheck(4, 0.84, ()) is emb and encoded == [0, 2, 3, 4]
-    own = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=10, reference_keys=1))
+    own = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=10, reference_keys=1, recheck_gap=0))
     own(0), own.recheck(0, 0.9, ())
     own(1), own.recheck(1, 0.8, ())  # encoded: now the keyframe
     own.recheck(1, 0.8, ())  # its answer on the new encoding: the only reference
     own(2)
     assert own.recheck(2, 0.78, ()) is None  # within 0.05 of the keyframe's own 0.8
+
+
+def test_an_iou_drop_on_a_nearly_exact_carry_is_the_objects_and_is_not_rechecked():
+    """Still frames (warp error 0): an IoU drop on a frame carried from a keyframe at most
+    ``recheck_gap`` frames away is not rechecked; a flag still is; farther away, or with a
+    warp error above ``settled_error`` x ``max_warp_error`` (moving frames), the drop is."""
+    emb = Embedding(torch.zeros(1, 4, 64, 64), (200, 200), (256, 256), "litemedsam")
+    encoded: list[int] = []
+
+    def encode(i: int) -> Embedding:
+        encoded.append(i)
+        return emb
+
+    near = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=10, recheck_gap=2))
+    near(0), near.recheck(0, 0.9, ())
+    near(2)
+    assert near.recheck(2, 0.7, ()) is None and encoded == [0]  # two frames from its keyframe
+    near(3)
+    assert near.recheck(3, 0.7, ()) is emb and encoded == [0, 3]  # three: rechecked
+    near(4)
+    assert near.recheck(4, 0.9, ("area_jump",)) is emb  # flagged one frame away: rechecked
+    encoded.clear()
+    moving = KeyframeEmbedder(Frames(1.0), encode, KeyframeConfig(max_interval=10, max_motion=9.0, settled_error=0.0))
+    moving(0), moving.recheck(0, 0.9, ())
+    moving(1)  # one frame away, but its warp error is above 0 x max_warp_error
+    assert moving.stats.carried == 1 and moving.recheck(1, 0.7, ()) is emb and encoded == [0, 1]
 
 
 def test_with_the_walk_known_the_keyframe_ahead_is_encoded_and_the_nearer_one_carried():

@@ -1,5 +1,7 @@
 """Propagation with the real LiteMedSAM on the first frames of the real laparoscopic clip."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -194,3 +196,40 @@ def test_masks_warped_together_equal_their_definition():
         np.testing.assert_array_equal(got, expected)
         np.testing.assert_array_equal(warp_mask(mask, flow), expected)
     assert warp_masks(masks, flow)[0][30, 28] and not warp_masks(masks, flow)[0][30, 48]  # moved about 4 px left
+
+
+class CollapsingSam:
+    """The real LiteMedSAM whose every answer keeps only its first 50 mask pixels (as when
+    it answers an instrument that crosses the organ instead of the organ)."""
+
+    def __init__(self, sam) -> None:
+        self.sam = sam
+
+    def __getattr__(self, name):
+        return getattr(self.sam, name)
+
+    def predict_boxes(self, emb, boxes):
+        out = []
+        for pred in self.sam.predict_boxes(emb, boxes):
+            logits = np.minimum(pred.logits, -1.0)
+            ys, xs = np.nonzero(pred.mask)
+            logits[ys[:50], xs[:50]] = 1.0
+            out.append(dataclasses.replace(pred, logits=logits))
+        return out
+
+
+def test_an_answer_that_collapses_keeps_the_carried_mask_and_stays_flagged(litemedsam, clip):
+    """SAM's answer under half the carried mask's area is replaced by the flow-carried mask,
+    still flagged for review; with the rule off the collapsed answer is the proposal."""
+    frames, labels, embeddings = clip
+    start = labels[0] == 21  # the liver
+
+    def first(config: PropagationConfig):
+        read, embed = frames.__getitem__, embeddings.__getitem__
+        return next(propagate(CollapsingSam(litemedsam), read, embed, range(1, 2), start, config))
+
+    kept = first(PropagationConfig())
+    assert "area_jump" in kept.flags and kept.mask.sum() > 0.8 * start.sum()
+    assert dice(kept.mask, labels[1] == 21) > 0.85
+    plain = first(PropagationConfig(keep_carried_on_collapse=False))
+    assert "area_jump" in plain.flags and plain.mask.sum() < 0.01 * start.sum()  # the pieces, 50 px each
