@@ -13,6 +13,9 @@ on a frame whose ground truth has none (the user must delete it). Two figures pe
   label is propagated again from it up to the next reviewed frame, as the window does),
   accepts it otherwise, until no bad frame is left. The same annotator walking the frames in
   order (no queue) is the baseline.
+
+Every frame is encoded once up front; ``--keyframes on`` (the default, as propagation's)
+walks in keyframe mode on those encodings (the same proposals, without the timing).
 """
 
 from __future__ import annotations
@@ -32,7 +35,11 @@ from evosam.masks import dice
 from evosam.models.cache import EmbeddingCache
 from evosam.review import next_to_review, review_confidence, review_order
 from evosam.tracking import TrackSession, make_tracker
+from evosam.tracking.keyframes import keyframe_session
+from evosam.tracking.video import KEYFRAMES
 from evosam.video import open_video
+
+SessionFactory = Callable[[range], TrackSession]  # a fresh session for a walk through these frames
 
 
 @dataclass(frozen=True)
@@ -57,15 +64,17 @@ class _Proposal:
 class _Walk:
     """One label's proposals on a clip and the propagation that renews them after a correction."""
 
-    def __init__(self, session: TrackSession, truth: list[np.ndarray], label: str, bad: float) -> None:
-        self.session, self.truth, self.label, self.bad_below = session, truth, label, bad
+    def __init__(self, make_session: SessionFactory, truth: list[np.ndarray], label: str, bad: float) -> None:
+        self.make_session, self.truth, self.label, self.bad_below = make_session, truth, label, bad
         self.proposals: dict[int, _Proposal] = {}
         self.renew(0, len(truth))
 
     def renew(self, start: int, stop: int) -> None:
         """Propagate from the ground truth of ``start`` through ``start + 1 .. stop - 1``."""
-        self.session.add_mask(start, self.label, self.truth[start])
-        for r in self.session.track(self.label, range(start + 1, stop)):
+        frames = range(start + 1, stop)
+        session = self.make_session(frames)
+        session.add_mask(start, self.label, self.truth[start])
+        for r in session.track(self.label, frames):
             self.proposals[r.index] = _Proposal(r.mask, review_confidence(r.iou, r.flags))
 
     def is_bad(self, frame: int) -> bool:
@@ -95,18 +104,18 @@ def simulate(walk: _Walk, pick: Callable[[dict[int, float]], int]) -> tuple[int,
     return corrections, len(reviewed)
 
 
-def score_label(make_session: Callable[[], TrackSession], gts: list[np.ndarray], label: int, bad: float) -> ReviewScore:
+def score_label(make_session: SessionFactory, gts: list[np.ndarray], label: int, bad: float) -> ReviewScore:
     truth = [g == label for g in gts]
     if not truth[0].any():
         raise InputError(f"label {label} is absent from the first frame's ground truth")
-    walk = _Walk(make_session(), truth, str(label), bad)
+    walk = _Walk(make_session, truth, str(label), bad)
     order = review_order({f: p.confidence for f, p in walk.proposals.items()})
     bad_set = set(walk.bad_frames(set()))
     first = order[: math.ceil(0.2 * len(order))]
     found = len(bad_set.intersection(first)) / len(bad_set) if bad_set else float("nan")
     attainable = min(len(bad_set), len(first)) / len(bad_set) if bad_set else float("nan")
     queue = simulate(walk, next_to_review)
-    sequential = simulate(_Walk(make_session(), truth, str(label), bad), min)
+    sequential = simulate(_Walk(make_session, truth, str(label), bad), min)
     return ReviewScore(label, len(order), len(bad_set), found, attainable, *queue, *sequential)
 
 
@@ -120,8 +129,10 @@ def run(args: argparse.Namespace) -> int:
         for i in progress(range(len(gts)), len(gts), "encoding"):
             embed(i)
 
-        def make_session() -> TrackSession:
-            return TrackSession(backend, video.frame, embed, make_tracker(args.tracker))
+        def make_session(frames: range) -> TrackSession:
+            if args.keyframes == "off":
+                return TrackSession(backend, video.frame, embed, make_tracker(args.tracker))
+            return keyframe_session(backend, video.frame, embed, make_tracker(args.tracker), KEYFRAMES, frames)[0]
 
         scores = [score_label(make_session, gts, label, args.bad) for label in args.label]
     print_table(scores, backend.describe(), args)
@@ -138,7 +149,8 @@ def _json_row(s: ReviewScore) -> dict:
 
 
 def print_table(scores: list[ReviewScore], model: str, args: argparse.Namespace) -> None:
-    print(f"review benchmark ({model}, {args.tracker}); bad: Dice < {args.bad} or the label shown where absent")
+    mode = "keyframes" if args.keyframes == "on" else "every frame encoded"
+    print(f"review benchmark ({model}, {args.tracker}, {mode}); bad: Dice < {args.bad} or the label shown where absent")
     print(
         f"{'label':>6} {'frames':>6} {'bad':>4} {'first 20%':>9} {'attain.':>7} "
         f"{'queue: corr.':>12} {'reviews':>7} {'in order: corr.':>15} {'reviews':>7}"

@@ -23,13 +23,7 @@ def propagation(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="tracker(s) to compare, each on every label (default: %(default)s)",
     )
-    p.add_argument(
-        "--keyframes",
-        choices=("on", "off"),
-        default="on",
-        help="on (default): encode keyframes only and carry them to the frames between by optical flow; off: "
-        "encode every frame",
-    )
+    add_keyframes_argument(p)
     add_model_arguments(p)
 
 
@@ -118,7 +112,18 @@ def review(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bad", type=float, default=0.8, help="a proposal below this Dice is bad (default 0.8)")
     p.add_argument("--tracker", default=DEFAULT_TRACKER, metavar="NAME", help="tracker (default: %(default)s)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N frames")
+    add_keyframes_argument(p)
     add_model_arguments(p)
+
+
+def add_keyframes_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--keyframes",
+        choices=("on", "off"),
+        default="on",
+        help="on (default, as propagation's default): encode keyframes only and carry them to the frames "
+        "between by optical flow; off: encode every frame",
+    )
 
 
 def speed(p: argparse.ArgumentParser) -> None:

@@ -30,13 +30,15 @@ def test_the_queue_starts_with_the_least_sure_frame():
     assert next_to_review({}) is None
 
 
-def test_bench_review_json_contract():
+@pytest.mark.parametrize("keyframes", ["on", "off"])
+def test_bench_review_json_contract(keyframes):
     from tests.unit.test_cli import run_cli
 
     clip = shared_data("cholecseg8k_clip")
     proc = run_cli("bench", "review", "--frames", str(clip / "frames"), "--masks", str(clip / "masks"),
-                   "--label", "22", "--limit", "6", "--device", "cpu", "--json")  # fmt: skip
+                   "--label", "22", "--limit", "6", "--device", "cpu", "--keyframes", keyframes, "--json")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    assert ("keyframes" if keyframes == "on" else "every frame encoded") in proc.stdout
     row = json.loads(proc.stdout.strip().splitlines()[-1])["labels"]["22"]
     assert row["frames"] == 5 and 0 <= row["bad_frames"] <= 5
     # a correction propagates again, which can make other frames bad: corrections may exceed bad_frames
