@@ -5,8 +5,8 @@ frame with its own ground-truth box.
 Dice is averaged over the frames whose ground truth holds the label (a structure hidden
 behind a tool has nothing to compare with); ``last10_dice`` averages the last ten of them.
 
-Each walk (tracker x label) encodes the frames it uses itself (``--keyframes on``, the
-default: keyframes only; ``off``: every frame), so its frames/s is end to end; what it
+Each walk (tracker x label) encodes the frames it uses itself (``--keyframes on``: keyframes
+only; ``off``: every frame; ``auto``, the default: on for sam-flow), so its frames/s is end to end; what it
 encodes also serves the oracle, which encodes the rest after the walk, untimed. Frames
 decoded by an earlier walk of the same run come from the video's frame cache: for decoding
 in the figure too, run one label per process.
@@ -30,7 +30,7 @@ from evosam.models import SamBackend
 from evosam.models.cache import EmbeddingCache
 from evosam.tracking import DEFAULT_TRACKER, TrackSession, make_tracker
 from evosam.tracking.keyframes import KeyframeConfig, keyframe_session
-from evosam.tracking.video import KEYFRAMES
+from evosam.tracking.video import keyframes_for
 from evosam.video import VideoSource, open_video
 
 
@@ -154,11 +154,10 @@ def run(args: argparse.Namespace) -> int:
     with open_video(args.frames) as video:
         gts = clip_truth(args, video)
         embed = CachedEmbeddings(backend, video, cache)
-        keyframes = KEYFRAMES if args.keyframes == "on" else None
         for name in args.tracker:
             make_tracker(name)  # an unknown name fails before any work
         scores = [
-            score_label(backend, video, gts, label, embed, name, keyframes)
+            score_label(backend, video, gts, label, embed, name, keyframes_for(name, args.keyframes))
             for name in args.tracker
             for label in args.label
         ]

@@ -14,8 +14,8 @@ on a frame whose ground truth has none (the user must delete it). Two figures pe
   accepts it otherwise, until no bad frame is left. The same annotator walking the frames in
   order (no queue) is the baseline.
 
-Every frame is encoded once up front; ``--keyframes on`` (the default, as propagation's)
-walks in keyframe mode on those encodings (the same proposals, without the timing).
+Every frame is encoded once up front; with keyframes (``--keyframes``, as for propagation)
+each walk runs in keyframe mode on those encodings (the same proposals, without the timing).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from evosam.models.cache import EmbeddingCache
 from evosam.review import next_to_review, review_confidence, review_order
 from evosam.tracking import TrackSession, make_tracker
 from evosam.tracking.keyframes import keyframe_session
-from evosam.tracking.video import KEYFRAMES
+from evosam.tracking.video import keyframes_for
 from evosam.video import open_video
 
 SessionFactory = Callable[[range], TrackSession]  # a fresh session for a walk through these frames
@@ -129,10 +129,12 @@ def run(args: argparse.Namespace) -> int:
         for i in progress(range(len(gts)), len(gts), "encoding"):
             embed(i)
 
+        keyframes = keyframes_for(args.tracker, args.keyframes)
+
         def make_session(frames: range) -> TrackSession:
-            if args.keyframes == "off":
+            if keyframes is None:
                 return TrackSession(backend, video.frame, embed, make_tracker(args.tracker))
-            return keyframe_session(backend, video.frame, embed, make_tracker(args.tracker), KEYFRAMES, frames)[0]
+            return keyframe_session(backend, video.frame, embed, make_tracker(args.tracker), keyframes, frames)[0]
 
         scores = [score_label(make_session, gts, label, args.bad) for label in args.label]
     print_table(scores, backend.describe(), args)
@@ -149,7 +151,7 @@ def _json_row(s: ReviewScore) -> dict:
 
 
 def print_table(scores: list[ReviewScore], model: str, args: argparse.Namespace) -> None:
-    mode = "keyframes" if args.keyframes == "on" else "every frame encoded"
+    mode = "keyframes" if keyframes_for(args.tracker, args.keyframes) is not None else "every frame encoded"
     print(f"review benchmark ({model}, {args.tracker}, {mode}); bad: Dice < {args.bad} or the label shown where absent")
     print(
         f"{'label':>6} {'frames':>6} {'bad':>4} {'first 20%':>9} {'attain.':>7} "

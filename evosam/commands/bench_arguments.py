@@ -119,10 +119,10 @@ def review(p: argparse.ArgumentParser) -> None:
 def add_keyframes_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--keyframes",
-        choices=("on", "off"),
-        default="on",
-        help="on (default, as propagation's default): encode keyframes only and carry them to the frames "
-        "between by optical flow; off: encode every frame",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="on: encode keyframes only and carry them to the frames between by optical flow; off: encode "
+        "every frame; auto (default, as evosam propagate): on with the sam-flow tracker, off with the others",
     )
 
 

@@ -39,10 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--keyframes",
-        choices=("on", "off"),
-        default="on",
-        help="on (default): run the image encoder on keyframes only and carry them to the frames between by "
-        "optical flow (3-5x faster on a CPU); off: encode every frame",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="on: run the image encoder on keyframes only and carry them to the frames between by optical flow "
+        "(3-5x faster on a CPU); off: encode every frame; auto (default): on with the sam-flow tracker, off "
+        "with the others",
     )
     add_model_arguments(p)
     add_batch_argument(p)
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from evosam.imageio import read_mask, write_mask_png
     from evosam.propagate import frame_order
     from evosam.tracking import Prompt, make_tracker, propagate_video
-    from evosam.tracking.video import KEYFRAMES
+    from evosam.tracking.video import keyframes_for
     from evosam.video import open_video
 
     out = Path(args.out)
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             frames=frames,
             tracker=tracker,
             batch=batch_from_args(args, backend),
-            keyframes=KEYFRAMES if args.keyframes == "on" else None,
+            keyframes=keyframes_for(args.tracker, args.keyframes),
         )
         flagged = []
         for result in track(results, len(frames) + 1, "frame"):

@@ -19,7 +19,17 @@ from evosam.propagate import Box, FrameResult, frame_order
 from evosam.tracking.keyframes import KeyframeConfig, keyframe_session
 from evosam.tracking.session import DEFAULT_TRACKER, Refiner, StopCheck, Tracker, TrackSession, make_tracker
 
-KEYFRAMES = KeyframeConfig()  # keyframe mode's settings (``--keyframes on``, the default; docs/benchmarks.md)
+KEYFRAMES = KeyframeConfig()  # keyframe mode's settings (``--keyframes on``; docs/benchmarks.md)
+KEYFRAME_TRACKERS = (DEFAULT_TRACKER,)  # ``--keyframes auto`` (the default) is on for these, off for the others
+
+
+def keyframes_for(tracker: str, choice: str = "auto") -> KeyframeConfig | None:
+    """The keyframe settings a walk with ``tracker`` uses for ``--keyframes`` ``choice``
+    ("on", "off", or "auto": on for ``KEYFRAME_TRACKERS``, whose keyframe walks were scored
+    within 0.01 of every-frame encoding; ``sam-redetect`` was not, docs/benchmarks.md);
+    None: encode every frame."""
+    on = choice == "on" or (choice == "auto" and tracker in KEYFRAME_TRACKERS)
+    return KEYFRAMES if on else None
 
 
 class FrameSource(Protocol):

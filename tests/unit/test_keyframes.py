@@ -247,3 +247,10 @@ def test_keyframe_propagation_encodes_fewer_frames_and_stays_close_to_every_fram
     truth_fast = np.mean([dice(r.mask, labels[r.index] == label) for r in fast[1:]])
     truth_every = np.mean([dice(r.mask, labels[r.index] == label) for r in every[1:]])
     assert truth_fast > truth_every - 0.03, (truth_fast, truth_every)
+
+
+def test_keyframe_mode_is_the_default_for_the_default_tracker_only():
+    from evosam.tracking.video import KEYFRAMES, keyframes_for
+
+    assert keyframes_for("sam-flow") is KEYFRAMES and keyframes_for("sam-redetect") is None
+    assert keyframes_for("sam-redetect", "on") is KEYFRAMES and keyframes_for("sam-flow", "off") is None
