@@ -48,7 +48,7 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "fast_propagation": (
         "Fa&st propagation (keyframes)",
         (),
-        "Encode keyframes only and carry them to the frames between by optical flow: 3-5x faster on a CPU"
+        "Encode keyframes only and carry them to the frames between by optical flow: about 3-5x faster on a 2-core CPU"
         " (uncheck to encode every frame)",
         True,
     ),

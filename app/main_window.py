@@ -207,6 +207,7 @@ class MainWindow(QMainWindow):
         c.propagation_finished.connect(self.propagation_finished)
         c.propagation.reached.connect(lambda f: self.player.seek(f) if a.follow.isChecked() else None)
         a.fast_propagation.toggled.connect(c.propagation.set_fast)
+        c.propagation.set_fast(a.fast_propagation.isChecked())  # the action is the one source of the mode
         c.exported.connect(self._on_exported)
         c.saved_project_found.connect(self.dialogs.offer_project)
         c.jobs.changed.connect(self._show_running)

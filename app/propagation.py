@@ -52,7 +52,7 @@ class Propagation(QObject):
         super().__init__(parent)
         self.host = host
         self.job: PropagateJob | None = None  # the run under way, if any
-        self.keyframes: KeyframeConfig | None = KEYFRAMES  # the next runs' keyframe mode (None: encode every frame)
+        self.keyframes: KeyframeConfig | None = KEYFRAMES  # the next runs' mode (None: every frame); see set_fast
         self._runs = itertools.count(1)
 
     def set_fast(self, on: bool) -> None:

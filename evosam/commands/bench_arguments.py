@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from evosam.commands.common import add_batch_argument, add_model_arguments
+from evosam.commands.common import add_batch_argument, add_keyframes_argument, add_model_arguments
 from evosam.names import DEFAULT_TRACKER
 
 
@@ -114,16 +114,6 @@ def review(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N frames")
     add_keyframes_argument(p)
     add_model_arguments(p)
-
-
-def add_keyframes_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--keyframes",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="on: encode keyframes only and carry them to the frames between by optical flow; off: encode "
-        "every frame; auto (default, as evosam propagate): on with the sam-flow tracker, off with the others",
-    )
 
 
 def speed(p: argparse.ArgumentParser) -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evosam.commands.common import add_batch_argument, add_model_arguments, batch_from_args, model_from_args
+from evosam.commands.common import (
+    add_batch_argument,
+    add_keyframes_argument,
+    add_model_arguments,
+    batch_from_args,
+    model_from_args,
+)
 from evosam.commands.progress import track
 from evosam.errors import InputError
 from evosam.names import DEFAULT_TRACKER
@@ -37,14 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--label", default=None, help="with --head: the label whose head refines (default: the file's current)"
     )
-    p.add_argument(
-        "--keyframes",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="on: run the image encoder on keyframes only and carry them to the frames between by optical flow "
-        "(3-5x faster on a CPU); off: encode every frame; auto (default): on with the sam-flow tracker, off "
-        "with the others",
-    )
+    add_keyframes_argument(p)
     add_model_arguments(p)
     add_batch_argument(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder for the masks")

@@ -25,9 +25,8 @@ KEYFRAME_TRACKERS = (DEFAULT_TRACKER,)  # ``--keyframes auto`` (the default) is 
 
 def keyframes_for(tracker: str, choice: str = "auto") -> KeyframeConfig | None:
     """The keyframe settings a walk with ``tracker`` uses for ``--keyframes`` ``choice``
-    ("on", "off", or "auto": on for ``KEYFRAME_TRACKERS``, whose keyframe walks were scored
-    within 0.01 of every-frame encoding; ``sam-redetect`` was not, docs/benchmarks.md);
-    None: encode every frame."""
+    ("on", "off", or "auto": on for the trackers in ``KEYFRAME_TRACKERS``, off for the
+    others); None: encode every frame."""
     on = choice == "on" or (choice == "auto" and tracker in KEYFRAME_TRACKERS)
     return KEYFRAMES if on else None
 
