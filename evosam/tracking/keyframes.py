@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from evosam.flow import gray_flow, gray_warp_error, remap_maps, small_gray
+from evosam.learning import HeadRefiner, Refiner
 from evosam.models import Embedding, Prediction, PromptableModel
 from evosam.tracking.session import Tracker, TrackSession
 
@@ -70,6 +71,9 @@ class KeyframeConfig:
     # with the walk known: encode the keyframe ``max_interval`` frames ahead too, and carry each
     # frame from the nearer keyframe (False: from the one behind only)
     look_ahead: bool = True
+    # with ``decode_on_key``: the learning head's probability on a carried frame is computed on
+    # the keyframe and carried back too (``evosam.tracking.carried_head``); False: on the frame
+    carry_head: bool = True
 
 
 @dataclass
@@ -102,6 +106,7 @@ class CarriedEmbedding(Embedding):
 
     key: Embedding | None = None
     flow: np.ndarray | None = None
+    key_index: int = -1  # the keyframe's frame index (-1: unknown)
 
 
 def sampling_grid(flow: np.ndarray, emb: Embedding, side: int) -> torch.Tensor:
@@ -123,12 +128,15 @@ def sampling_grid(flow: np.ndarray, emb: Embedding, side: int) -> torch.Tensor:
     return torch.from_numpy(grid[None].astype(np.float32))
 
 
-def warp_embedding(emb: Embedding, flow: np.ndarray) -> CarriedEmbedding:
-    """The keyframe embedding ``emb`` carried to a frame whose backward flow to the keyframe
-    is ``flow`` (float32 (h, w, 2), any grid covering the frame, (dx, dy) frame pixels:
-    ``frame[y, x]`` ~ ``keyframe[y + dy, x + dx]``): every map bilinearly resampled."""
+def warp_embedding(emb: Embedding, flow: np.ndarray, key_index: int = -1) -> CarriedEmbedding:
+    """The keyframe embedding ``emb`` (of frame ``key_index``) carried to a frame whose
+    backward flow to the keyframe is ``flow`` (float32 (h, w, 2), any grid covering the frame,
+    (dx, dy) frame pixels: ``frame[y, x]`` ~ ``keyframe[y + dy, x + dx]``): every map
+    bilinearly resampled."""
     maps = [resample(t, sampling_grid(flow, emb, t.shape[-1])) for t in (emb.features, *emb.extra)]
-    return CarriedEmbedding(maps[0], emb.frame_size, emb.input_size, emb.model_name, tuple(maps[1:]), emb, flow)
+    return CarriedEmbedding(
+        maps[0], emb.frame_size, emb.input_size, emb.model_name, tuple(maps[1:]), emb, flow, key_index
+    )
 
 
 def resample(t: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
@@ -236,9 +244,9 @@ class KeyframeEmbedder:
         gray, scale = small_gray(self.read_frame(index), cfg.flow_side)  # once, for either keyframe
         self.stats.seconds["flow"] += time.perf_counter() - started
         for k in sorted(keys, key=lambda k: abs(index - k.index)):
-            carried = self._carry_from(k, index, gray, scale)
+            carried, error = self._carry_from(k, index, gray, scale)
             if carried is not None:
-                self._carried = (abs(index - k.index), self.stats.log[-1][2])
+                self._carried = (abs(index - k.index), error)
                 return carried
         return None
 
@@ -261,13 +269,13 @@ class KeyframeEmbedder:
         self._ahead = self._make_key(ahead, self._encode_timed(ahead))
         return self._ahead
 
-    def _carry_from(self, key: _Key, index: int, gray: np.ndarray, scale: float) -> Embedding | None:
+    def _carry_from(self, key: _Key, index: int, gray: np.ndarray, scale: float) -> tuple[Embedding | None, float]:
         """``key``'s embedding carried to ``index`` (its ``small_gray`` ``gray`` at ``scale``),
-        or None when the flow says it is stale."""
+        or None when the flow says it is stale; and the warp error (inf without a flow)."""
         cfg = self.config
         started = time.perf_counter()
         if gray.shape != key.gray.shape:
-            return None
+            return None, float("inf")
         flow = gray_flow(key.gray, gray)
         error = gray_warp_error(key.gray, gray, flow)
         flow /= scale  # frame pixels
@@ -276,11 +284,11 @@ class KeyframeEmbedder:
         stale = "warp error" if error > cfg.max_warp_error else "motion" if moved > cfg.max_motion else ""
         self.stats.log.append((index, stale or "carried", error, moved))
         if stale:
-            return None
+            return None, error
         started = time.perf_counter()
-        carried = warp_embedding(key.embedding, flow)
+        carried = warp_embedding(key.embedding, flow, key.index)
         self.stats.seconds["warp"] += time.perf_counter() - started
-        return carried
+        return carried, error
 
     def _encode(self, index: int) -> Embedding:
         emb = self._encode_timed(index)
@@ -350,6 +358,21 @@ def carry_prediction(
     return dataclasses.replace(pred, logits=logits, low_res_logits=low, decoder_features=feats)
 
 
+Maps = tuple[np.ndarray, np.ndarray]  # ``cv2.remap``'s maps, float32 (H, W) each
+
+
+@dataclass(frozen=True)
+class KeyframeAnswer:
+    """A box on a carried frame, answered on the keyframe: the keyframe's ``index``, the box
+    moved there (x0, y0, x1, y1 keyframe pixels), SAM's answer on the keyframe, and the
+    ``maps`` (``frame_maps``) that carry a keyframe image to the frame."""
+
+    index: int
+    box: tuple[float, ...]
+    prediction: Prediction
+    maps: Maps
+
+
 class KeyframeModel:
     """A ``PromptableModel`` around ``model`` for keyframe walks: box prompts on a
     ``CarriedEmbedding`` are answered on the keyframe's own encoding (the boxes moved there
@@ -365,6 +388,12 @@ class KeyframeModel:
         # the answers decoded on the last two keyframes (behind and ahead), oldest first
         self._answers: list[tuple[Embedding, list[tuple[tuple[float, ...], Prediction]]]] = []
         self.decoded = self.reused = 0  # boxes decoded on keyframes, and answered from an earlier decoding
+        # the carried embedding answered last, its ``frame_maps``, and per box asked: (the box
+        # moved to the keyframe, the keyframe's answer to it)
+        self._carried: (
+            tuple[CarriedEmbedding, Maps, dict[tuple[float, ...], tuple[tuple[float, ...], Prediction]]] | None
+        )
+        self._carried = None
 
     @property
     def name(self) -> str:
@@ -383,19 +412,35 @@ class KeyframeModel:
     def predict(self, embedding: Embedding, box=None, points=None, mask_prompt=None) -> Prediction:
         if box is not None and points is None and mask_prompt is None and self._on_key(embedding):
             return self.predict_boxes(embedding, [box])[0]
+        self._carried = None
         return self.model.predict(embedding, box=box, points=points, mask_prompt=mask_prompt)
 
     def predict_boxes(self, embedding: Embedding, boxes: Sequence) -> list[Prediction]:
         from evosam.propagate import predict_boxes
 
         if not self.decode_on_key or not boxes:
+            self._carried = None
             return predict_boxes(self.model, embedding, list(boxes))
+        boxes = [tuple(float(v) for v in b) for b in boxes]
         if not self._on_key(embedding):  # a keyframe: its answers may serve the frames carried from it
-            return self._on_keyframe(embedding, [tuple(float(v) for v in b) for b in boxes])
+            self._carried = None
+            return self._on_keyframe(embedding, boxes)
         moved = [carry_box(b, embedding.flow, embedding.frame_size) for b in boxes]
-        maps = frame_maps(embedding.flow, embedding.frame_size)
+        answers = self._on_keyframe(embedding.key, moved)
+        if self._carried is None or self._carried[0] is not embedding:
+            self._carried = (embedding, frame_maps(embedding.flow, embedding.frame_size), {})
+        self._carried[2].update(zip(boxes, zip(moved, answers, strict=True), strict=True))
         features = self.carry_features()
-        return [carry_prediction(p, embedding, maps, features) for p in self._on_keyframe(embedding.key, moved)]
+        return [carry_prediction(p, embedding, self._carried[1], features) for p in answers]
+
+    def keyframe_answer(self, box: Sequence[float]) -> KeyframeAnswer | None:
+        """Where the last decoding read a carried embedding and asked ``box``: the
+        keyframe's answer to it (``KeyframeAnswer``); else None (it read a real encoding)."""
+        if self._carried is None:
+            return None
+        embedding, maps, asked = self._carried
+        found = asked.get(tuple(float(v) for v in box))
+        return None if found is None else KeyframeAnswer(embedding.key_index, found[0], found[1], maps)
 
     def _on_keyframe(self, key: Embedding, boxes: list[tuple[float, ...]]) -> list[Prediction]:
         """SAM's answers to ``boxes`` on the keyframe's encoding ``key``: an earlier answer
@@ -445,4 +490,14 @@ def keyframe_session(
     wrapped = KeyframeModel(model, config.decode_on_key, config.reuse_box)
     session = TrackSession(wrapped, read_frame, embedder, tracker, recheck=embedder.recheck)
     wrapped.carry_features = lambda: any(r is not None for r in session.refiners.values())
+    if config.decode_on_key and config.carry_head:
+        session.adapt_refiner = lambda refine: carried_head(refine, wrapped, read_frame)
     return session, embedder
+
+
+def carried_head(refine: Refiner, model: KeyframeModel, read_frame: FrameReader) -> Refiner:
+    """``refine`` with its head computed on keyframes (``CarriedHead``) where it is a
+    ``HeadRefiner``; any other refiner unchanged."""
+    from evosam.tracking.carried_head import CarriedHead  # it imports this module
+
+    return CarriedHead(refine, model, read_frame) if isinstance(refine, HeadRefiner) else refine

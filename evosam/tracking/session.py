@@ -75,6 +75,7 @@ class TrackSession:
     masks: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
     refiners: dict[str, Refiner] = field(default_factory=dict)
     recheck: Recheck | None = None
+    adapt_refiner: Callable[[Refiner], Refiner] | None = None  # applied to each refiner set (a keyframe walk's)
 
     def add_mask(self, frame: int, label: str, mask: np.ndarray) -> None:
         """Record ``label``'s bool (H, W) mask on ``frame`` (a start mask or a confirmation)."""
@@ -88,7 +89,7 @@ class TrackSession:
         if refine is None:
             self.refiners.pop(label, None)
         else:
-            self.refiners[label] = refine
+            self.refiners[label] = refine if self.adapt_refiner is None else self.adapt_refiner(refine)
 
     def track(self, label: str, frames: range, should_stop: StopCheck = lambda: False) -> Iterator[FrameResult]:
         """Follow ``label`` through ``frames`` from its mask on the frame before ``frames[0]``
