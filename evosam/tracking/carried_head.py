@@ -46,6 +46,7 @@ class CarriedHead:
     computed: int = 0  # probability maps computed on keyframes
     reused: int = 0  # carried frames served by an earlier map
     _cache: list[_KeyProbability] = field(default_factory=list)  # the last two keyframes' maps
+    _frames: dict[int, np.ndarray] = field(default_factory=dict)  # the last two keyframes' RGB
 
     def __call__(self, frame: np.ndarray, pred: Prediction, box: Box, index: int | None = None) -> np.ndarray:
         choice = self.refine.choice_at(index)
@@ -65,7 +66,7 @@ class CarriedHead:
                 self.reused += 1
                 return entry.prob
         head = self.refine.proposer(view)
-        key_frame = self.read_frame(answer.index)
+        key_frame = self._key_frame(answer.index)
         prob = head.probability(
             key_frame, answer.prediction, answer.box, self.refine.profile, device=self.refine.device
         )
@@ -73,3 +74,10 @@ class CarriedHead:
         others = [e for e in self._cache if not (e.key == answer.index and e.view == view)]
         self._cache = [*others[-1:], _KeyProbability(answer.index, view, answer.box, prob)]
         return prob
+
+    def _key_frame(self, index: int) -> np.ndarray:
+        """Keyframe ``index``'s RGB, read once (the prompt's frame lies outside the walk's
+        read-ahead, and a video reads it by seeking)."""
+        if index not in self._frames:
+            self._frames = {**dict(list(self._frames.items())[-1:]), index: self.read_frame(index)}
+        return self._frames[index]
