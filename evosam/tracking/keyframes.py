@@ -488,16 +488,16 @@ def keyframe_session(
     (lets it encode the keyframe ahead, ``KeyframeEmbedder``)."""
     embedder = KeyframeEmbedder(read_frame, encode, config, walk)
     wrapped = KeyframeModel(model, config.decode_on_key, config.reuse_box)
-    session = TrackSession(wrapped, read_frame, embedder, tracker, recheck=embedder.recheck)
-    wrapped.carry_features = lambda: any(r is not None for r in session.refiners.values())
-    if config.decode_on_key and config.carry_head:
-        session.adapt_refiner = lambda refine: carried_head(refine, wrapped, read_frame)
-    return session, embedder
-
-
-def carried_head(refine: Refiner, model: KeyframeModel, read_frame: FrameReader) -> Refiner:
-    """``refine`` with its head computed on keyframes (``CarriedHead``) where it is a
-    ``HeadRefiner``; any other refiner unchanged."""
     from evosam.tracking.carried_head import CarriedHead  # it imports this module
 
-    return CarriedHead(refine, model, read_frame) if isinstance(refine, HeadRefiner) else refine
+    session = TrackSession(wrapped, read_frame, embedder, tracker, recheck=embedder.recheck)
+    # a ``CarriedHead`` reads the keyframe's answer, never a carried answer's decoder features
+    wrapped.carry_features = lambda: any(not isinstance(r, CarriedHead) for r in session.refiners.values())
+    if config.decode_on_key and config.carry_head:
+
+        def carried_head(refine: Refiner) -> Refiner:
+            """``refine`` with its head computed on keyframes where it is a ``HeadRefiner``."""
+            return CarriedHead(refine, wrapped, read_frame) if isinstance(refine, HeadRefiner) else refine
+
+        session.adapt_refiner = carried_head
+    return session, embedder
