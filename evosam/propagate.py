@@ -274,9 +274,9 @@ def propagate(
         pred, box = _limited_answer(backend, embed(index), prev_mask, memory, allowed, config)
         if recheck is not None:
             fresh = recheck(index, pred.iou, quality_flags(pred.mask, pred.iou, prev_mask, config))
-            if fresh is not None:
+            if fresh is not None:  # told the new embedding's answer too (nothing to redo: it is encoded)
                 pred, box = _limited_answer(backend, fresh, prev_mask, memory, allowed, config)
-                recheck(index, pred.iou, ())  # the new embedding's answer: nothing to redo
+                recheck(index, pred.iou, quality_flags(pred.mask, pred.iou, prev_mask, config))
         mask, flags = _proposal(rgb, index, pred, box, prev_mask, allowed, refine, config)
         yield FrameResult(index, mask, pred.iou, box, flags, pred)
         if "empty" not in flags:

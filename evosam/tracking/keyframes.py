@@ -61,6 +61,10 @@ class KeyframeConfig:
     # object's, not the carry's: no recheck for it (flags still recheck; 0: recheck any)
     recheck_gap: int = 2
     settled_error: float = 0.5
+    # flags that the last encoded frame's answer had too (a fresh encoding did not mend
+    # them, e.g. SAM answering the instrument that crosses the organ): no recheck for a
+    # carried answer flagged with those only (False: recheck every flagged answer)
+    skip_unmended: bool = True
     flow_side: int = 320  # the keyframe-to-frame flow is computed at this longest side (pixels)
     # box prompts on a carried frame are decoded on the keyframe's encoding (moved there along
     # the flow) and the answer carried back; False: decoded on the carried embedding
@@ -185,6 +189,7 @@ class KeyframeEmbedder:
         self._last: tuple[int, Embedding, bool] | None = None  # index, embedding, carried
         self._carried = (0, float("inf"))  # the last carried embedding's distance (frames), warp error
         self._key_ious: deque[float] = deque(maxlen=max(1, self.config.reference_keys))
+        self._unmended: frozenset[str] = frozenset()  # the flags of the last encoded frame's answer
 
     def seed(self, index: int, embedding: Embedding) -> None:
         """Make an embedding encoded elsewhere (the prompt frame's) the keyframe."""
@@ -207,21 +212,25 @@ class KeyframeEmbedder:
 
     def recheck(self, index: int, iou: float, flags: Sequence[str]) -> Embedding | None:
         """Told the answer on ``index``'s embedding: a keyframe's IoU joins the reference (the
-        best of the last ``reference_keys`` keyframes'); a carried frame whose answer is flagged
-        or whose IoU fell ``iou_drop`` below the reference is encoded (and becomes the
-        keyframe): its embedding, else None."""
+        best of the last ``reference_keys`` keyframes') and its flags are the unmended ones; a
+        carried frame whose answer is flagged (with a flag the last encoded answer lacked,
+        under ``skip_unmended``) or whose IoU fell ``iou_drop`` below the reference is encoded
+        (and becomes the keyframe): its embedding, else None."""
         if self._last is None or self._last[0] != index:
             return None
         if not self._last[2]:
-            if self._key is not None and self._key.index == index and np.isfinite(iou):
-                self._key_ious.append(float(iou))
+            if self._key is not None and self._key.index == index:
+                self._unmended = frozenset(flags)
+                if np.isfinite(iou):
+                    self._key_ious.append(float(iou))
             return None
         cfg = self.config
         reference = max(self._key_ious) if self._key_ious else float("nan")
         distance, error = self._carried
         settled = distance <= cfg.recheck_gap and error <= cfg.settled_error * cfg.max_warp_error
         dropped = iou < reference - cfg.iou_drop and not settled
-        if (cfg.recheck_flags and flags) or dropped:
+        unmended = cfg.skip_unmended and set(flags) <= self._unmended
+        if (cfg.recheck_flags and flags and not unmended) or dropped:
             self.stats.rechecked += 1
             self.stats.log.append(
                 (index, "recheck " + (",".join(flags) or f"iou {iou:.2f}"), float("nan"), float("nan"))

@@ -187,6 +187,35 @@ def test_an_iou_drop_on_a_nearly_exact_carry_is_the_objects_and_is_not_rechecked
     assert moving.stats.carried == 1 and moving.recheck(1, 0.7, ()) is emb and encoded == [0, 1]
 
 
+def test_a_flag_a_fresh_encoding_did_not_mend_is_not_rechecked_again():
+    """SAM answering the instrument that crosses the organ on the fresh encoding too: the
+    carried frames flagged alike after it are not encoded again; a flag the encoded answer
+    lacked is; once an encoded answer is clean, a flag is rechecked again."""
+    emb = Embedding(torch.zeros(1, 4, 64, 64), (200, 200), (256, 256), "litemedsam")
+    encoded: list[int] = []
+
+    def encode(i: int) -> Embedding:
+        encoded.append(i)
+        return emb
+
+    kf = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=10))
+    kf(0), kf.recheck(0, 0.9, ())
+    kf(1)
+    assert kf.recheck(1, 0.9, ("area_jump",)) is emb and encoded == [0, 1]
+    kf.recheck(1, 0.9, ("area_jump",))  # the fresh encoding's answer: flagged alike
+    kf(2)
+    assert kf.recheck(2, 0.9, ("area_jump",)) is None and encoded == [0, 1]
+    kf(3)
+    assert kf.recheck(3, 0.9, ("area_jump", "shift_jump")) is emb and encoded == [0, 1, 3]
+    kf.recheck(3, 0.9, ())  # mended
+    kf(4)
+    assert kf.recheck(4, 0.9, ("area_jump",)) is emb and kf.stats.rechecked == 3
+    every = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=10, skip_unmended=False))
+    every(0), every.recheck(0, 0.9, ("area_jump",))
+    every(1)
+    assert every.recheck(1, 0.9, ("area_jump",)) is emb
+
+
 def test_with_the_walk_known_the_keyframe_ahead_is_encoded_and_the_nearer_one_carried():
     """Interval 4 on a walk 1..10 from a prompt on frame 0: keyframes 0 (seeded), 4, 8 are
     encoded as before, but each before the walk reaches it, and the walk's last frame 10
