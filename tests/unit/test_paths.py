@@ -63,13 +63,13 @@ def test_load_model_takes_the_checkpoint_from_the_folder(tmp_path, monkeypatch):
     net = REGISTRY["mobilesam_vit_t"].build()
     checkpoints_dir().mkdir(parents=True)
     torch.save(net.state_dict(), checkpoints_dir() / "mobile_sam.pt")
-    backend = load_model("mobilesam_vit_t", device="cpu")
+    backend = load_model("mobilesam_vit_t", device="cpu", runtime="torch")  # the weights' path, not OpenVINO's
     want = net.mask_decoder.iou_prediction_head.layers[0].weight
     assert torch.equal(backend.net.mask_decoder.iou_prediction_head.layers[0].weight.cpu(), want)
     # an explicit --checkpoint still wins over the folder
     other = tmp_path / "other.pt"
     torch.save({k: torch.zeros_like(v) for k, v in net.state_dict().items()}, other)
-    zeroed = load_model("mobilesam_vit_t", checkpoint=other, device="cpu")
+    zeroed = load_model("mobilesam_vit_t", checkpoint=other, device="cpu", runtime="torch")
     assert not zeroed.net.mask_decoder.iou_prediction_head.layers[0].weight.any()
 
 
