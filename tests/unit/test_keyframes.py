@@ -4,6 +4,8 @@ every frame on the first frames of the real laparoscopic clip (real LiteMedSAM).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import torch
@@ -122,13 +124,20 @@ def test_a_box_carried_along_a_noisy_flow_moves_with_it_and_does_not_grow():
     assert still == box
 
 
-def test_keyframes_are_encoded_by_interval_motion_and_recheck():
+def counting_encoder() -> tuple[Embedding, list[int], Callable[[int], Embedding]]:
+    """One zero embedding, the list of indices encoded, and an encoder recording each call there."""
     emb = Embedding(torch.zeros(1, 4, 64, 64), (200, 200), (256, 256), "litemedsam")
     encoded: list[int] = []
 
     def encode(i: int) -> Embedding:
         encoded.append(i)
         return emb
+
+    return emb, encoded, encode
+
+
+def test_keyframes_are_encoded_by_interval_motion_and_recheck():
+    emb, encoded, encode = counting_encoder()
 
     still = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=4))
     for i in range(10):
@@ -165,12 +174,7 @@ def test_an_iou_drop_on_a_nearly_exact_carry_is_the_objects_and_is_not_rechecked
     """Still frames (warp error 0): an IoU drop on a frame carried from a keyframe at most
     ``recheck_gap`` frames away is not rechecked; a flag still is; farther away, or with a
     warp error above ``settled_error`` x ``max_warp_error`` (moving frames), the drop is."""
-    emb = Embedding(torch.zeros(1, 4, 64, 64), (200, 200), (256, 256), "litemedsam")
-    encoded: list[int] = []
-
-    def encode(i: int) -> Embedding:
-        encoded.append(i)
-        return emb
+    emb, encoded, encode = counting_encoder()
 
     near = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=10, recheck_gap=2))
     near(0), near.recheck(0, 0.9, ())
@@ -191,12 +195,7 @@ def test_a_flag_a_fresh_encoding_did_not_mend_is_not_rechecked_again():
     """SAM answering the instrument that crosses the organ on the fresh encoding too: the
     carried frames flagged alike after it are not encoded again; a flag the encoded answer
     lacked is; once an encoded answer is clean, a flag is rechecked again."""
-    emb = Embedding(torch.zeros(1, 4, 64, 64), (200, 200), (256, 256), "litemedsam")
-    encoded: list[int] = []
-
-    def encode(i: int) -> Embedding:
-        encoded.append(i)
-        return emb
+    emb, encoded, encode = counting_encoder()
 
     kf = KeyframeEmbedder(Frames(0.0), encode, KeyframeConfig(max_interval=10))
     kf(0), kf.recheck(0, 0.9, ())
