@@ -36,8 +36,9 @@ class _KeyProbability:
 class CarriedHead:
     """A ``Refiner`` (``(RGB (H, W, 3), SAM's prediction, box, index) -> bool (H, W)``) for a
     keyframe walk: ``refine``'s proposal, with the head's probability taken from the keyframe
-    where ``model`` answered the box on a keyframe (see the module). ``read_frame(index)``
-    gives the keyframe's RGB. One owner thread, like the model."""
+    where ``model`` answered the box on a keyframe (see the module); SAM's own answer for a
+    box it did not (a carried answer left without decoder features, which the head reads).
+    ``read_frame(index)`` gives the keyframe's RGB. One owner thread, like the model."""
 
     refine: HeadRefiner
     model: KeyframeModel
@@ -52,6 +53,8 @@ class CarriedHead:
         choice = self.refine.choice_at(index)
         answer = self.model.keyframe_answer(box) if choice.uses_head else None
         if answer is None:
+            if pred.decoder_features.size == 0:  # a carried answer without its features: the head cannot read it
+                return pred.mask
             return self.refine(frame, pred, box, index)
         head = self.refine.proposer(choice.view)
         key_prob = self._key_probability(answer, choice.view)

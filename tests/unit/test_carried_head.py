@@ -127,3 +127,22 @@ def test_a_keyframe_walk_with_the_carried_head_stays_close_to_the_head_on_every_
     assert np.mean(agree) > 0.95, agree
     scores = {on: np.mean([dice(r.mask, truth[r.index]) for r in walk]) for on, walk in walks.items()}
     assert scores[True] > scores[False] - 0.02, scores
+
+
+def test_a_carried_answer_without_features_and_no_keyframe_answer_stays_sams(litemedsam, clip, taught):
+    """A box the keyframe model did not answer on a carried frame whose answer was carried
+    without decoder features (a keyframe walk under a ``CarriedHead``): the head cannot read
+    it, and the proposal is SAM's answer, not an error."""
+    folder, truth = clip
+    with open_video(folder) as video:
+        embedder = KeyframeEmbedder(video.frame, lambda i: litemedsam.embed(video.frame(i)), KEYFRAMES)
+        model = KeyframeModel(litemedsam, reuse_box=KEYFRAMES.reuse_box)
+        model.carry_features = lambda: False
+        embedder.seed(0, litemedsam.embed(video.frame(0)))
+        carried = CarriedHead(taught, model, video.frame)
+        emb = embedder(3)
+        pred = model.predict_boxes(emb, [prompt_box(truth[3], 0.1)])[0]
+        assert pred.decoder_features.size == 0
+        other = prompt_box(truth[3], 0.3)  # never asked: no keyframe answer for it
+        assert model.keyframe_answer(other) is None
+        np.testing.assert_array_equal(carried(video.frame(3), pred, other, 3), pred.mask)
