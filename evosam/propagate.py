@@ -274,8 +274,9 @@ def propagate(
         pred, box = _limited_answer(backend, embed(index), prev_mask, memory, allowed, config)
         if recheck is not None:
             fresh = recheck(index, pred.iou, quality_flags(pred.mask, pred.iou, prev_mask, config))
-            if fresh is not None:  # told the new embedding's answer too (nothing to redo: it is encoded)
+            if fresh is not None:
                 pred, box = _limited_answer(backend, fresh, prev_mask, memory, allowed, config)
+                # told the fresh encoding's answer too: nothing to redo, but its flags say what it did not mend
                 recheck(index, pred.iou, quality_flags(pred.mask, pred.iou, prev_mask, config))
         mask, flags = _proposal(rgb, index, pred, box, prev_mask, allowed, refine, config)
         yield FrameResult(index, mask, pred.iou, box, flags, pred)

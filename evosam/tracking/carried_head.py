@@ -36,9 +36,10 @@ class _KeyProbability:
 class CarriedHead:
     """A ``Refiner`` (``(RGB (H, W, 3), SAM's prediction, box, index) -> bool (H, W)``) for a
     keyframe walk: ``refine``'s proposal, with the head's probability taken from the keyframe
-    where ``model`` answered the box on a keyframe (see the module); SAM's own answer for a
-    box it did not (a carried answer left without decoder features, which the head reads).
-    ``read_frame(index)`` gives the keyframe's RGB. One owner thread, like the model."""
+    where ``model`` answered the box on a keyframe (see the module), else computed on the
+    frame itself; SAM's own answer where neither can be (a carried answer left without the
+    decoder features the head reads). ``read_frame(index)`` gives the keyframe's RGB. One
+    owner thread, like the model."""
 
     refine: HeadRefiner
     model: KeyframeModel

@@ -236,6 +236,8 @@ class KeyframeEmbedder:
                 (index, "recheck " + (",".join(flags) or f"iou {iou:.2f}"), float("nan"), float("nan"))
             )
             return self._encode(index)
+        if cfg.recheck_flags and flags:  # flagged as the last encoded answer was: left as it is
+            self.stats.log.append((index, "unmended " + ",".join(flags), float("nan"), float("nan")))
         return None
 
     def _carry(self, index: int) -> Embedding | None:

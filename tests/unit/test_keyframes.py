@@ -204,6 +204,7 @@ def test_a_flag_a_fresh_encoding_did_not_mend_is_not_rechecked_again():
     kf.recheck(1, 0.9, ("area_jump",))  # the fresh encoding's answer: flagged alike
     kf(2)
     assert kf.recheck(2, 0.9, ("area_jump",)) is None and encoded == [0, 1]
+    assert kf.stats.log[-1][:2] == (2, "unmended area_jump")  # a trace shows the recheck it did not ask
     kf(3)
     assert kf.recheck(3, 0.9, ("area_jump", "shift_jump")) is emb and encoded == [0, 1, 3]
     kf.recheck(3, 0.9, ())  # mended
