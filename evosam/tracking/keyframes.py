@@ -501,7 +501,7 @@ def keyframe_session(
     wrapped = KeyframeModel(model, config.decode_on_key, config.reuse_box)
     from evosam.tracking.carried_head import CarriedHead  # it imports this module
 
-    session = TrackSession(wrapped, read_frame, embedder, tracker, recheck=embedder.recheck)
+    session = TrackSession(wrapped, read_frame, embedder, tracker, recheck=embedder.recheck, encode=encode)
     # a ``CarriedHead`` reads the keyframe's answer, never a carried answer's decoder features
     wrapped.carry_features = lambda: any(not isinstance(r, CarriedHead) for r in session.refiners.values())
     if config.decode_on_key and config.carry_head:

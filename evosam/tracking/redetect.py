@@ -76,7 +76,7 @@ class RedetectTracker:
         memory = AppearanceMemory()
         for frame, mask in sorted(session.masks.get(label, {}).items()):  # the start, confirmations behind it
             if (frame - start) * frames.step <= 0:
-                memory.teach(cells_of(session.embed(frame)), mask)
+                memory.teach(cells_of(session.encoding(frame)), mask)
         prev_mask = keep = np.asarray(start_mask, dtype=bool)
         prev_rgb = session.read_frame(start) if cfg.use_flow else None
         lost = False

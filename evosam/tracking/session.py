@@ -16,7 +16,7 @@ import numpy as np
 
 from evosam.errors import InputError
 from evosam.learning import Refiner
-from evosam.models import PromptableModel
+from evosam.models import Embedding, PromptableModel
 from evosam.names import DEFAULT_TRACKER
 from evosam.propagate import Embedder, FrameReader, FrameResult, Recheck
 
@@ -65,7 +65,8 @@ class TrackSession:
     index; ``masks[label][frame]`` the bool (H, W) masks given or confirmed; ``refiners[label]``
     turns SAM's answer into the label's proposal (the learning head); ``recheck``, where
     ``embed`` may answer with an approximate embedding (a ``KeyframeEmbedder``'s carried
-    one), is told a frame's answer and may return a fresh embedding to answer again with.
+    one), is told a frame's answer and may return a fresh embedding to answer again with;
+    ``encode`` then gives real encodings for reads outside the walk (``encoding``).
     Owned by one thread."""
 
     model: PromptableModel
@@ -76,6 +77,14 @@ class TrackSession:
     refiners: dict[str, Refiner] = field(default_factory=dict)
     recheck: Recheck | None = None
     adapt_refiner: Callable[[Refiner], Refiner] | None = None  # applied to each refiner set (a keyframe walk's)
+    encode: Embedder | None = None  # real encodings where ``embed`` chooses keyframes (None: ``embed``)
+
+    def encoding(self, index: int) -> Embedding:
+        """Frame ``index``'s real encoding, for reads outside the walk (a tracker's memory
+        taught from the given masks). Reading it through ``embed`` instead would make the
+        frame a keyframe: a walk carried from its prompt frame drifts (docs/benchmarks.md,
+        "The prompt frame is not a keyframe")."""
+        return (self.encode or self.embed)(index)
 
     def add_mask(self, frame: int, label: str, mask: np.ndarray) -> None:
         """Record ``label``'s bool (H, W) mask on ``frame`` (a start mask or a confirmation)."""

@@ -101,12 +101,19 @@ def propagate_video(
         ahead = stack.enter_context(
             EmbeddingsAhead(model, source.frame, frames, batch, cache, cache_key, encode_ahead=keyframes is None)
         )
+
+        def encode(index: int) -> Embedding:
+            """Frame ``index``'s encoding; a box prompt's frame was encoded for SAM's answer.
+            That frame is read (a memory's teacher), never made the first keyframe: a walk
+            carried from it drifts (docs/benchmarks.md, "The prompt frame is not a keyframe")."""
+            if index == prompt.frame and start_embedding is not None:
+                return start_embedding
+            return ahead.embedding(index)
+
         if keyframes is None:
-            session = TrackSession(model, ahead.frame, ahead.embedding, tracker)
+            session = TrackSession(model, ahead.frame, encode, tracker)
         else:
-            session, embedder = keyframe_session(model, ahead.frame, ahead.embedding, tracker, keyframes, frames)
-            if start_embedding is not None:  # a box prompt: its frame was encoded for SAM's answer
-                embedder.seed(prompt.frame, start_embedding)
+            session, _ = keyframe_session(model, ahead.frame, encode, tracker, keyframes, frames)
         session.add_mask(prompt.frame, prompt.label, first.mask)
         session.set_refiner(prompt.label, beside(head, model))
         yield from session.track(prompt.label, frames, should_stop)
