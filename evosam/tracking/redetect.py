@@ -90,11 +90,14 @@ class RedetectTracker:
                 jumped = warp_error(prev_rgb, rgb, flow.result()) > rcfg.jump_error
                 prev_rgb = rgb
             emb = session.embed(index)
+            flow_pred = self._flow_prediction(session, emb, prev_mask, keep)
+            if flow_pred is not None and session.recheck is not None:  # a keyframe walk
+                emb, flow_pred = self._rechecked(session, index, emb, flow_pred, prev_mask, keep)
             cells = cells_of(emb) if memory.ready else None
             scores = memory.score_map(cells) if cells is not None else None
             answer = None
             if cells is None or memory.scene_similarity(cells) >= rcfg.same_scene:
-                answer = self._flow_answer(session, emb, prev_mask, keep, scores, memory)
+                answer = self._flow_answer(flow_pred, scores, memory)
                 if scores is not None and (jumped or lost or not self._trusted(answer, prev_mask)):
                     answer = self._best_of(session, emb, scores, memory, answer)
             if answer is None or answer.objectness < rcfg.lost_below:
@@ -123,12 +126,38 @@ class RedetectTracker:
             if not flags and pred.iou >= rcfg.teach_iou and answer.objectness >= rcfg.teach_objectness:
                 memory.teach(cells if cells is not None else cells_of(emb), mask, weight=rcfg.teach_weight)
 
-    def _flow_answer(self, session, emb, prev_mask, keep, scores, memory) -> _Answer | None:
-        """The flow tracker's answer (None when both carried masks vanished)."""
+    def _flow_prediction(self, session, emb, prev_mask, keep) -> tuple[Prediction, Box] | None:
+        """SAM's answer to the carried masks' boxes, pieces united, and its box (None when
+        both carried masks vanished)."""
         if not (prev_mask.any() or keep.any()):
             return None
         pred, box = best_candidate(session.model, emb, (prev_mask, keep), self.config)
-        pred = unite_pieces(session.model, emb, pred, prev_mask, self.config.component_fraction)
+        return unite_pieces(session.model, emb, pred, prev_mask, self.config.component_fraction), box
+
+    def _rechecked(self, session, index, emb, flow_pred, prev_mask, keep):
+        """(embedding, flow prediction) to go on with: ``session.recheck`` is told the flow
+        answer (its flags as ``propagate`` gives them, on the answer held to the growth
+        region) and may return a fresh encoding of a stale carried frame, answered again
+        (and told again: what the fresh encoding did not mend)."""
+        cfg = self.config
+        allowed = growth_region(prev_mask | keep, cfg.max_growth) if cfg.max_growth > 0 else None
+
+        def flags(pred: Prediction) -> tuple[str, ...]:
+            held = limit_growth(pred, allowed) if allowed is not None else pred
+            return quality_flags(held.mask, held.iou, prev_mask, cfg)
+
+        fresh = session.recheck(index, flow_pred[0].iou, flags(flow_pred[0]))
+        if fresh is None:
+            return emb, flow_pred
+        again = self._flow_prediction(session, fresh, prev_mask, keep)
+        session.recheck(index, again[0].iou, flags(again[0]))
+        return fresh, again
+
+    def _flow_answer(self, flow_pred, scores, memory) -> _Answer | None:
+        """The flow tracker's answer (None when both carried masks vanished), with its object-ness."""
+        if flow_pred is None:
+            return None
+        pred, box = flow_pred
         obj = memory.objectness(scores, pred.mask) if scores is not None else 1.0  # no memory yet: no doubt
         return _Answer(pred, box, pred.iou + obj, obj, False)
 
