@@ -142,6 +142,29 @@ def test_the_redetecting_tracker_reads_the_prompt_frame_without_making_it_a_keyf
     assert [r.index for r in results] == [1, 2] and all(dice(r.mask, truth[r.index]) > 0.8 for r in results)
 
 
+def test_the_redetecting_tracker_answers_again_on_the_fresh_encoding_a_recheck_gives(litemedsam, clip):
+    """A keyframe walk's recheck, told each frame's answer on a stale embedding (here frame
+    0's for every frame), returns the frame's real encoding once: sam-redetect answers again
+    on it, and its masks are those of a walk on real encodings."""
+    folder, truth = clip
+    frames = range(1, 3)
+    with open_video(folder) as video:
+        enc = {i: litemedsam.embed(video.frame(i)) for i in range(3)}
+        told: list[int] = []
+
+        def recheck(index, iou, flags):
+            told.append(index)
+            return enc[index] if told.count(index) == 1 else None
+
+        real = TrackSession(litemedsam, video.frame, enc.__getitem__, make_tracker("sam-redetect"))
+        stale = TrackSession(litemedsam, video.frame, lambda i: enc[0], make_tracker("sam-redetect"), recheck=recheck)
+        for session in (real, stale):
+            session.add_mask(0, "grasper", truth[0])
+        expected, got = list(real.track("grasper", frames)), list(stale.track("grasper", frames))
+    assert told == [1, 1, 2, 2]  # each frame: the stale answer, then the fresh one's
+    assert all(np.array_equal(a.mask, b.mask) for a, b in zip(expected, got, strict=True))
+
+
 def test_prompt_needs_one_of_mask_or_box():
     with pytest.raises(InputError, match="mask or a box"):
         Prompt(0)
