@@ -6,8 +6,8 @@ Dice is averaged over the frames whose ground truth holds the label (a structure
 behind a tool has nothing to compare with); ``last10_dice`` averages the last ten of them.
 
 Each walk (tracker x label) encodes the frames it uses itself (``--keyframes on``: keyframes
-only; ``off``: every frame; ``auto``, the default: on for sam-flow), so its frames/s is end to end; what it
-encodes also serves the oracle, which encodes the rest after the walk, untimed. Frames
+only; ``off``: every frame; ``auto``, the default: on for sam-flow and sam-redetect), so its
+frames/s is end to end; what it encodes also serves the oracle, which encodes the rest after the walk, untimed. Frames
 decoded by an earlier walk of the same run come from the video's frame cache: for decoding
 in the figure too, run one label per process.
 """

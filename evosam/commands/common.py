@@ -52,7 +52,7 @@ def add_keyframes_argument(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="on: run the image encoder on keyframes only and carry them to the frames between by optical "
         "flow (about 3-5x faster on a 2-core CPU); off: encode every frame; auto (default): on with the "
-        "sam-flow tracker, off with the others",
+        "sam-flow and sam-redetect trackers, off with flow (which runs no encoder)",
     )
 
 

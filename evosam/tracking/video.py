@@ -20,7 +20,8 @@ from evosam.tracking.keyframes import KeyframeConfig, keyframe_session
 from evosam.tracking.session import DEFAULT_TRACKER, Refiner, StopCheck, Tracker, TrackSession, make_tracker
 
 KEYFRAMES = KeyframeConfig()  # keyframe mode's settings (``--keyframes on``; docs/benchmarks.md)
-KEYFRAME_TRACKERS = (DEFAULT_TRACKER,)  # ``--keyframes auto`` (the default) is on for these, off for the others
+# ``--keyframes auto`` (the default) is on for these trackers, off for the others
+KEYFRAME_TRACKERS = (DEFAULT_TRACKER, "sam-redetect")
 
 
 def keyframes_for(tracker: str, choice: str = "auto") -> KeyframeConfig | None:

@@ -278,8 +278,9 @@ def test_keyframe_propagation_encodes_fewer_frames_and_stays_close_to_every_fram
     assert truth_fast > truth_every - 0.03, (truth_fast, truth_every)
 
 
-def test_keyframe_mode_is_the_default_for_the_default_tracker_only():
+def test_keyframe_mode_is_the_default_for_the_trackers_that_run_the_encoder():
     from evosam.tracking.video import KEYFRAMES, keyframes_for
 
-    assert keyframes_for("sam-flow") is KEYFRAMES and keyframes_for("sam-redetect") is None
-    assert keyframes_for("sam-redetect", "on") is KEYFRAMES and keyframes_for("sam-flow", "off") is None
+    assert keyframes_for("sam-flow") is KEYFRAMES and keyframes_for("sam-redetect") is KEYFRAMES
+    assert keyframes_for("flow") is None and keyframes_for("flow", "on") is KEYFRAMES
+    assert keyframes_for("sam-redetect", "off") is None and keyframes_for("sam-flow", "off") is None
