@@ -7,9 +7,9 @@ behind a tool has nothing to compare with); ``last10_dice`` averages the last te
 
 Each walk (tracker x label) encodes the frames it uses itself (``--keyframes on``: keyframes
 only; ``off``: every frame; ``auto``, the default: on for sam-flow and sam-redetect), so its
-frames/s is end to end; what it encodes also serves the oracle, which encodes the rest after the walk, untimed. Frames
-decoded by an earlier walk of the same run come from the video's frame cache: for decoding
-in the figure too, run one label per process.
+frames/s is end to end; what it encodes also serves the oracle, which encodes the rest after
+the walk, untimed. Frames decoded by an earlier walk of the same run come from the video's
+frame cache: for decoding in the figure too, run one label per process.
 """
 
 from __future__ import annotations
