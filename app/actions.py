@@ -52,6 +52,13 @@ SPECS: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
         " (uncheck to encode every frame)",
         True,
     ),
+    "redetect": (
+        "&Re-detect after camera jumps",
+        (),
+        "Propagate with an appearance memory that finds the object again after a camera jump or occlusion"
+        " and marks frames where it is not found as lost (the sam-redetect tracker; a little slower)",
+        True,
+    ),
     "next_review": ("&Next to review", ("N",), "Show this label's least sure proposal (N again: the next one)", False),
     "accept_run": (
         "&Accept proposals…",
@@ -172,6 +179,7 @@ MENUS = {
         "propagate_forward",
         "propagate_backward",
         "fast_propagation",
+        "redetect",
         "cancel",
     ),
     "&Help": ("shortcuts",),

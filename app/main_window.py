@@ -208,6 +208,8 @@ class MainWindow(QMainWindow):
         c.propagation.reached.connect(lambda f: self.player.seek(f) if a.follow.isChecked() else None)
         a.fast_propagation.toggled.connect(c.propagation.set_fast)
         c.propagation.set_fast(a.fast_propagation.isChecked())  # the action is the one source of the mode
+        a.redetect.toggled.connect(c.propagation.set_redetect)
+        c.propagation.set_redetect(a.redetect.isChecked())
         c.exported.connect(self._on_exported)
         c.saved_project_found.connect(self.dialogs.offer_project)
         c.jobs.changed.connect(self._show_running)

@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction
 from evosam.paths import user_config_dir
 from evosam.project.files import write_atomic
 
-REMEMBERED = ("follow", "fast_propagation", "show_masks")  # action names (``app.actions.SPECS``)
+REMEMBERED = ("follow", "fast_propagation", "redetect", "show_masks")  # action names (``app.actions.SPECS``)
 
 
 def preferences_file() -> Path:

@@ -15,6 +15,7 @@ from app.workers import PropagatedFrame, PropagateJob, PropagationSummary
 from evosam.errors import EvoSamError
 from evosam.learning import Refiner
 from evosam.propagate import frame_order
+from evosam.tracking import DEFAULT_TRACKER
 from evosam.tracking.keyframes import KeyframeConfig
 from evosam.tracking.video import KEYFRAMES
 
@@ -53,11 +54,17 @@ class Propagation(QObject):
         self.host = host
         self.job: PropagateJob | None = None  # the run under way, if any
         self.keyframes: KeyframeConfig | None = KEYFRAMES  # the next runs' mode (None: every frame); see set_fast
+        self.tracker = DEFAULT_TRACKER  # the next runs' tracker; see set_redetect
         self._runs = itertools.count(1)
 
     def set_fast(self, on: bool) -> None:
         """Later runs encode keyframes only (``KEYFRAMES``, as ``--keyframes on``) or every frame."""
         self.keyframes = KEYFRAMES if on else None
+
+    def set_redetect(self, on: bool) -> None:
+        """Later runs track with ``sam-redetect`` (an appearance memory finds the object again
+        after a jump, and says where it is lost) or with the default ``sam-flow``."""
+        self.tracker = "sam-redetect" if on else DEFAULT_TRACKER
 
     @property
     def running(self) -> bool:
@@ -83,7 +90,13 @@ class Propagation(QObject):
         if frames is None:
             return None
         job = PropagateJob(
-            h.label, frames, old.mask, refine=h.refiner_for(h.label), run=next(self._runs), keyframes=self.keyframes
+            h.label,
+            frames,
+            old.mask,
+            refine=h.refiner_for(h.label),
+            run=next(self._runs),
+            keyframes=self.keyframes,
+            tracker=self.tracker,
         )
         job.frame_done.connect(self._on_frame)
         job.result.connect(self._on_done)

@@ -23,9 +23,8 @@ from evosam.models import Embedding, Points, SamBackend
 from evosam.models.cache import EmbeddingCache
 from evosam.points import refine_with_points
 from evosam.propagate import PropagationConfig
-from evosam.tracking import Prompt, propagate_video
+from evosam.tracking import DEFAULT_TRACKER, TRACKERS, Prompt, propagate_video
 from evosam.tracking.keyframes import KeyframeConfig
-from evosam.tracking.sam_flow import SamFlowTracker
 
 Box = tuple[float, float, float, float]
 
@@ -281,7 +280,8 @@ class PropagateJob(ModelJob):
     """Propagates ``init_mask`` (bool (H, W), on the frame before ``frames[0]``) through
     ``frames``; emits ``frame_done(PropagatedFrame)`` per frame and ``PropagationSummary`` last.
     ``run``: the submitter's number for this run (its results say it); ``keyframes``: encode
-    keyframes only (``evosam.tracking.keyframes``), None: every frame."""
+    keyframes only (``evosam.tracking.keyframes``), None: every frame; ``tracker``: a
+    registered tracker's name (``evosam.tracking.TRACKERS``), built with ``config``."""
 
     frame_done = Signal(object)
     text = "Propagating"
@@ -296,10 +296,11 @@ class PropagateJob(ModelJob):
         refine: Refiner | None = None,
         run: int = 0,
         keyframes: KeyframeConfig | None = None,
+        tracker: str = DEFAULT_TRACKER,
     ) -> None:
         super().__init__()
         self.label, self.frames, self.refine, self.run_id = label, frames, refine, run
-        self.keyframes = keyframes
+        self.keyframes, self.tracker = keyframes, tracker
         self.init_mask = np.array(init_mask, dtype=bool)
         self.config = config or PropagationConfig()
         self.batch: int | None = None  # frames per encoder call (None: ``default_batch``, 8 on CUDA, 1 on a CPU)
@@ -319,7 +320,7 @@ class PropagateJob(ModelJob):
             backend,
             self.refine,
             frames=self.frames,
-            tracker=SamFlowTracker(self.config),
+            tracker=TRACKERS[self.tracker](config=self.config),
             batch=self.batch or default_batch(backend),
             should_stop=lambda: self.cancelled,
             cache=ctx.cache,

@@ -19,10 +19,11 @@ def blob_mask(frame: int) -> np.ndarray:
     return m.astype(bool)
 
 
-def write_clip(folder: Path, frames: int = FRAMES, still_tissue: bool = False) -> Path:
+def write_clip(folder: Path, frames: int = FRAMES, still_tissue: bool = False, blank: tuple[int, ...] = ()) -> Path:
     """A folder of ``frames`` PNG frames, HEIGHT x WIDTH: dark red tissue with the moving blob.
     The tissue's noise is new in every frame, or with ``still_tissue`` the same in all (then
-    optical flow explains each frame from another: keyframe mode carries them)."""
+    optical flow explains each frame from another: keyframe mode carries them). Frames in
+    ``blank`` are black (the camera taken out)."""
     folder.mkdir()
     rng = np.random.default_rng(0)
     noise = rng.normal(0, 6, (HEIGHT, WIDTH, 3))
@@ -32,6 +33,8 @@ def write_clip(folder: Path, frames: int = FRAMES, still_tissue: bool = False) -
         noise = noise if still_tissue or i == 0 else rng.normal(0, 6, (HEIGHT, WIDTH, 3))
         rgb = np.clip(rgb + noise, 0, 255).astype(np.uint8)
         rgb[blob_mask(i)] = (235, 225, 200)
+        if i in blank:
+            rgb[:] = 0
         cv2.imwrite(str(folder / f"{i:05d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     return folder
 

@@ -97,6 +97,33 @@ def test_propagation_job_batches_the_encoder_and_fills_the_cache(qtbot, window):
         assert np.array_equal(a.mask, b.mask)
 
 
+def test_redetection_marks_a_blank_stretch_lost_and_finds_the_blob_after_it(qtbot, window_on, tmp_path):
+    """Tools ▸ Re-detect after camera jumps (off by default): a run through two black frames
+    (the camera taken out) proposes nothing there and says so (flagged lost, red on the
+    timeline), then finds the blob again; without it the run proposes masks on the black frames."""
+    win = window_on(write_clip(tmp_path / "jump", 8, still_tissue=True, blank=(4, 5)))
+    assert not win.act.redetect.isChecked() and win.controller.propagation.tracker == "sam-flow"
+    draw_box(qtbot, win, 0)
+    win.confirm()
+    with qtbot.waitSignal(win.propagation_finished, timeout=TIMEOUT_MS):
+        win.propagate()
+    assert win.state.get(4, "vessel").mask.any()  # sam-flow carries a mask into the black frame
+    win.undo()
+    win.player.seek(0)
+    win.act.redetect.trigger()
+    with qtbot.waitSignal(win.propagation_finished, timeout=TIMEOUT_MS) as done:
+        job = win.propagate()
+    assert job.tracker == "sam-redetect" and done.args[0].frames_done == 7
+    for f in (4, 5):
+        lost = win.state.get(f, "vessel")
+        assert lost is not None and "lost" in lost.flags and not lost.mask.any(), f
+        assert win.timeline.bar.marks[f] == "lost", f
+    for f in (1, 2, 3):
+        assert dice(win.state.get(f, "vessel").mask, blob_mask(f)) > 0.8, f
+    found = [dice(win.state.get(f, "vessel").mask, blob_mask(f)) for f in (6, 7)]
+    assert "refound" in win.state.get(6, "vessel").flags and min(found) > 0.6, found  # found again: look there
+
+
 @pytest.mark.fresh_embeddings  # frames must take real model time for the race to be one-sided
 def test_propagation_can_be_cancelled(qtbot, window):
     window.state.apply(0, "vessel", FrameMask(blob_mask(0)), "test")

@@ -165,18 +165,21 @@ def test_idle_window_embeds_the_current_frame_and_the_next_ones(qtbot, litemedsa
 
 
 def test_menu_options_are_kept_for_the_next_session(qtbot, window_on, clip):
-    """Fast propagation, Follow propagation and Show masks come back as the user left them
+    """Fast propagation, Re-detect, Follow propagation and Show masks come back as the user left them
     (``<config>/preferences.json``); a damaged file reads as the defaults."""
     from app.preferences import preferences_file
 
     first = window_on(clip)
     assert first.act.fast_propagation.isChecked() and first.act.follow.isChecked()  # the defaults
     assert first.controller.propagation.keyframes is not None
+    assert not first.act.redetect.isChecked() and first.controller.propagation.tracker == "sam-flow"
     first.act.fast_propagation.trigger()
     first.act.follow.trigger()
+    first.act.redetect.trigger()
     first.close()
     second = window_on(clip)
     assert not second.act.fast_propagation.isChecked() and second.controller.propagation.keyframes is None
+    assert second.act.redetect.isChecked() and second.controller.propagation.tracker == "sam-redetect"
     assert not second.act.follow.isChecked() and second.act.show_masks.isChecked()
     second.close()
     preferences_file().write_text("{not json", encoding="utf-8")
