@@ -192,7 +192,9 @@ class KeyframeEmbedder:
         self._unmended: frozenset[str] = frozenset()  # the flags of the last encoded frame's answer
 
     def seed(self, index: int, embedding: Embedding) -> None:
-        """Make an embedding encoded elsewhere (the prompt frame's) the keyframe."""
+        """Make an embedding encoded elsewhere the keyframe behind. ``propagate_video`` does
+        not seed a walk with its prompt frame: a walk carried from it drifts (docs/benchmarks.md,
+        "The prompt frame is not a keyframe")."""
         self._set_key(index, embedding)
 
     def __call__(self, index: int) -> Embedding:
