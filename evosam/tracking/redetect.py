@@ -25,12 +25,11 @@ from evosam.propagate import (
     Box,
     FrameResult,
     PropagationConfig,
-    best_candidate,
+    answer_frame,
     frames_with_flow,
     growth_region,
     limit_growth,
     quality_flags,
-    unite_pieces,
 )
 from evosam.tracking.memory import AppearanceMemory, cells_of
 from evosam.tracking.session import StopCheck, TrackSession, register_tracker
@@ -127,12 +126,11 @@ class RedetectTracker:
                 memory.teach(cells if cells is not None else cells_of(emb), mask, weight=rcfg.teach_weight)
 
     def _flow_prediction(self, session, emb, prev_mask, keep) -> tuple[Prediction, Box] | None:
-        """SAM's answer to the carried masks' boxes, pieces united, and its box (None when
-        both carried masks vanished)."""
+        """SAM's answer to the carried masks' boxes, pieces united, and its box, every box in
+        one decoder call (``answer_frame``, as sam-flow); None when both carried masks vanished."""
         if not (prev_mask.any() or keep.any()):
             return None
-        pred, box = best_candidate(session.model, emb, (prev_mask, keep), self.config)
-        return unite_pieces(session.model, emb, pred, prev_mask, self.config.component_fraction), box
+        return answer_frame(session.model, emb, prev_mask, keep, self.config)
 
     def _rechecked(self, session, index, emb, flow_pred, prev_mask, keep):
         """(embedding, flow prediction) to go on with: ``session.recheck`` is told the flow
