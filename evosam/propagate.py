@@ -271,13 +271,8 @@ def propagate(
         if flow is not None:
             prev_mask, memory = warp_masks((prev_mask, memory), flow.result())
         allowed = growth_region(prev_mask | memory, config.max_growth) if config.max_growth > 0 else None
-        pred, box = _limited_answer(backend, embed(index), prev_mask, memory, allowed, config)
-        if recheck is not None:
-            fresh = recheck(index, pred.iou, quality_flags(pred.mask, pred.iou, prev_mask, config))
-            if fresh is not None:
-                pred, box = _limited_answer(backend, fresh, prev_mask, memory, allowed, config)
-                # told the fresh encoding's answer too: nothing to redo, but its flags say what it did not mend
-                recheck(index, pred.iou, quality_flags(pred.mask, pred.iou, prev_mask, config))
+        _, pred, box = rechecked_answer(backend, embed(index), index, prev_mask, memory, allowed, config, recheck)
+        pred = limit_growth(pred, allowed) if allowed is not None else pred
         mask, flags = _proposal(rgb, index, pred, box, prev_mask, allowed, refine, config)
         yield FrameResult(index, mask, pred.iou, box, flags, pred)
         if "empty" not in flags:
@@ -311,14 +306,32 @@ def _proposal(
     return mask, quality_flags(mask, pred.iou, carried, config)
 
 
-def _limited_answer(
+def rechecked_answer(
     backend: PromptableModel,
     emb: Embedding,
+    index: int,
     prev_mask: np.ndarray,
     memory: np.ndarray,
     allowed: np.ndarray | None,
     config: PropagationConfig,
-) -> tuple[Prediction, Box]:
-    """``answer_frame``, its mask held to the ``allowed`` region (``growth_region``) when given."""
+    recheck: Recheck | None,
+) -> tuple[Embedding, Prediction, Box]:
+    """``answer_frame`` on frame ``index``'s ``emb``. In a keyframe walk, ``recheck`` is told
+    that answer (its flags on the answer held to the ``allowed`` region, as the proposal will
+    be) and may return a fresh encoding: the frame is answered on it instead, and ``recheck``
+    is told that answer too (its flags say what the fresh encoding did not mend). Returns the
+    embedding answered on, SAM's answer (not held to ``allowed``) and its box."""
     pred, box = answer_frame(backend, emb, prev_mask, memory, config)
-    return (limit_growth(pred, allowed) if allowed is not None else pred), box
+    if recheck is None:
+        return emb, pred, box
+
+    def tell(answer: Prediction) -> Embedding | None:
+        held = limit_growth(answer, allowed) if allowed is not None else answer
+        return recheck(index, held.iou, quality_flags(held.mask, held.iou, prev_mask, config))
+
+    fresh = tell(pred)
+    if fresh is None:
+        return emb, pred, box
+    pred, box = answer_frame(backend, fresh, prev_mask, memory, config)
+    tell(pred)
+    return fresh, pred, box

@@ -25,11 +25,11 @@ from evosam.propagate import (
     Box,
     FrameResult,
     PropagationConfig,
-    answer_frame,
     frames_with_flow,
     growth_region,
     limit_growth,
     quality_flags,
+    rechecked_answer,
 )
 from evosam.tracking.memory import AppearanceMemory, cells_of
 from evosam.tracking.session import StopCheck, TrackSession, register_tracker
@@ -88,10 +88,13 @@ class RedetectTracker:
                 prev_mask, keep = warp_masks((prev_mask, keep), flow.result())
                 jumped = warp_error(prev_rgb, rgb, flow.result()) > rcfg.jump_error
                 prev_rgb = rgb
-            emb = session.embed(index)
-            flow_pred = self._flow_prediction(session, emb, prev_mask, keep)
-            if flow_pred is not None and session.recheck is not None:  # a keyframe walk
-                emb, flow_pred = self._rechecked(session, index, emb, flow_pred, prev_mask, keep)
+            allowed = growth_region(prev_mask | keep, cfg.max_growth) if cfg.max_growth > 0 else None
+            emb, flow_pred = session.embed(index), None
+            if prev_mask.any() or keep.any():  # else both carried masks vanished: no flow answer
+                emb, pred, box = rechecked_answer(
+                    session.model, emb, index, prev_mask, keep, allowed, cfg, session.recheck
+                )
+                flow_pred = (pred, box)
             cells = cells_of(emb) if memory.ready else None
             scores = memory.score_map(cells) if cells is not None else None
             answer = None
@@ -103,10 +106,11 @@ class RedetectTracker:
                 yield FrameResult(index, np.zeros(rgb.shape[:2], bool), 0.0, None, ("lost",), None, 0.0)
                 lost = True
                 continue
-            pred, allowed = answer.pred, None
-            if not answer.found and cfg.max_growth > 0:  # a found object may be anywhere
-                allowed = growth_region(prev_mask | keep, cfg.max_growth)
-                pred = limit_growth(pred, allowed) if allowed is not None else pred
+            pred = answer.pred
+            if answer.found:  # a found object may be anywhere
+                allowed = None
+            elif allowed is not None:
+                pred = limit_growth(pred, allowed)
             mask = pred.mask
             if refine is not None:  # held to the same growth limit as SAM's answer (as in ``propagate``)
                 mask = np.asarray(refine(rgb, pred, answer.box, index), dtype=bool)
@@ -124,32 +128,6 @@ class RedetectTracker:
                 keep = mask
             if not flags and pred.iou >= rcfg.teach_iou and answer.objectness >= rcfg.teach_objectness:
                 memory.teach(cells if cells is not None else cells_of(emb), mask, weight=rcfg.teach_weight)
-
-    def _flow_prediction(self, session, emb, prev_mask, keep) -> tuple[Prediction, Box] | None:
-        """SAM's answer to the carried masks' boxes, pieces united, and its box, every box in
-        one decoder call (``answer_frame``, as sam-flow); None when both carried masks vanished."""
-        if not (prev_mask.any() or keep.any()):
-            return None
-        return answer_frame(session.model, emb, prev_mask, keep, self.config)
-
-    def _rechecked(self, session, index, emb, flow_pred, prev_mask, keep):
-        """(embedding, flow prediction) to go on with: ``session.recheck`` is told the flow
-        answer (its flags as ``propagate`` gives them, on the answer held to the growth
-        region) and may return a fresh encoding of a stale carried frame, answered again
-        (and told again: what the fresh encoding did not mend)."""
-        cfg = self.config
-        allowed = growth_region(prev_mask | keep, cfg.max_growth) if cfg.max_growth > 0 else None
-
-        def flags(pred: Prediction) -> tuple[str, ...]:
-            held = limit_growth(pred, allowed) if allowed is not None else pred
-            return quality_flags(held.mask, held.iou, prev_mask, cfg)
-
-        fresh = session.recheck(index, flow_pred[0].iou, flags(flow_pred[0]))
-        if fresh is None:
-            return emb, flow_pred
-        again = self._flow_prediction(session, fresh, prev_mask, keep)
-        session.recheck(index, again[0].iou, flags(again[0]))
-        return fresh, again
 
     def _flow_answer(self, flow_pred, scores, memory) -> _Answer | None:
         """The flow tracker's answer (None when both carried masks vanished), with its object-ness."""
